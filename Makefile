@@ -1,0 +1,38 @@
+# Two commands on a fresh machine with Python 3.11: `make run` and `make test`. See README.md.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test bench setup data lint clean-data
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Secrets (made once, git-ignored) and the synthetic datasets (built when missing).
+data: $(VENV)/.runtime
+	$(PY) -m scripts.init_secrets
+	$(PY) -m scripts.build_data
+
+setup: data
+
+run: data
+	$(PY) -m streamlit run app.py
+
+test: $(VENV)/.dev data
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev data
+	$(PY) -m scripts.bench
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+
+clean-data:
+	rm -rf data/generated data/bench

@@ -1,0 +1,239 @@
+"""Codebooks: the one description of each dataset's variables, their types, themes and labels.
+
+The schema is documented in data/codebooks/README.md. Everything that shows or queries data reads
+variables from here, so a question added to a codebook appears everywhere without new code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pycountry
+import yaml
+from babel import Locale
+
+from core.settings import CODEBOOK_DIR, DATASETS, LANGUAGES
+
+TYPES = ("id", "single", "multiple", "number", "date", "country", "quarter")
+# Types whose values are categories that can be rows, columns or filters of a table.
+CATEGORICAL = ("single", "multiple", "country", "quarter")
+STANDARD_VARIABLES = (
+    "respondent_id", "interview_date", "interview_quarter", "country_of_interview",
+    "region_of_interview", "nationality", "gender", "age", "age_band",
+)
+# Code of the category that rule 8 merges small categories into; never a real choice code.
+OTHER = "_other"
+OTHER_LABELS = {"en": "Other", "fr": "Autre", "es": "Otro"}
+
+
+class CodebookError(ValueError):
+    """A codebook file does not follow the schema in data/codebooks/README.md."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str
+    labels: dict[str, str]
+
+    def label(self, lang: str) -> str:
+        return self.labels.get(lang) or self.labels["en"]
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    type: str
+    theme: str
+    labels: dict[str, str]
+    sensitive: bool = False
+    public: bool = True
+    choices: tuple[Choice, ...] = ()
+    asked: dict[str, str] | None = None
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def codes(self) -> list[str]:
+        return [c.code for c in self.choices]
+
+    @property
+    def categorical(self) -> bool:
+        return self.type in CATEGORICAL
+
+    def label(self, lang: str) -> str:
+        return self.labels.get(lang) or self.labels["en"]
+
+    def choice_label(self, code: str, lang: str) -> str:
+        """The label of one category code in `lang`, for every categorical type."""
+        if code == OTHER:
+            return OTHER_LABELS.get(lang, OTHER_LABELS["en"])
+        if self.type == "country":
+            return country_name(code, lang)
+        if self.type == "quarter":
+            return quarter_label(code, lang)
+        for c in self.choices:
+            if c.code == code:
+                return c.label(lang)
+        return code
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    labels: dict[str, str]
+
+    def label(self, lang: str) -> str:
+        return self.labels.get(lang) or self.labels["en"]
+
+
+@dataclass(frozen=True)
+class Codebook:
+    dataset: str
+    titles: dict[str, str]
+    descriptions: dict[str, str]
+    period_start: dt.date
+    period_end: dt.date
+    themes: tuple[Theme, ...]
+    variables: dict[str, Variable] = field(default_factory=dict)
+
+    def title(self, lang: str) -> str:
+        return self.titles.get(lang) or self.titles["en"]
+
+    def description(self, lang: str) -> str:
+        return self.descriptions.get(lang) or self.descriptions["en"]
+
+    def __getitem__(self, name: str) -> Variable:
+        try:
+            return self.variables[name]
+        except KeyError:
+            raise KeyError(f"{self.dataset} has no variable {name!r}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.variables
+
+    def by_theme(self, theme: str) -> list[Variable]:
+        return [v for v in self.variables.values() if v.theme == theme]
+
+    def quarters(self) -> list[str]:
+        return quarters_between(self.period_start, self.period_end)
+
+
+def quarter_of(date: dt.date) -> str:
+    return f"{date.year}Q{(date.month - 1) // 3 + 1}"
+
+
+def quarters_between(start: dt.date, end: dt.date) -> list[str]:
+    out, year, q = [], start.year, (start.month - 1) // 3 + 1
+    last = quarter_of(end)
+    while True:
+        out.append(f"{year}Q{q}")
+        if out[-1] == last:
+            return out
+        year, q = (year + 1, 1) if q == 4 else (year, q + 1)
+
+
+def quarter_label(code: str, lang: str) -> str:
+    """'2020Q1' -> 'Q1 2020' / 'T1 2020' / 'T1 2020', with the quarter abbreviation from CLDR."""
+    year, q = code.split("Q")
+    abbreviation = Locale.parse(lang).quarters["format"]["abbreviated"][int(q)]
+    return f"{abbreviation} {year}"
+
+
+@functools.lru_cache(maxsize=4096)
+def country_name(iso3: str, lang: str) -> str:
+    """A country's name in `lang` from CLDR (through Babel); the code itself if unknown."""
+    country = pycountry.countries.get(alpha_3=iso3)
+    if country is None:
+        return iso3
+    return Locale.parse(lang).territories.get(country.alpha_2, country.name)
+
+
+def is_country_code(code: str) -> bool:
+    return pycountry.countries.get(alpha_3=code) is not None
+
+
+def _labels(raw, where: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise CodebookError(f"{where}: labels must be a mapping of {', '.join(LANGUAGES)}")
+    missing = [lang for lang in LANGUAGES if not str(raw.get(lang) or "").strip()]
+    if missing:
+        raise CodebookError(f"{where}: missing label in {', '.join(missing)}")
+    return {lang: str(raw[lang]) for lang in LANGUAGES}
+
+
+def _date(raw, where: str) -> dt.date:
+    if isinstance(raw, dt.date):
+        return raw
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        raise CodebookError(f"{where}: {raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_codebook(raw: dict, dataset: str) -> Codebook:
+    """Validate a codebook mapping (as read from YAML) and build the Codebook."""
+    if not isinstance(raw, dict) or "variables" not in raw:
+        raise CodebookError(f"{dataset}: not a codebook (no 'variables')")
+    themes = tuple(Theme(t["id"], _labels(t.get("label"), f"{dataset}: theme {t.get('id')}"))
+                   for t in raw.get("themes", []))
+    theme_ids = {t.id for t in themes}
+    variables: dict[str, Variable] = {}
+    for entry in raw["variables"]:
+        name = entry.get("name")
+        where = f"{dataset}: variable {name!r}"
+        if not name or name in variables:
+            raise CodebookError(f"{where}: missing or duplicate name")
+        vtype = entry.get("type")
+        if vtype not in TYPES:
+            raise CodebookError(f"{where}: type {vtype!r} is not one of {', '.join(TYPES)}")
+        if entry.get("theme") not in theme_ids:
+            raise CodebookError(f"{where}: theme {entry.get('theme')!r} is not declared")
+        choices = tuple(
+            Choice(str(c["code"]), _labels(c.get("label"), f"{where}, choice {c.get('code')!r}"))
+            for c in entry.get("choices") or []
+        )
+        if vtype in ("single", "multiple") and not choices:
+            raise CodebookError(f"{where}: a {vtype} choice question needs choices")
+        codes = [c.code for c in choices]
+        if len(set(codes)) != len(codes) or OTHER in codes:
+            raise CodebookError(f"{where}: choice codes must be unique and not {OTHER!r}")
+        if vtype == "multiple" and len(codes) > 62:
+            raise CodebookError(f"{where}: at most 62 choices fit the stored bit mask")
+        variables[name] = Variable(
+            name=name, type=vtype, theme=entry["theme"],
+            labels=_labels(entry.get("label"), where),
+            sensitive=bool(entry.get("sensitive", False)), public=bool(entry.get("public", True)),
+            choices=choices,
+            asked=_labels(entry["asked"], f"{where}, asked") if entry.get("asked") else None,
+            unit=entry.get("unit"), min=entry.get("min"), max=entry.get("max"),
+        )
+    missing = [v for v in STANDARD_VARIABLES if v not in variables]
+    if missing:
+        raise CodebookError(f"{dataset}: standard variables missing: {', '.join(missing)}")
+    period = raw.get("period") or {}
+    return Codebook(
+        dataset=dataset,
+        titles=_labels(raw.get("title"), f"{dataset}: title"),
+        descriptions=_labels(raw.get("description"), f"{dataset}: description"),
+        period_start=_date(period.get("start"), f"{dataset}: period start"),
+        period_end=_date(period.get("end"), f"{dataset}: period end"),
+        themes=themes,
+        variables=variables,
+    )
+
+
+def codebook_path(dataset: str, directory: Path = CODEBOOK_DIR) -> Path:
+    return directory / f"{dataset}.yaml"
+
+
+@functools.lru_cache(maxsize=16)
+def load_codebook(dataset: str, directory: Path = CODEBOOK_DIR) -> Codebook:
+    if directory == CODEBOOK_DIR and dataset not in DATASETS:
+        raise KeyError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    path = codebook_path(dataset, directory)
+    with path.open(encoding="utf-8") as f:
+        return parse_codebook(yaml.safe_load(f), dataset)

@@ -1,0 +1,285 @@
+"""Public-tier disclosure control: design.md rules 1 to 10, with their numbers in data/disclosure.toml.
+
+Every number the public tier shows passes through this module. The query engine hands it exact
+aggregates (counts with the raw sum of their records' keys, or the values behind a mean); it returns
+what the public may see, or raises TableRefused with the rule that refused and why.
+
+The cell-key method (rule 1)
+----------------------------
+* Record key: a keyed BLAKE2b hash of the respondent id (key derived from the server's secret),
+  reduced modulo `key_range`. It depends on the id and the secret only, so it is stable across
+  releases, and it is never stored with the data or sent anywhere.
+* Cell key: the sum of the cell's record keys modulo `key_range`. The same set of respondents gives the
+  same cell key whatever query produced the cell (other filters, other dimensions), so it gets the same
+  noise: subtracting one table from another gives back perturbed differences, not the small cell.
+* Perturbation table: one row per count (0 to `max_count_row`, larger counts cycle through the rows
+  from `cycle_start`), one column per cell key. Built by `build_ptable` (see its docstring) from the
+  secret at start-up, in memory only.
+
+Rules, as applied here (numbers from data/disclosure.toml [thresholds]):
+  2. min_count: a perturbed count under it is suppressed ("<10"); zeros too.
+  3. min_population: a table whose perturbed population is under it is refused.
+  4. max_suppressed_share: refused when more than this share of non-empty cells are suppressed.
+  5. max_variables / max_variables_sensitive: variables across rows and columns; filters do not count.
+     sensitive_extreme_base / sensitive_extreme_band: a sensitive share of 0% or 100% on a base under
+     sensitive_extreme_base is shown as "under/over band%".
+  6. min_percentage_base: percentages from perturbed counts, only on a perturbed base at least this.
+  7. min_contributors, dominance_n, dominance_k: sums and means need min_contributors values and the
+     dominance_n largest under dominance_k of the total; never a minimum or maximum.
+  8. min_category_size: categories with fewer respondents in the whole dataset merge into "Other".
+  9. Nothing row-level: the query API refuses microdata to the public tier (core/query.py).
+ 10. The secret, record keys and perturbation table stay in this process: nothing here returns them
+     in a result.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.settings import DISCLOSURE_SETTINGS, ckm_secret
+
+
+class TableRefused(Exception):
+    """The public rules refuse this table. `rule` is design.md's rule number; `reason` a stable key
+    (for translated messages); `params` the numbers the message uses; str() is the English message."""
+
+    def __init__(self, rule: int, reason: str, message: str, **params):
+        super().__init__(message)
+        self.rule = rule
+        self.reason = reason
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Settings:
+    key_range: int
+    max_count_row: int
+    cycle_start: int
+    noise_values: tuple[int, ...]
+    noise_probabilities: tuple[float, ...]
+    noise_values_count_1: tuple[int, ...]
+    noise_probabilities_count_1: tuple[float, ...]
+    min_count: int
+    min_population: int
+    max_suppressed_share: float
+    max_variables: int
+    max_variables_sensitive: int
+    sensitive_extreme_base: int
+    sensitive_extreme_band: int
+    min_percentage_base: int
+    min_contributors: int
+    dominance_n: int
+    dominance_k: float
+    min_category_size: int
+
+
+def load_settings(path: Path = DISCLOSURE_SETTINGS) -> Settings:
+    with path.open("rb") as f:
+        raw = tomllib.load(f)
+    flat = {**raw["cell_key"], **raw["thresholds"]}
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in flat.items()}
+    return Settings(**fields)
+
+
+@functools.cache
+def settings() -> Settings:
+    return load_settings()
+
+
+# --- rule 1: the cell-key method -------------------------------------------------------------
+
+def _subkey(secret: bytes, purpose: str) -> bytes:
+    """Independent keys for the record keys and the table, both derived from the one secret."""
+    return hmac.new(secret, purpose.encode(), hashlib.sha256).digest()
+
+
+def record_keys(respondent_ids: Sequence[str], secret: bytes, key_range: int) -> np.ndarray:
+    """Each respondent's record key in [0, key_range): a keyed hash of the id, so stable across
+    releases and impossible to recompute without the secret."""
+    key = _subkey(secret, "record-key")[:32]
+    digests = (
+        hashlib.blake2b(str(rid).encode(), key=key, digest_size=8).digest() for rid in respondent_ids
+    )
+    raw = np.frombuffer(b"".join(digests), dtype="<u8")
+    return (raw % np.uint64(key_range)).astype(np.int64)
+
+
+def _slot_counts(values: Sequence[int], probabilities: Sequence[float], key_range: int) -> dict[int, int]:
+    """How many of the key_range cell keys get each noise value: the target probabilities, rounded by
+    largest remainder, then nudged so that the row's noise sums to exactly zero."""
+    exact = {v: p * key_range for v, p in zip(values, probabilities)}
+    slots = {v: int(x) for v, x in exact.items()}
+    for v in sorted(exact, key=lambda v: exact[v] - slots[v], reverse=True)[: key_range - sum(slots.values())]:
+        slots[v] += 1
+    total = sum(v * n for v, n in slots.items())
+    # +1 and 0 are in every distribution: trade slots between them until the mean is exactly 0.
+    while total != 0:
+        step = -1 if total > 0 else 1
+        giver, taker = (1, 0) if total > 0 else (0, 1)
+        slots[giver] -= 1
+        slots[taker] += 1
+        total += step
+    return slots
+
+
+def build_ptable(secret: bytes, s: Settings) -> np.ndarray:
+    """The perturbation table: int8 noise, shape (max_count_row + 1, key_range).
+
+    Procedure, for each count c:
+      * c = 0: all zero (zero stays zero).
+      * c = 1: noise from noise_values_count_1 (never below -1, so never negative), else noise_values.
+      * The row holds exactly round(p * key_range) cell keys for each noise value p (largest
+        remainder), adjusted so the row's noise sums to zero: the noise is exactly zero-mean over keys.
+      * The row's values are shuffled by a generator seeded from a keyed hash of (secret, c), so the
+        noise of a cell depends on its key, differently for each count, and cannot be rebuilt without
+        the secret.
+    """
+    table = np.zeros((s.max_count_row + 1, s.key_range), dtype=np.int8)
+    seed_key = _subkey(secret, "ptable")
+    for count in range(1, s.max_count_row + 1):
+        if count == 1:
+            values, probabilities = s.noise_values_count_1, s.noise_probabilities_count_1
+        else:
+            values, probabilities = s.noise_values, s.noise_probabilities
+        slots = _slot_counts(values, probabilities, s.key_range)
+        row = np.repeat(np.array(list(slots), dtype=np.int8), list(slots.values()))
+        seed = int.from_bytes(hmac.new(seed_key, count.to_bytes(4, "big"), hashlib.sha256).digest()[:8], "big")
+        table[count] = np.random.default_rng(seed).permutation(row)
+    return table
+
+
+class CellKeyPerturbation:
+    """Perturbs counts from their cell keys; holds the table in memory, never returns it."""
+
+    def __init__(self, secret: bytes | None = None, s: Settings | None = None):
+        self.settings = s or settings()
+        self._secret = secret if secret is not None else ckm_secret()
+        self._ptable = build_ptable(self._secret, self.settings)
+
+    def record_keys(self, respondent_ids: Sequence[str]) -> np.ndarray:
+        return record_keys(respondent_ids, self._secret, self.settings.key_range)
+
+    def _rows(self, counts: np.ndarray) -> np.ndarray:
+        s = self.settings
+        period = s.max_count_row + 1 - s.cycle_start
+        return np.where(counts <= s.max_count_row, counts, s.cycle_start + (counts - s.cycle_start) % period)
+
+    def perturb(self, counts, key_sums) -> np.ndarray:
+        """Perturbed counts, given exact counts and the raw sums of their records' keys."""
+        counts = np.asarray(counts, dtype=np.int64)
+        cell_keys = np.asarray(key_sums, dtype=np.int64) % self.settings.key_range
+        noise = self._ptable[self._rows(counts), cell_keys].astype(np.int64)
+        return np.where(counts == 0, 0, counts + noise)
+
+
+# --- rules 2 to 8 ----------------------------------------------------------------------------
+
+def suppressed(perturbed: np.ndarray, s: Settings | None = None) -> np.ndarray:
+    """Rule 2: which perturbed counts are shown as "<10" (zeros included: a zero is disclosive too)."""
+    s = s or settings()
+    return np.asarray(perturbed) < s.min_count
+
+
+def check_variables(variables: Sequence, s: Settings | None = None) -> None:
+    """Rule 5: the number of variables across rows and columns of one public table."""
+    s = s or settings()
+    sensitive = [v.name for v in variables if v.sensitive]
+    limit = s.max_variables_sensitive if sensitive else s.max_variables
+    if len(variables) > limit:
+        if sensitive:
+            message = (f"A public table may combine at most {limit} variables when one of them is "
+                       f"sensitive ({', '.join(sensitive)}); this one has {len(variables)}.")
+        else:
+            message = f"A public table may combine at most {limit} variables; this one has {len(variables)}."
+        raise TableRefused(5, "too_many_variables", message, limit=limit, given=len(variables),
+                           sensitive=sensitive)
+
+
+def check_population(perturbed_population: int, s: Settings | None = None) -> None:
+    """Rule 3: refuse tables over too few people."""
+    s = s or settings()
+    if perturbed_population < s.min_population:
+        raise TableRefused(
+            3, "population_too_small",
+            f"Fewer than {s.min_population} respondents match these filters: widen the filters "
+            "(a longer period, more countries or groups).",
+            minimum=s.min_population,
+        )
+
+
+def check_sparsity(true_counts: np.ndarray, is_suppressed: np.ndarray, s: Settings | None = None) -> None:
+    """Rule 4: refuse a table when most of its non-empty cells would be suppressed."""
+    s = s or settings()
+    non_empty = np.asarray(true_counts) > 0
+    if not non_empty.any():
+        return
+    share = float(np.asarray(is_suppressed)[non_empty].mean())
+    if share > s.max_suppressed_share:
+        raise TableRefused(
+            4, "too_sparse",
+            f"{share:.0%} of this table's cells would be hidden (more than "
+            f"{s.max_suppressed_share:.0%}): use fewer or coarser variables, or wider filters.",
+            share=share, limit=s.max_suppressed_share,
+        )
+
+
+def share_flags(counts, bases, sensitive: bool, s: Settings | None = None):
+    """Rules 5 and 6 for percentages computed from protected counts.
+
+    Returns (share, flag): share is count/base where it may be shown, else NaN; flag is "" when
+    shown, "suppressed" (the count is "<10"), "base_too_small" (base under min_percentage_base or
+    itself suppressed), "under_band" / "over_band" (a sensitive 0% or 100% on a base under
+    sensitive_extreme_base, shown as "under 5%" / "over 95%").
+    """
+    s = s or settings()
+    counts = np.asarray(counts, dtype=float)  # NaN where suppressed
+    bases = np.asarray(bases, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = counts / bases
+    flag = np.full(share.shape, "", dtype=object)
+    flag[np.isnan(counts)] = "suppressed"
+    small_base = np.isnan(bases) | (bases < s.min_percentage_base)
+    flag[small_base] = "base_too_small"
+    if sensitive:
+        extreme_base = ~small_base & (bases < s.sensitive_extreme_base)
+        flag[extreme_base & (share >= 1)] = "over_band"
+        flag[extreme_base & (share <= 0)] = "under_band"
+    share = np.where(flag == "", np.minimum(share, 1.0), np.nan)
+    return share, flag
+
+
+def magnitude_allowed(values: np.ndarray, s: Settings | None = None) -> str:
+    """Rule 7 for one group's values: "" when a sum or mean may be shown, else the reason."""
+    s = s or settings()
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) < s.min_contributors:
+        return "too_few_contributors"
+    total = float(np.abs(values).sum())
+    if total > 0:
+        top = float(np.sort(np.abs(values))[-s.dominance_n:].sum())
+        if top >= s.dominance_k * total:
+            return "dominated"
+    return ""
+
+
+def round_magnitude(x: float, digits: int = 3) -> float:
+    """Public means and quantiles keep 3 significant digits: a shown figure should not move by one
+    respondent's exact value."""
+    if x == 0 or np.isnan(x):
+        return x
+    return float(f"{x:.{digits}g}")
+
+
+def small_categories(sizes: dict[str, int], s: Settings | None = None) -> set[str]:
+    """Rule 8: the categories that merge into "Other" (fewer respondents in the whole dataset)."""
+    s = s or settings()
+    return {code for code, n in sizes.items() if n < s.min_category_size}

@@ -1,0 +1,198 @@
+"""The query engine: one in-memory DuckDB database shared by every session of the process.
+
+Each dataset's Parquet file is loaded once into a DuckDB table whose categorical columns are ENUMs
+(grouping on them is several times faster than on strings), plus the hidden `_rkey` column of record
+keys. A dataset is reloaded when its file changes, so a new release is picked up without a restart.
+Only core/query.py talks to this module; it builds the SQL from codebook names and codes that it has
+validated, never from user text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from core.codebook import Codebook, Variable, load_codebook
+from core.disclosure import CellKeyPerturbation
+from core.settings import GENERATED_DIR
+
+RKEY = "_rkey"  # record keys: server-side only, never selected into a result (rule 10)
+SYNTHETIC_KEY = b"portal.synthetic"
+
+
+class DataNotBuilt(FileNotFoundError):
+    """The dataset's file is missing."""
+
+
+def q(identifier: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def dataset_path(data_dir: Path, dataset: str) -> Path:
+    return Path(data_dir) / f"{dataset}.parquet"
+
+
+@dataclass
+class LoadedDataset:
+    name: str
+    codebook: Codebook
+    table: str
+    rows: int
+    synthetic: bool
+    mtime_ns: int
+    # Categories of each categorical variable as found in the whole dataset: code -> respondents.
+    sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, data_dir: Path | None = None, perturbation: CellKeyPerturbation | None = None):
+        self.data_dir = Path(data_dir or GENERATED_DIR)
+        self._perturbation = perturbation
+        self._con = duckdb.connect(":memory:")
+        self._lock = threading.Lock()
+        self._loaded: dict[str, LoadedDataset] = {}
+        self._versions = itertools.count(1)
+
+    @property
+    def perturbation(self) -> CellKeyPerturbation:
+        # Built on first use, so that importing the engine needs no secret.
+        if self._perturbation is None:
+            self._perturbation = CellKeyPerturbation()
+        return self._perturbation
+
+    # --- loading --------------------------------------------------------------------------
+
+    def dataset(self, name: str) -> LoadedDataset:
+        path = dataset_path(self.data_dir, name)
+        try:
+            mtime = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            raise DataNotBuilt(
+                f"No data for {name!r} at {path}: run `make run` or `python -m scripts.build_data`."
+            ) from None
+        loaded = self._loaded.get(name)
+        if loaded is not None and loaded.mtime_ns == mtime:
+            return loaded
+        with self._lock:
+            loaded = self._loaded.get(name)
+            if loaded is None or loaded.mtime_ns != mtime:
+                old = loaded
+                loaded = self._load(name, path, mtime)
+                self._loaded[name] = loaded
+                if old is not None:
+                    self._con.execute(f"DROP TABLE IF EXISTS {q(old.table)}")
+        return loaded
+
+    @staticmethod
+    def _column_sql(codebook: Codebook, var: Variable, column: pa.ChunkedArray) -> str:
+        name = q(var.name)
+        if var.type == "single":
+            return f"CAST({name} AS ENUM({', '.join(lit(c) for c in var.codes)})) AS {name}"
+        if var.type in ("country", "quarter"):
+            values = sorted(v for v in pc.unique(column.cast(pa.string())).to_pylist() if v)
+            if var.type == "quarter":
+                values = sorted(set(values) | set(codebook.quarters()))
+            if not values:
+                return f"CAST({name} AS VARCHAR) AS {name}"
+            return f"CAST({name} AS ENUM({', '.join(lit(c) for c in values)})) AS {name}"
+        if var.type == "multiple":
+            return f"CAST({name} AS BIGINT) AS {name}"
+        if var.type == "number":
+            return f"CAST({name} AS DOUBLE) AS {name}"
+        if var.type == "date":
+            return f"CAST({name} AS DATE) AS {name}"
+        return f"CAST({name} AS VARCHAR) AS {name}"
+
+    def _load(self, name: str, path: Path, mtime: int) -> LoadedDataset:
+        codebook = load_codebook(name)
+        parquet = pq.ParquetFile(path)
+        arrow = parquet.read()
+        missing = [v for v in codebook.variables if v not in arrow.column_names]
+        if missing:
+            raise ValueError(f"{path} lacks the codebook's variables: {', '.join(missing)}")
+        keys = self.perturbation.record_keys(arrow.column("respondent_id").to_pylist())
+        arrow = arrow.select(list(codebook.variables)).append_column(RKEY, pa.array(keys, pa.int64()))
+        columns = [self._column_sql(codebook, v, arrow.column(v.name)) for v in codebook.variables.values()]
+        table = f"{name}_v{next(self._versions)}"
+        cursor = self._con.cursor()
+        cursor.register("incoming", arrow)
+        try:
+            cursor.execute(f"CREATE TABLE {q(table)} AS SELECT {', '.join(columns)}, {RKEY} FROM incoming")
+        except duckdb.ConversionException as e:
+            raise ValueError(f"{path}: a value is not in the codebook: {e}") from None
+        finally:
+            cursor.unregister("incoming")
+            cursor.close()
+        metadata = parquet.schema_arrow.metadata or {}
+        return LoadedDataset(
+            name=name, codebook=codebook, table=table, rows=arrow.num_rows,
+            synthetic=metadata.get(SYNTHETIC_KEY, b"false") == b"true", mtime_ns=mtime,
+        )
+
+    # --- querying -------------------------------------------------------------------------
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run one SELECT on a cursor of its own (a DuckDB connection is not thread-safe)."""
+        cursor = self._con.cursor()
+        try:
+            return cursor.execute(sql).df()
+        finally:
+            cursor.close()
+
+    def category_sizes(self, ds: LoadedDataset, var: Variable) -> dict[str, int]:
+        """Respondents per category over the whole dataset (rule 8 decides on these)."""
+        if var.name not in ds.sizes:
+            col = q(var.name)
+            if var.type == "multiple":
+                sums = ", ".join(
+                    f"count(*) FILTER (WHERE ({col} >> {i}) & 1 = 1) AS {q(code)}"
+                    for i, code in enumerate(var.codes)
+                )
+                row = self.query(f"SELECT {sums} FROM {q(ds.table)}").iloc[0]
+                sizes = {code: int(row[code]) for code in var.codes}
+            else:
+                df = self.query(
+                    f"SELECT {col}::VARCHAR AS code, count(*) AS n FROM {q(ds.table)} "
+                    f"WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY n DESC, code"
+                )
+                found = dict(zip(df["code"], df["n"].astype(int)))
+                order = var.codes if var.type == "single" else list(found)
+                if var.type == "quarter":
+                    order = sorted(set(found) | set(ds.codebook.quarters()))
+                sizes = {code: found.get(code, 0) for code in order}
+            ds.sizes[var.name] = sizes
+        return ds.sizes[var.name]
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine: every session shares its tables."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Engine()
+    return _default
+
+
+def set_engine(engine: Engine | None) -> None:
+    """Point the API at another engine (benchmarks at other sizes, tests on other data)."""
+    global _default
+    _default = engine

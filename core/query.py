@@ -1,0 +1,454 @@
+"""The portal's Python API: every figure the portal shows comes from these functions.
+
+Usable from a notebook without Streamlit::
+
+    from core.query import crosstab, microdata
+    crosstab("core", ["gender"], ["age_band"], filters={"region_of_interview": ["north_africa"]})
+    microdata("core", ["respondent_id", "gender", "drivers"], tier="researcher")
+
+`tier` is "public" (protected by core/disclosure.py), "researcher" or "admin" (exact). Filters map a
+variable name to the category codes to keep; for a multiple-choice variable, a respondent is kept when
+they chose any of the codes; an empty list means no filter. In the public tier only public variables
+can be used, at public granularity: categories merged into "Other" by rule 8 (code "_other") can only
+be used together, through "_other".
+
+Counts of multiple-choice options are respondents who chose the option; their base is the respondents
+who were asked (the stored bit mask is not missing).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core import disclosure
+from core.codebook import OTHER, Variable
+from core.engine import RKEY, LoadedDataset, get_engine, lit, q
+
+__all__ = [
+    "crosstab", "microdata", "shares", "total", "timeseries", "flows", "summary", "categories",
+    "UnknownFilter", "TIERS", "FLOW_KINDS",
+]
+
+TIERS = ("public", "researcher", "admin")
+MAX_VARIABLES = 4
+MAX_CELLS = 250_000  # a bigger grid is unreadable, and slow to build
+ROUTE = ("nationality", "transit_country_1", "transit_country_2", "transit_country_3", "country_of_interview")
+FLOW_KINDS = ("origin_interview", "interview_destination", "route")
+
+
+class UnknownFilter(ValueError):
+    """A filter names a variable or a code that does not exist (or is not public for this tier).
+    `variable` and `code` say which, for a translated message."""
+
+    def __init__(self, message: str, variable: str, code: str | None = None):
+        super().__init__(message)
+        self.variable = variable
+        self.code = code
+
+
+def _is_public(tier: str) -> bool:
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; one of {', '.join(TIERS)}")
+    return tier == "public"
+
+
+# --- categories and the mapping to public granularity (rule 8) ------------------------------
+
+@dataclass(frozen=True)
+class _Dim:
+    var: Variable
+    categories: tuple[str, ...]          # the categories the result shows, in display order
+    merge: Mapping[str, str]            # stored code -> shown code, for codes shown otherwise
+    masks: tuple[tuple[str, int], ...]  # multiple choice: shown code -> bits that count for it
+
+
+def _dim(ds: LoadedDataset, var: Variable, public: bool) -> _Dim:
+    sizes = get_engine().category_sizes(ds, var)
+    small = disclosure.small_categories(sizes) if public else set()
+    shown = [c for c in sizes if c not in small]
+    if any(sizes[c] > 0 for c in small):
+        shown.append(OTHER)
+    merge = {c: OTHER for c in small}
+    masks: tuple[tuple[str, int], ...] = ()
+    if var.type == "multiple":
+        bit = {code: 1 << i for i, code in enumerate(var.codes)}
+        masks = tuple(
+            (c, sum(bit[s] for s in small) if c == OTHER else bit[c]) for c in shown
+        )
+    return _Dim(var, tuple(shown), merge, masks)
+
+
+def categories(dataset: str, variable: str, tier: str = "public") -> list[str]:
+    """The category codes a tier may see and filter on, in display order ("_other" last)."""
+    ds = get_engine().dataset(dataset)
+    var = _variable(ds, variable, _is_public(tier), role="variable")
+    return list(_dim(ds, var, _is_public(tier)).categories)
+
+
+def _variable(ds: LoadedDataset, name: str, public: bool, role: str) -> Variable:
+    if name not in ds.codebook:
+        raise UnknownFilter(f"{ds.name} has no variable {name!r}", name) if role == "filter" \
+            else KeyError(f"{ds.name} has no variable {name!r}")
+    var = ds.codebook[name]
+    if not var.categorical:
+        message = f"{name!r} is a {var.type} variable and cannot be a table {role}"
+        raise UnknownFilter(message, name) if role == "filter" else ValueError(message)
+    if public and not var.public:
+        message = f"{name!r} is not available in the public tier"
+        raise UnknownFilter(message, name) if role == "filter" else PermissionError(message)
+    return var
+
+
+def _where(ds: LoadedDataset, filters: Mapping[str, Sequence[str]] | None, public: bool,
+           not_null: Sequence[str] = ()) -> str:
+    clauses = [f"{q(name)} IS NOT NULL" for name in not_null]
+    for name, codes in (filters or {}).items():
+        var = _variable(ds, name, public, role="filter")
+        if not codes:
+            continue
+        dim = _dim(ds, var, public)
+        allowed = set(dim.categories) if public else set(get_engine().category_sizes(ds, var))
+        for code in codes:
+            if code not in allowed:
+                raise UnknownFilter(f"{code!r} is not a category of {name!r} here", name, code)
+        stored = [c for c in get_engine().category_sizes(ds, var)
+                  if dim.merge.get(c, c) in set(codes)]
+        col = q(name)
+        if var.type == "multiple":
+            mask = sum(1 << var.codes.index(c) for c in stored)
+            clauses.append(f"({col} & {mask}) <> 0")
+        elif stored:
+            clauses.append(f"{col} IN ({', '.join(lit(c) for c in stored)})")
+        else:
+            clauses.append("FALSE")
+    return " AND ".join(clauses) or "TRUE"
+
+
+# --- exact aggregates, then protection ------------------------------------------------------
+
+def _aggregate(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> pd.DataFrame:
+    """Exact counts and raw record-key sums per shown cell, over the full grid of categories."""
+    names = [d.var.name for d in dims]
+    joins, select = [], []
+    for d in dims:
+        col = q(d.var.name)
+        if d.var.type == "multiple":
+            alias = q("o_" + d.var.name)
+            values = ", ".join(f"({lit(code)}, {mask})" for code, mask in d.masks)
+            joins.append(f"JOIN (VALUES {values}) AS {alias}(code, mask) "
+                         f"ON ({q(ds.table)}.{col} & {alias}.mask) <> 0")
+            select.append(f"{alias}.code AS {col}")
+        else:
+            select.append(f"{q(ds.table)}.{col}::VARCHAR AS {col}")
+    group = ", ".join(str(i + 1) for i in range(len(dims)))
+    sql = (f"SELECT {', '.join(select)}, count(*) AS n, sum({RKEY}) AS k "
+           f"FROM {q(ds.table)} {' '.join(joins)} WHERE {where} GROUP BY {group}")
+    found = get_engine().query(sql)
+    for d in dims:
+        if d.merge:
+            found[d.var.name] = found[d.var.name].map(lambda c, m=d.merge: m.get(c, c))
+    found = found.groupby(names, sort=False, as_index=False)[["n", "k"]].sum()
+    grid = pd.DataFrame(list(itertools.product(*(d.categories for d in dims))), columns=names)
+    cells = grid.merge(found, on=names, how="left")
+    cells[["n", "k"]] = cells[["n", "k"]].fillna(0).astype("int64")
+    return cells
+
+
+def _population(ds: LoadedDataset, where: str) -> tuple[int, int]:
+    row = get_engine().query(f"SELECT count(*) AS n, coalesce(sum({RKEY}), 0) AS k "
+                             f"FROM {q(ds.table)} WHERE {where}").iloc[0]
+    return int(row["n"]), int(row["k"])
+
+
+def _perturb(n, k) -> np.ndarray:
+    return get_engine().perturbation.perturb(n, k)
+
+
+@dataclass
+class _Table:
+    cells: pd.DataFrame      # dims..., n (exact), k, count (shown, Int64), suppressed
+    base: int | None         # the table's population as shown
+
+
+def _table(ds: LoadedDataset, names: Sequence[str], filters, public: bool,
+           extra_not_null: Sequence[str] = (), sparse_rule: bool = True) -> _Table:
+    if len(names) != len(set(names)):
+        raise ValueError("a variable appears twice in the table")
+    variables = [_variable(ds, n, public, role="dimension") for n in names]
+    if len(variables) > MAX_VARIABLES:
+        raise ValueError(f"at most {MAX_VARIABLES} variables in one table")
+    if public:
+        disclosure.check_variables(variables)
+    dims = [_dim(ds, v, public) for v in variables]
+    if np.prod([len(d.categories) for d in dims], dtype=float) > MAX_CELLS:
+        raise disclosure.TableRefused(4, "too_many_cells", "This table would have too many cells: "
+                                      "use fewer or coarser variables.", limit=MAX_CELLS)
+    where = _where(ds, filters, public, not_null=[*names, *extra_not_null])
+    pop_n, pop_k = _population(ds, where)
+    cells = _aggregate(ds, dims, where) if dims else pd.DataFrame({"n": [pop_n], "k": [pop_k]})
+    if not public:
+        cells["count"] = pd.array(cells["n"], dtype="Int64")
+        cells["suppressed"] = False
+        return _Table(cells, pop_n)
+    base = int(_perturb([pop_n], [pop_k])[0])
+    disclosure.check_population(base)
+    shown = _perturb(cells["n"].to_numpy(), cells["k"].to_numpy())
+    hidden = disclosure.suppressed(shown)
+    if sparse_rule:
+        disclosure.check_sparsity(cells["n"].to_numpy(), hidden)
+    cells["count"] = pd.array(np.where(hidden, None, shown), dtype="Int64")
+    cells["suppressed"] = hidden
+    return _Table(cells, base)
+
+
+def _result(df: pd.DataFrame, ds: LoadedDataset, tier: str, filters, base) -> pd.DataFrame:
+    df = df.reset_index(drop=True)
+    df.attrs.update(dataset=ds.name, tier=tier, synthetic=ds.synthetic,
+                    filters={k: list(v) for k, v in (filters or {}).items() if v}, base=base)
+    return df
+
+
+# --- the API --------------------------------------------------------------------------------
+
+def crosstab(dataset: str, rows: Sequence[str], columns: Sequence[str] = (),
+             filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
+    """Counts by up to four categorical variables: one row per cell of the full grid.
+
+    Columns: one per variable of `rows` and `columns` (category codes; "_other" for categories merged
+    by rule 8 in the public tier), `count` (nullable Int64: perturbed in the public tier, missing where
+    suppressed; exact otherwise) and `suppressed` (bool). `df.attrs["base"]` is the table's population
+    (respondents matching the filters with an answer to every variable), protected like a count.
+    Raises core.disclosure.TableRefused when the public rules refuse the table, UnknownFilter for a
+    bad filter, PermissionError for a non-public variable in the public tier.
+    """
+    public = _is_public(tier)
+    ds = get_engine().dataset(dataset)
+    names = [*rows, *columns]
+    if not names:
+        raise ValueError("a table needs at least one variable")
+    table = _table(ds, names, filters, public)
+    return _result(table.cells[[*names, "count", "suppressed"]], ds, tier, filters, table.base)
+
+
+def total(dataset: str, filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> int:
+    """The number of respondents matching the filters (perturbed in the public tier; refused under
+    rule 3 when too small)."""
+    public = _is_public(tier)
+    ds = get_engine().dataset(dataset)
+    return int(_table(ds, [], filters, public).base)
+
+
+def shares(dataset: str, variable: str, by: Sequence[str] = (),
+           filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
+    """The share of respondents choosing each category of `variable`, within each group of `by`.
+
+    Columns: by..., variable, `count`, `base` (respondents who answered, in the group), `share`
+    (0 to 1, missing where withheld), `flag` ("" when shown; else "suppressed", "base_too_small",
+    "under_band" or "over_band": see core.disclosure.share_flags), `suppressed`. For a multiple-choice
+    variable shares do not add up to one: each is out of the respondents asked.
+    """
+    public = _is_public(tier)
+    ds = get_engine().dataset(dataset)
+    table = _table(ds, [*by, variable], filters, public)
+    bases = _table(ds, list(by), filters, public, extra_not_null=[variable], sparse_rule=False)
+    cells = table.cells
+    if by:
+        base_counts = bases.cells[[*by, "count"]].rename(columns={"count": "base"})
+        cells = cells.merge(base_counts, on=list(by), how="left")
+    else:
+        cells["base"] = pd.array([bases.base] * len(cells), dtype="Int64")
+    counts = cells["count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    base_values = cells["base"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if public:
+        share, flag = disclosure.share_flags(counts, base_values, ds.codebook[variable].sensitive)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = counts / base_values
+        flag = np.full(len(cells), "", dtype=object)
+    cells["share"] = pd.array(share, dtype="Float64")
+    cells["flag"] = flag
+    out = cells[[*by, variable, "count", "base", "share", "flag", "suppressed"]]
+    return _result(out, ds, tier, filters, bases.base)
+
+
+def timeseries(dataset: str, variable: str | None = None,
+               filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
+    """By quarter of interview: counts of respondents, or with `variable` the shares of its categories."""
+    if variable is None:
+        return crosstab(dataset, ["interview_quarter"], filters=filters, tier=tier)
+    return shares(dataset, variable, by=["interview_quarter"], filters=filters, tier=tier)
+
+
+def _flow_pairs(kind: str) -> list[tuple[str, str]]:
+    if kind == "origin_interview":
+        return [("nationality", "country_of_interview")]
+    if kind == "interview_destination":
+        return [("country_of_interview", "intended_destination")]
+    if kind == "route":
+        return list(zip(ROUTE, ROUTE[1:]))
+    raise ValueError(f"unknown flow kind {kind!r}; one of {', '.join(FLOW_KINDS)}")
+
+
+def flows(dataset: str, kind: str = "origin_interview",
+          filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
+    """Respondents per country-to-country link, for maps.
+
+    kind: "origin_interview" (nationality -> country of interview), "interview_destination"
+    (country of interview -> intended destination) or "route" (segments between consecutive
+    countries of nationality, transit countries 1-3 and country of interview; a respondent counts
+    once per segment). Columns: `origin`, `destination`, `count`, `suppressed`; only links with at
+    least one respondent. In the public tier counts are perturbed, small ones suppressed (the map
+    leaves them out and `attrs["hidden"]` says how many), countries under rule 8's size merged to
+    "_other"; the table is refused when its population is under rule 3's minimum.
+    """
+    public = _is_public(tier)
+    ds = get_engine().dataset(dataset)
+    pairs = _flow_pairs(kind)
+    cols = [c for pair in pairs for c in pair]
+    for c in dict.fromkeys(cols):
+        _variable(ds, c, public, role="dimension")
+    where = _where(ds, filters, public)
+    t = q(ds.table)
+    if kind == "route":
+        # Consecutive non-missing countries: transit countries are filled in order, so the next
+        # country after a stop is the next transit country, or the country of interview.
+        legs = []
+        for i, (a, _) in enumerate(pairs):
+            nxt = ", ".join(q(c) + "::VARCHAR" for c in ROUTE[i + 1:])
+            legs.append(f"SELECT rowid AS rid, {RKEY} AS rk, {q(a)}::VARCHAR AS a, coalesce({nxt}) AS b "
+                        f"FROM {t} WHERE {where} AND {q(a)} IS NOT NULL")
+        source = f"(SELECT DISTINCT * FROM ({' UNION ALL '.join(legs)}) WHERE a <> b AND b IS NOT NULL)"
+    else:
+        a, b = pairs[0]
+        source = (f"(SELECT {RKEY} AS rk, {q(a)}::VARCHAR AS a, {q(b)}::VARCHAR AS b FROM {t} "
+                  f"WHERE {where} AND {q(a)} IS NOT NULL AND {q(b)} IS NOT NULL)")
+    cells = get_engine().query(f"SELECT a AS origin, b AS destination, count(*) AS n, sum(rk) AS k "
+                               f"FROM {source} GROUP BY 1, 2")
+    pop_n, pop_k = _population(ds, where + " AND " + " AND ".join(
+        f"{q(c)} IS NOT NULL" for c in ([pairs[0][0]] if kind == "route" else pairs[0])))
+    if not public:
+        cells["count"] = pd.array(cells["n"], dtype="Int64")
+        cells["suppressed"] = False
+        out = cells.sort_values("n", ascending=False)[["origin", "destination", "count", "suppressed"]]
+        result = _result(out, ds, tier, filters, pop_n)
+        result.attrs["hidden"] = 0
+        return result
+    base = int(_perturb([pop_n], [pop_k])[0])
+    disclosure.check_population(base)
+    # Rule 8: a country too small in any of the link's variables is shown as "Other".
+    small = set()
+    for c in dict.fromkeys(cols):
+        small |= disclosure.small_categories(get_engine().category_sizes(ds, ds.codebook[c]))
+    for side in ("origin", "destination"):
+        cells[side] = cells[side].where(~cells[side].isin(small), OTHER)
+    cells = cells.groupby(["origin", "destination"], as_index=False)[["n", "k"]].sum()
+    shown = _perturb(cells["n"].to_numpy(), cells["k"].to_numpy())
+    hidden = disclosure.suppressed(shown)
+    cells["count"] = pd.array(np.where(hidden, None, shown), dtype="Int64")
+    cells["suppressed"] = hidden
+    out = cells.sort_values("count", ascending=False, na_position="last")
+    result = _result(out[["origin", "destination", "count", "suppressed"]], ds, tier, filters, base)
+    result.attrs["hidden"] = int(hidden.sum())
+    return result
+
+
+def _shown_sql(d: _Dim) -> str:
+    """A single-choice column as its shown category (quantiles cannot be merged after the fact)."""
+    col = f"{q(d.var.name)}::VARCHAR"
+    if not d.merge:
+        return col
+    return f"CASE WHEN {col} IN ({', '.join(lit(c) for c in d.merge)}) THEN {lit(OTHER)} ELSE {col} END"
+
+
+def summary(dataset: str, variable: str, by: Sequence[str] = (),
+            filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
+    """Mean, quartiles and sum of a number variable, within each group of `by`.
+
+    Columns: by..., `contributors`, `mean`, `p25`, `median`, `p75`, `sum`, and `flag` ("" or why the
+    figures are withheld); researchers also get `min` and `max`. Public: rule 7 (enough contributors,
+    no dominance), contributors perturbed, figures to 3 significant digits, never a minimum or maximum.
+    """
+    public = _is_public(tier)
+    ds = get_engine().dataset(dataset)
+    var = ds.codebook[variable]
+    if var.type != "number":
+        raise ValueError(f"{variable!r} is not a number variable")
+    if public and not var.public:
+        raise PermissionError(f"{variable!r} is not available in the public tier")
+    by_vars = [_variable(ds, b, public, role="dimension") for b in by]
+    if any(v.type == "multiple" for v in by_vars):
+        raise ValueError("summaries break down by single-choice, country or quarter variables only")
+    if public:
+        disclosure.check_variables([*by_vars, var])
+    dims = [_dim(ds, v, public) for v in by_vars]
+    where = _where(ds, filters, public, not_null=[*by, variable])
+    x, s = q(variable), disclosure.settings()
+    select = [f"{_shown_sql(d)} AS {q(d.var.name)}" for d in dims]
+    sql = (f"SELECT {', '.join(select + [''])} count({x}) AS n, sum({RKEY}) AS k, avg({x}) AS mean, "
+           f"quantile_cont({x}, [0.25, 0.5, 0.75]) AS qs, sum({x}) AS sum, min({x}) AS min, "
+           f"max({x}) AS max, sum(abs({x})) AS abs_total, list_sum(max(abs({x}), {s.dominance_n})) AS top "
+           f"FROM {q(ds.table)} WHERE {where}" + (" GROUP BY ALL" if by else ""))
+    df = get_engine().query(sql)
+    for col, i in (("p25", 0), ("median", 1), ("p75", 2)):
+        df[col] = [qs[i] if qs is not None and len(qs) > i else np.nan for qs in df["qs"]]
+    df = df[df["n"] > 0].reset_index(drop=True)
+    if not public:
+        df["contributors"] = pd.array(df["n"], dtype="Int64")
+        df["flag"] = ""
+        cols = [*by, "contributors", "mean", "p25", "median", "p75", "sum", "min", "max", "flag"]
+        return _result(df[cols], ds, tier, filters, int(df["n"].sum()))
+    pop_n, pop_k = _population(ds, where)
+    base = int(_perturb([pop_n], [pop_k])[0])
+    disclosure.check_population(base)
+    shown = _perturb(df["n"].to_numpy(), df["k"].to_numpy())
+    hidden = disclosure.suppressed(shown)
+    flags = []
+    for n, top, abs_total, h in zip(df["n"], df["top"], df["abs_total"], hidden):
+        if h or n < s.min_contributors:
+            flags.append("too_few_contributors")
+        elif abs_total > 0 and top >= s.dominance_k * abs_total:
+            flags.append("dominated")
+        else:
+            flags.append("")
+    df["flag"] = flags
+    df["contributors"] = pd.array(np.where(hidden, None, shown), dtype="Int64")
+    ok = df["flag"] == ""
+    for col in ("mean", "p25", "median", "p75", "sum"):
+        df[col] = [disclosure.round_magnitude(float(v)) if keep else np.nan for v, keep in zip(df[col], ok)]
+    cols = [*by, "contributors", "mean", "p25", "median", "p75", "sum", "flag"]
+    return _result(df[cols], ds, tier, filters, base)
+
+
+def microdata(dataset: str, columns: Sequence[str] | None = None,
+              filters: Mapping[str, Sequence[str]] | None = None, tier: str = "researcher",
+              limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+    """Respondents' rows, for the researcher and admin tiers only (PermissionError for "public").
+
+    `respondent_id` always comes first. Single choice and country values are codes; a
+    multiple-choice answer is the list of chosen codes (missing when not asked).
+    """
+    if _is_public(tier):
+        raise PermissionError("Microdata are not available in the public tier.")
+    ds = get_engine().dataset(dataset)
+    names = list(dict.fromkeys(["respondent_id", *(columns or ds.codebook.variables)]))
+    for n in names:
+        if n not in ds.codebook:
+            raise KeyError(f"{dataset} has no variable {n!r}")
+    where = _where(ds, filters, public=False)
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    df = get_engine().query(f"SELECT {', '.join(q(n) for n in names)} FROM {q(ds.table)} "
+                            f"WHERE {where} ORDER BY respondent_id{page}")
+    for n in names:
+        var = ds.codebook[n]
+        if var.type == "multiple":
+            decoded = {m: [c for i, c in enumerate(var.codes) if int(m) >> i & 1]
+                       for m in df[n].dropna().unique()}
+            df[n] = [None if pd.isna(m) else decoded[m] for m in df[n]]
+        elif var.categorical:
+            df[n] = df[n].astype("string")
+    return _result(df, ds, tier, filters, len(df))

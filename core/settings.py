@@ -1,0 +1,53 @@
+"""Where things are, and the settings and secrets the core reads (no Streamlit here).
+
+Secrets come from environment variables first, then from `.streamlit/secrets.toml` (git-ignored, made
+by `make run`/`make test` when missing), so that a notebook and the portal see the same values.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+CODEBOOK_DIR = DATA_DIR / "codebooks"
+DISCLOSURE_SETTINGS = DATA_DIR / "disclosure.toml"
+# Generated data are git-ignored; PORTAL_DATA_DIR points elsewhere (benchmarks, tests, deployments).
+GENERATED_DIR = Path(os.environ.get("PORTAL_DATA_DIR", DATA_DIR / "generated"))
+SECRETS_FILE = Path(os.environ.get("PORTAL_SECRETS_FILE", ROOT / ".streamlit" / "secrets.toml"))
+
+DATASETS = ("core", "covid", "returns")
+LANGUAGES = ("en", "fr", "es")
+
+
+class MissingSecret(RuntimeError):
+    """A secret the portal needs is not configured; the message says where to put it."""
+
+
+def _secrets_file() -> dict:
+    try:
+        with SECRETS_FILE.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def secret(name: str, *, env: str) -> str:
+    """A secret from the environment variable `env`, else `name` in the secrets file."""
+    value = os.environ.get(env) or _secrets_file().get(name)
+    if not value:
+        raise MissingSecret(
+            f"The secret {name!r} is not set: set the environment variable {env} or add "
+            f"{name} = \"...\" to {SECRETS_FILE} (`python -m scripts.init_secrets` writes one)."
+        )
+    return str(value)
+
+
+def ckm_secret() -> bytes:
+    """The key of the record keys (design.md rule 1). Never leaves the server."""
+    value = secret("ckm_secret", env="PORTAL_CKM_SECRET")
+    if len(value) < 32:
+        raise MissingSecret("The secret 'ckm_secret' must be at least 32 characters long.")
+    return value.encode()

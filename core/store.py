@@ -1,0 +1,72 @@
+"""Dataset files: building the synthetic data and writing them where the engine reads them.
+
+A dataset is one Parquet file per name in the data directory. Its file metadata carries the
+"synthetic" flag, so that whatever reads the file knows, and every page can say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core.engine import SYNTHETIC_KEY, dataset_path
+from core.settings import DATASETS, GENERATED_DIR
+
+DEFAULT_SEED = 4141
+
+
+def write_dataset(frames, path: Path, *, synthetic: bool, provenance: dict) -> Path:
+    """Write one DataFrame, or an iterable of DataFrames (chunks of one dataset), as Parquet.
+
+    The file is written beside its destination and renamed over it only when complete, so a reader
+    never sees half a file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if hasattr(frames, "columns"):
+        frames = [frames]
+    metadata = {SYNTHETIC_KEY: b"true" if synthetic else b"false",
+                b"portal.provenance": json.dumps(provenance).encode()}
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    writer = None
+    try:
+        for frame in frames:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                schema = table.schema.with_metadata({**(table.schema.metadata or {}), **metadata})
+                writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+            writer.write_table(table.cast(writer.schema))
+        if writer is None:
+            raise ValueError("no data to write")
+        writer.close()
+        os.replace(tmp, path)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def build_synthetic(dataset: str, *, n: int | None = None, seed: int = DEFAULT_SEED,
+                    data_dir: Path = GENERATED_DIR) -> Path:
+    from core import synthetic  # the generator is only needed when building
+
+    frames = synthetic.generate_chunks(dataset, n=n, seed=seed)
+    return write_dataset(frames, dataset_path(data_dir, dataset), synthetic=True,
+                         provenance={"generator": "core.synthetic", "seed": seed, "n": n})
+
+
+def ensure_built(data_dir: Path = GENERATED_DIR, datasets=DATASETS) -> list[str]:
+    """Build the default synthetic datasets that are missing; return the names built."""
+    built = []
+    for name in datasets:
+        if not dataset_path(data_dir, name).exists():
+            build_synthetic(name, data_dir=data_dir)
+            built.append(name)
+    return built

@@ -1,0 +1,112 @@
+"""Benchmarks, printed side by side with a plain pandas baseline measured in the same run.
+
+    python -m scripts.bench                 # 120 thousand, 1 million and 10 million core rows
+    python -m scripts.bench --sizes 120k 1m
+
+The query: a two-variable public crosstab (nationality x gender) with two filters (region of interview
+and age band), protected for the public tier, through the same API the pages use. The baseline: the
+same table, unprotected, with `pandas.crosstab` on the same rows already in memory as a DataFrame.
+Data for 1m and 10m are built once into data/bench/ (git-ignored). Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pandas as pd
+
+from core.engine import Engine, dataset_path, set_engine
+from core.query import crosstab
+from core.settings import DATA_DIR, GENERATED_DIR
+from core.store import build_synthetic, ensure_built
+
+SIZES = {"120k": None, "1m": 1_000_000, "10m": 10_000_000}
+FILTERS = {"region_of_interview": ["north_africa", "west_africa", "east_africa"],
+           "age_band": ["18_24", "25_34", "35_44"]}
+ROWS, COLUMNS = ["nationality"], ["gender"]
+
+
+def data_dir(size: str) -> Path:
+    if SIZES[size] is None:
+        ensure_built()
+        return GENERATED_DIR
+    directory = DATA_DIR / "bench" / size
+    if not dataset_path(directory, "core").exists():
+        print(f"building {size} core rows into {directory} (once)...", file=sys.stderr)
+        start = time.perf_counter()
+        build_synthetic("core", n=SIZES[size], data_dir=directory)
+        print(f"  built in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    return directory
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """Median seconds over `repeat` runs after one warm-up, and peak Python-allocated MiB of one run."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return statistics.median(times), peak
+
+
+def pandas_baseline(df: pd.DataFrame):
+    keep = pd.Series(True, index=df.index)
+    for name, codes in FILTERS.items():
+        keep &= df[name].isin(codes)
+    sub = df[keep]
+    return pd.crosstab(sub[ROWS[0]], sub[COLUMNS[0]])
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_crosstab(sizes: list[str], repeat: int) -> dict[str, float]:
+    print("\n== public crosstab: nationality x gender, 2 filters, protected (median of "
+          f"{repeat} runs) vs pandas.crosstab, unprotected ==")
+    print(f"{'rows':>10} {'portal ms':>10} {'pandas ms':>10} {'speedup':>8} "
+          f"{'portal MiB':>11} {'pandas MiB':>11} {'process peak MiB':>17}")
+    speedups = {}
+    for size in sizes:
+        directory = data_dir(size)
+        engine = Engine(directory)
+        set_engine(engine)
+        rows = engine.dataset("core").rows
+        portal_s, portal_mib = timed(lambda: crosstab("core", ROWS, COLUMNS, FILTERS, tier="public"), repeat)
+        df = pd.read_parquet(dataset_path(directory, "core"), columns=[*ROWS, *COLUMNS, *FILTERS])
+        pandas_s, pandas_mib = timed(lambda df=df: pandas_baseline(df), max(3, repeat // 4))
+        speedups[size] = pandas_s / portal_s
+        print(f"{rows:>10,} {portal_s * 1000:>10.1f} {pandas_s * 1000:>10.1f} {speedups[size]:>7.1f}x "
+              f"{portal_mib:>11.1f} {pandas_mib:>11.1f} {rss_mib():>17.0f}")
+        del df, engine
+        set_engine(None)
+        gc.collect()
+    return speedups
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    p.add_argument("--repeat", type=int, default=21)
+    args = p.parse_args(argv)
+    speedups = bench_crosstab(args.sizes, args.repeat)
+    if "10m" in speedups:
+        print(f"speedup_vs_pandas_10m={speedups['10m']:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Test set-up shared by every suite: a fixed disclosure secret, and the default data built."""
+
+import os
+
+# A fixed secret, so that perturbed figures are the same on every machine that runs the tests; set
+# before anything reads it (the engine reads it when it first loads a dataset).
+os.environ["PORTAL_CKM_SECRET"] = "test-only-ckm-secret-0123456789-abcdefghijklmnop"
