@@ -5,3 +5,10 @@ import os
 # A fixed secret, so that perturbed figures are the same on every machine that runs the tests; set
 # before anything reads it (the engine reads it when it first loads a dataset).
 os.environ["PORTAL_CKM_SECRET"] = "test-only-ckm-secret-0123456789-abcdefghijklmnop"
+
+
+def pytest_sessionstart(session):
+    # `make test` builds the data first; a bare `pytest` on a fresh clone builds them here.
+    from core.store import ensure_built
+
+    ensure_built()
