@@ -111,13 +111,16 @@ def _where(ds: LoadedDataset, filters: Mapping[str, Sequence[str]] | None, publi
         var = _variable(ds, name, public, role="filter")
         if not codes:
             continue
-        dim = _dim(ds, var, public)
-        allowed = set(dim.categories) if public else set(get_engine().category_sizes(ds, var))
+        sizes = get_engine().category_sizes(ds, var)
+        small = disclosure.small_categories(sizes)
+        # "_other" means the same categories in every tier, so a public link works for researchers.
+        allowed = set(_dim(ds, var, public).categories) if public else {*sizes, OTHER}
         for code in codes:
             if code not in allowed:
                 raise UnknownFilter(f"{code!r} is not a category of {name!r} here", name, code)
-        stored = [c for c in get_engine().category_sizes(ds, var)
-                  if dim.merge.get(c, c) in set(codes)]
+        wanted = set(codes)
+        stored = [c for c in sizes if (c in wanted and c not in small) or (OTHER in wanted and c in small)
+                  or (not public and c in wanted)]
         col = q(name)
         if var.type == "multiple":
             mask = sum(1 << var.codes.index(c) for c in stored)

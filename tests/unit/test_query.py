@@ -63,13 +63,13 @@ def test_researcher_counts_are_exact(raw):
     expected = exact(raw, f).groupby(["nationality", "gender"]).size()
     got = t.set_index(["nationality", "gender"])["count"]
     got = got[got > 0].astype(int)
-    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+    assert got.to_dict() == expected.to_dict()
 
 
 def test_multiple_choice_counts_respondents_who_chose_and_base_is_those_asked(raw):
     var = CB["drivers"]
     s = shares("core", "drivers", filters={"region_of_interview": ["north_africa"]}, tier="researcher")
-    asked = exact(raw, {"region_of_interview": ["north_africa"]})["drivers"].dropna().astype(int)
+    asked = exact(raw, {"region_of_interview": ["north_africa"]})["drivers"].dropna().astype(int).to_numpy()
     for i, code in enumerate(var.codes):
         row = s[s["drivers"] == code].iloc[0]
         assert row["count"] == int(((asked >> i) & 1).sum())
@@ -124,7 +124,7 @@ def test_public_table_refusals_say_why():
                                                "interview_quarter": ["2017Q1"]})
     assert e.value.rule == 3 and "Fewer than 50" in str(e.value)
     with pytest.raises(TableRefused) as e:
-        crosstab("core", ["nationality"], ["country_of_interview", "age_band"])
+        crosstab("core", ["nationality"], ["interview_quarter", "age_band"])
     assert e.value.rule == 4
 
 
@@ -166,6 +166,10 @@ def test_same_cell_same_value_whatever_the_query():
     assert a == b == c == d
 
 
+def small_cells(table, low=1, high=9):
+    return table[(table["count"] >= low) & (table["count"] <= high)]
+
+
 def test_differencing_over_date_ranges_does_not_give_back_small_counts():
     """Attack: (quarters up to Qk) minus (quarters up to Qk-1) = the count in Qk alone.
 
@@ -173,31 +177,32 @@ def test_differencing_over_date_ranges_does_not_give_back_small_counts():
     tier), so it is a real attack; on public tables the cell keys differ, so the noise does not cancel.
     """
     quarters = categories("core", "interview_quarter")
+    listed = [c for c in categories("core", "nationality") if c != OTHER]
+    truth = crosstab("core", ["nationality", "interview_quarter"], filters={"gender": ["woman"]},
+                     tier="researcher")
+    candidates = small_cells(truth[truth["nationality"].isin(listed)])
     targets, recovered_exact, errors = 0, 0, []
-    for nat in categories("core", "nationality")[:12]:
-        if nat == OTHER:
+    for row in candidates.itertuples():
+        k = quarters.index(row.interview_quarter)
+        if k == 0:
             continue
-        for k in range(1, len(quarters)):
-            f_now = {"nationality": [nat], "interview_quarter": quarters[: k + 1]}
-            f_before = {"nationality": [nat], "interview_quarter": quarters[:k]}
-            truth = crosstab("core", ["gender"], filters={"nationality": [nat], "interview_quarter": [quarters[k]]},
-                             tier="researcher")
-            true_women = cell(truth, gender="woman")
-            if not 0 < true_women < 10:
-                continue
-            try:
-                now, before = crosstab("core", ["gender"], filters=f_now), crosstab("core", ["gender"], filters=f_before)
-            except TableRefused:
-                continue
-            if pd.isna(cell(now, gender="woman")) or pd.isna(cell(before, gender="woman")):
-                continue
-            exact_now = cell(crosstab("core", ["gender"], filters=f_now, tier="researcher"), gender="woman")
-            exact_before = cell(crosstab("core", ["gender"], filters=f_before, tier="researcher"), gender="woman")
-            assert exact_now - exact_before == true_women  # the attack works on exact tables
-            guess = cell(now, gender="woman") - cell(before, gender="woman")
-            targets += 1
-            recovered_exact += guess == true_women
-            errors.append(guess - true_women)
+        f_now = {"nationality": [row.nationality], "interview_quarter": quarters[: k + 1]}
+        f_before = {"nationality": [row.nationality], "interview_quarter": quarters[:k]}
+        try:
+            now, before = crosstab("core", ["gender"], filters=f_now), crosstab("core", ["gender"], filters=f_before)
+        except TableRefused:
+            continue
+        if pd.isna(cell(now, gender="woman")) or pd.isna(cell(before, gender="woman")):
+            continue
+        exact_now = cell(crosstab("core", ["gender"], filters=f_now, tier="researcher"), gender="woman")
+        exact_before = cell(crosstab("core", ["gender"], filters=f_before, tier="researcher"), gender="woman")
+        assert exact_now - exact_before == row.count  # the attack works on exact tables
+        guess = cell(now, gender="woman") - cell(before, gender="woman")
+        targets += 1
+        recovered_exact += guess == row.count
+        errors.append(guess - row.count)
+        if targets == 60:
+            break
     assert targets >= 20, f"only {targets} targets: the test would prove nothing"
     assert recovered_exact / targets < 0.5, (recovered_exact, targets)
     assert len(set(errors)) >= 3, "the error must not be a constant the attacker could correct"
@@ -206,23 +211,24 @@ def test_differencing_over_date_ranges_does_not_give_back_small_counts():
 def test_differencing_all_nationalities_minus_the_listed_ones():
     """Attack: (everyone) minus (every listed nationality but one) = that one nationality."""
     listed = [c for c in categories("core", "nationality") if c != OTHER]
+    everyone_else = {"gender": ["woman"], "age_band": ["45_54", "55_plus"]}
+    truth = crosstab("core", ["region_of_interview", "nationality"], filters=everyone_else, tier="researcher")
+    candidates = small_cells(truth[truth["nationality"].isin(listed)])
     targets, recovered = 0, 0
-    for region in CB["region_of_interview"].codes:
-        for target in listed:
-            base = {"region_of_interview": [region]}
-            truth = total("core", {**base, "nationality": [target]}, tier="researcher")
-            if not 0 < truth < 10:
-                continue
-            rest = [c for c in categories("core", "nationality") if c != target]
-            try:
-                everyone = total("core", base)
-                others = total("core", {**base, "nationality": rest})
-            except TableRefused:
-                continue
-            targets += 1
-            recovered += everyone - others == truth
-    assert targets >= 5, f"only {targets} targets"
-    assert recovered / targets < 0.6, (recovered, targets)
+    for row in candidates.itertuples():
+        base = {**everyone_else, "region_of_interview": [row.region_of_interview]}
+        rest = [c for c in categories("core", "nationality") if c != row.nationality]  # with "_other"
+        try:
+            everyone = total("core", base)
+            others = total("core", {**base, "nationality": rest})
+        except TableRefused:
+            continue
+        assert total("core", base, tier="researcher") - total("core", {**base, "nationality": rest},
+                                                             tier="researcher") == row.count
+        targets += 1
+        recovered += everyone - others == row.count
+    assert targets >= 10, f"only {targets} targets"
+    assert recovered / targets < 0.5, (recovered, targets)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -256,7 +262,8 @@ def test_property_random_public_tables(data):
             alone[filter_var] = sorted(set(alone[filter_var]) & set(keep))
         else:
             alone[filter_var] = keep
-        assert total("core", alone) == row["count"]
+        if row["count"] >= 52:  # a smaller population on its own is refused by rule 3
+            assert total("core", alone) == row["count"]
 
 
 # --- shares, time series, flows, summaries ---------------------------------------------------
@@ -288,7 +295,7 @@ def test_flows_researcher_route_segments_match_pandas(raw):
     segments = segments[segments["origin"] != segments["destination"]].drop_duplicates()
     expected = segments.groupby(["origin", "destination"]).size().sort_index()
     got = flows("core", "route", tier="researcher").set_index(["origin", "destination"])["count"]
-    pd.testing.assert_series_equal(got.astype(int).sort_index(), expected, check_names=False)
+    assert got.astype(int).to_dict() == expected.to_dict()
 
 
 def test_flows_public_hides_small_links():
