@@ -1,0 +1,141 @@
+"""Manage the portal's users (the YAML file at PORTAL_USERS_FILE, default var/users.yaml).
+
+    python -m scripts.users add NAME --role researcher [--name "Full Name"] [--email ADDRESS]
+    python -m scripts.users disable NAME | enable NAME
+    python -m scripts.users set-role NAME ROLE
+    python -m scripts.users reset-password NAME
+    python -m scripts.users list
+
+Passwords are asked twice on the terminal, never taken from the command line (where `ps` and the shell
+history would show them); `--password-stdin` reads one line from standard input instead, for scripts.
+Disabling a user, changing a role or resetting a password also signs the user out everywhere.
+On any error: one line on stderr, exit code 2, and the file is left as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from core.users import ROLES, TEST_COST_ENV, User, UserError, UserStore, check_password, normalize_username
+
+EXIT_ERROR = 2
+
+
+class CommandError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of argparse's usage block
+        raise CommandError(f"{message} (see `python -m scripts.users --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m scripts.users", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    add = commands.add_parser("add", help="add a user (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--name", help="display name (default: the username)")
+    add.add_argument("--email")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+
+    for command, help_text in (("disable", "disable a user and end their sessions"),
+                               ("enable", "enable a disabled user")):
+        commands.add_parser(command, help=help_text).add_argument("username")
+
+    set_role = commands.add_parser("set-role", help="change a user's role (ends their sessions)")
+    set_role.add_argument("username")
+    set_role.add_argument("role", choices=ROLES)
+
+    reset = commands.add_parser("reset-password", help="set a new password (ends their sessions)")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+
+    commands.add_parser("list", help="list the users (no password hashes)")
+    return parser
+
+
+def read_password(username: str, from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+        if not password:
+            raise CommandError("no password on standard input")
+        check_password(password, username)
+        return password
+    try:
+        while True:
+            password = getpass.getpass(f"New password for {username}: ")
+            try:
+                check_password(password, username)
+            except UserError as e:  # at a terminal, let the person try again
+                print(e, file=sys.stderr)
+                continue
+            if getpass.getpass("Repeat it: ") != password:
+                raise CommandError("the two passwords differ; nothing changed")
+            return password
+    except (EOFError, KeyboardInterrupt):
+        raise CommandError("no password given; nothing changed") from None
+
+
+def format_table(users: list[User]) -> str:
+    def day(moment) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M")
+
+    header = ("USERNAME", "ROLE", "STATUS", "NAME", "EMAIL", "CREATED (UTC)", "UPDATED (UTC)")
+    rows = [(u.username, u.role, "disabled" if u.disabled else "active", u.name, u.email or "-",
+             day(u.created_at), day(u.updated_at)) for u in users]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header, *rows])
+
+
+def run(args: argparse.Namespace, store: UserStore) -> str:
+    username = normalize_username(args.username) if hasattr(args, "username") else None
+    if args.command == "add":
+        store.check_new_user(username, role=args.role, name=args.name, email=args.email)
+        password = read_password(username, args.password_stdin)
+        user = store.add_user(username, password, role=args.role, name=args.name, email=args.email)
+        return f"added {user.username} ({user.role})"
+    if args.command == "list":
+        users = store.list_users()
+        if not users:
+            return f"no users in {store.path}"
+        return format_table(users)
+    if store.get_user(username) is None:
+        raise UserError("unknown_user", f"There is no user {username!r}.")
+    if args.command == "disable":
+        store.disable(username)
+        return f"disabled {username}; their sessions are ended"
+    if args.command == "enable":
+        store.enable(username)
+        return f"enabled {username}"
+    if args.command == "set-role":
+        store.set_role(username, args.role)
+        return f"{username} is now {args.role}; their sessions are ended"
+    if args.command == "reset-password":
+        store.reset_password(username, read_password(username, args.password_stdin))
+        return f"new password set for {username}; their sessions are ended"
+    raise CommandError(f"unknown command {args.command!r}")  # pragma: no cover
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if os.environ.get(TEST_COST_ENV) and args.command in ("add", "reset-password"):
+            print(f"warning: {TEST_COST_ENV} lowers the bcrypt cost; it is meant for tests only",
+                  file=sys.stderr)
+        print(run(args, UserStore()))
+        return 0
+    except (CommandError, UserError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
