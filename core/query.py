@@ -147,10 +147,12 @@ def _aggregate(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> pd.DataFr
                          f"ON ({q(ds.table)}.{col} & {alias}.mask) <> 0")
             select.append(f"{alias}.code AS {col}")
         else:
-            select.append(f"{q(ds.table)}.{col}::VARCHAR AS {col}")
+            select.append(f"{q(ds.table)}.{col} AS {col}")
+    # Group on the stored ENUMs (fast), and only then turn the few result rows into strings.
     group = ", ".join(str(i + 1) for i in range(len(dims)))
-    sql = (f"SELECT {', '.join(select)}, count(*) AS n, sum({RKEY}) AS k "
-           f"FROM {q(ds.table)} {' '.join(joins)} WHERE {where} GROUP BY {group}")
+    sql = (f"SELECT {', '.join(q(n) + '::VARCHAR AS ' + q(n) for n in names)}, n, k FROM ("
+           f"SELECT {', '.join(select)}, count(*) AS n, sum({RKEY}) AS k "
+           f"FROM {q(ds.table)} {' '.join(joins)} WHERE {where} GROUP BY {group})")
     found = get_engine().query(sql)
     for d in dims:
         if d.merge:
