@@ -37,7 +37,7 @@ __all__ = [
 TIERS = ("public", "researcher", "admin")
 MAX_VARIABLES = 4
 MAX_CELLS = 250_000  # a bigger grid is unreadable, and slow to build
-ROUTE = ("nationality", "transit_country_1", "transit_country_2", "transit_country_3", "country_of_interview")
+ROUTE = ("country_of_departure", "transit_country_1", "transit_country_2", "transit_country_3", "country_of_interview")
 FLOW_KINDS = ("origin_interview", "interview_destination", "route")
 
 
@@ -305,7 +305,7 @@ def flows(dataset: str, kind: str = "origin_interview",
 
     kind: "origin_interview" (nationality -> country of interview), "interview_destination"
     (country of interview -> intended destination) or "route" (segments between consecutive
-    countries of nationality, transit countries 1-3 and country of interview; a respondent counts
+    countries of departure, transit countries 1-3 and country of interview; a respondent counts
     once per segment). Columns: `origin`, `destination`, `count`, `suppressed`; only links with at
     least one respondent. In the public tier counts are perturbed, small ones suppressed (the map
     leaves them out and `attrs["hidden"]` says how many), countries under rule 8's size merged to

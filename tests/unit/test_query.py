@@ -284,7 +284,7 @@ def test_timeseries_by_quarter():
 
 
 def test_flows_researcher_route_segments_match_pandas(raw):
-    route = ["nationality", "transit_country_1", "transit_country_2", "transit_country_3",
+    route = ["country_of_departure", "transit_country_1", "transit_country_2", "transit_country_3",
              "country_of_interview"]
     chain = raw[route].astype(object)
     legs = []
