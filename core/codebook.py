@@ -17,11 +17,11 @@ from babel import Locale
 
 from core.settings import CODEBOOK_DIR, DATASETS, LANGUAGES
 
-TYPES = ("id", "single", "multiple", "number", "date", "country", "quarter")
+TYPES = ("id", "single", "multiple", "number", "date", "country", "quarter", "year")
 # Types whose values are categories that can be rows, columns or filters of a table.
-CATEGORICAL = ("single", "multiple", "country", "quarter")
+CATEGORICAL = ("single", "multiple", "country", "quarter", "year")
 STANDARD_VARIABLES = (
-    "respondent_id", "interview_date", "interview_quarter", "country_of_interview",
+    "respondent_id", "interview_date", "interview_quarter", "interview_year", "country_of_interview",
     "region_of_interview", "nationality", "gender", "age", "age_band",
 )
 # Code of the category that rule 8 merges small categories into; never a real choice code.
@@ -75,6 +75,8 @@ class Variable:
             return country_name(code, lang)
         if self.type == "quarter":
             return quarter_label(code, lang)
+        if self.type == "year":
+            return code
         for c in self.choices:
             if c.code == code:
                 return c.label(lang)
@@ -120,6 +122,13 @@ class Codebook:
 
     def quarters(self) -> list[str]:
         return quarters_between(self.period_start, self.period_end)
+
+    def years(self) -> list[str]:
+        return [str(y) for y in range(self.period_start.year, self.period_end.year + 1)]
+
+    def period_codes(self, var: Variable) -> list[str]:
+        """Every code of a quarter or year variable over the codebook's period, in time order."""
+        return self.quarters() if var.type == "quarter" else self.years()
 
 
 def quarter_of(date: dt.date) -> str:

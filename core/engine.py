@@ -102,10 +102,10 @@ class Engine:
         name = q(var.name)
         if var.type == "single":
             return f"CAST({name} AS ENUM({', '.join(lit(c) for c in var.codes)})) AS {name}"
-        if var.type in ("country", "quarter"):
+        if var.type in ("country", "quarter", "year"):
             values = sorted(v for v in pc.unique(column.cast(pa.string())).to_pylist() if v)
-            if var.type == "quarter":
-                values = sorted(set(values) | set(codebook.quarters()))
+            if var.type in ("quarter", "year"):
+                values = sorted(set(values) | set(codebook.period_codes(var)))
             if not values:
                 return f"CAST({name} AS VARCHAR) AS {name}"
             return f"CAST({name} AS ENUM({', '.join(lit(c) for c in values)})) AS {name}"
@@ -171,8 +171,8 @@ class Engine:
                 )
                 found = dict(zip(df["code"], df["n"].astype(int)))
                 order = var.codes if var.type == "single" else list(found)
-                if var.type == "quarter":
-                    order = sorted(set(found) | set(ds.codebook.quarters()))
+                if var.type in ("quarter", "year"):
+                    order = sorted(set(found) | set(ds.codebook.period_codes(var)))
                 sizes = {code: found.get(code, 0) for code in order}
             ds.sizes[var.name] = sizes
         return ds.sizes[var.name]

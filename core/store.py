@@ -62,11 +62,23 @@ def build_synthetic(dataset: str, *, n: int | None = None, seed: int = DEFAULT_S
                          provenance={"generator": "core.synthetic", "seed": seed, "n": n})
 
 
+def _stale_synthetic(path: Path, dataset: str) -> bool:
+    """A synthetic file made before its codebook gained a variable: rebuilt rather than refused.
+    Real data are never rebuilt; the engine names what they lack."""
+    from core.codebook import load_codebook
+
+    schema = pq.read_schema(path)
+    synthetic = (schema.metadata or {}).get(SYNTHETIC_KEY) == b"true"
+    return synthetic and not set(load_codebook(dataset).variables) <= set(schema.names)
+
+
 def ensure_built(data_dir: Path = GENERATED_DIR, datasets=DATASETS) -> list[str]:
-    """Build the default synthetic datasets that are missing; return the names built."""
+    """Build the default synthetic datasets that are missing or out of date with their codebook;
+    return the names built."""
     built = []
     for name in datasets:
-        if not dataset_path(data_dir, name).exists():
+        path = dataset_path(data_dir, name)
+        if not path.exists() or _stale_synthetic(path, name):
             build_synthetic(name, data_dir=data_dir)
             built.append(name)
     return built

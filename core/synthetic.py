@@ -8,7 +8,7 @@ always the same, and no chunk depends on another.
 Columns follow the codebook, in its order, with the storage types the engine reads:
 id and country -> pandas "string" (ISO3 for countries); single -> Categorical of the codebook codes;
 multiple -> Int64 bit mask (bit i = i-th choice); number -> Int64; date -> datetime64 at midnight;
-quarter -> "2019Q3" string. Missing (<NA>) means "not asked".
+quarter -> "2019Q3" string; year -> "2019" string. Missing (<NA>) means "not asked".
 
 The answers hang together the way a respondent's would: a route is drawn whole (nationality, country of
 departure, ordered transit countries, country of interview) from the corridors that 4Mi covers, and
@@ -1934,6 +1934,13 @@ def _quarter_column(days: np.ndarray):
     return _strings(pa.DictionaryArray.from_arrays(pa.array((quarters - lo).astype(np.int32)), pa.array(labels)))
 
 
+def _year_column(days: np.ndarray):
+    years = days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    lo = int(years.min())
+    labels = [str(y) for y in range(lo, int(years.max()) + 1)]
+    return _strings(pa.DictionaryArray.from_arrays(pa.array((years - lo).astype(np.int32)), pa.array(labels)))
+
+
 def _id_column(prefix: str, first: int, n: int, width: int):
     numbers = pa.array(np.arange(first + 1, first + n + 1, dtype=np.int64)).cast(pa.string())
     return _strings(pc.binary_join_element_wise(prefix + "-", pc.utf8_lpad(numbers, width, "0"), ""))
@@ -1966,8 +1973,9 @@ def _frame(codebook: Codebook, a: dict, rng, first: int, width: int) -> pd.DataF
         if var.type == "id":
             columns[var.name] = _id_column(prefix, first, n, width)
             continue
-        if var.type == "quarter":
-            columns[var.name] = _quarter_column(a["interview_date"])
+        if var.type in ("quarter", "year"):
+            make = _quarter_column if var.type == "quarter" else _year_column
+            columns[var.name] = make(a["interview_date"])
             continue
         values = a.get(var.name)
         if values is None:
@@ -2029,4 +2037,4 @@ def unmodelled_variables(dataset: str) -> list[str]:
     book = _Book(load_codebook(dataset))
     answers = _GENERATORS[dataset](np.random.default_rng(0), 50, book)
     return [v.name for v in book.codebook.variables.values()
-            if v.type not in ("id", "quarter") and v.name not in answers]
+            if v.type not in ("id", "quarter", "year") and v.name not in answers]

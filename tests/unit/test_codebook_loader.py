@@ -20,7 +20,7 @@ L = {"en": "x", "fr": "x", "es": "x"}
 def minimal():
     variables = [{"name": n, "type": "single" if n in ("gender", "age_band", "region_of_interview") else
                   {"respondent_id": "id", "interview_date": "date", "interview_quarter": "quarter",
-                   "age": "number"}.get(n, "country"),
+                   "interview_year": "year", "age": "number"}.get(n, "country"),
                   "theme": "profiles", "label": dict(L)} for n in STANDARD_VARIABLES]
     for v in variables:
         if v["type"] == "single":
@@ -34,15 +34,20 @@ def test_minimal_codebook_parses():
     cb = parse_codebook(minimal(), "t")
     assert list(cb.variables) == list(STANDARD_VARIABLES)
     assert cb.quarters() == ["2020Q1", "2020Q2", "2020Q3", "2020Q4"]
+    assert cb.years() == ["2020"]
     assert cb["gender"].codes == ["a", "b"]
 
 
+def gender(raw):
+    return next(v for v in raw["variables"] if v["name"] == "gender")
+
+
 @pytest.mark.parametrize("breakage, message", [
-    (lambda raw: raw["variables"][6]["label"].pop("fr"), "missing label in fr"),
-    (lambda raw: raw["variables"][6].update(type="likert"), "is not one of"),
-    (lambda raw: raw["variables"][6].update(theme="nowhere"), "is not declared"),
-    (lambda raw: raw["variables"][6]["choices"].append({"code": "a", "label": dict(L)}), "unique"),
-    (lambda raw: raw["variables"][6].update(choices=[]), "needs choices"),
+    (lambda raw: gender(raw)["label"].pop("fr"), "missing label in fr"),
+    (lambda raw: gender(raw).update(type="likert"), "is not one of"),
+    (lambda raw: gender(raw).update(theme="nowhere"), "is not declared"),
+    (lambda raw: gender(raw)["choices"].append({"code": "a", "label": dict(L)}), "unique"),
+    (lambda raw: gender(raw).update(choices=[]), "needs choices"),
     (lambda raw: raw["variables"].pop(0), "standard variables missing: respondent_id"),
     (lambda raw: raw["period"].update(start="someday"), "is not a date"),
 ])

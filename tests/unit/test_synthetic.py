@@ -164,6 +164,9 @@ def test_values_have_the_storage_types_and_codes_of_the_codebook(data, dataset):
         elif var.type == "quarter":
             assert col.dtype == "string" and col.notna().all()
             assert set(col.unique()) <= set(cb.quarters())
+        elif var.type == "year":
+            assert col.dtype == "string" and col.notna().all()
+            assert set(col.unique()) <= set(cb.years())
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
@@ -171,6 +174,7 @@ def test_quarter_matches_the_date(data, dataset):
     frame = data[dataset]
     expected = [quarter_of(d) for d in frame["interview_date"].dt.date]
     assert frame["interview_quarter"].tolist() == expected
+    assert frame["interview_year"].tolist() == [str(d.year) for d in frame["interview_date"].dt.date]
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
