@@ -1,28 +1,50 @@
-"""The portal's entry point. For now: the datasets and their sizes, as the public tier sees them."""
+"""The router: page config, language, sign-in, the shared filters, and the navigation of the pages the
+caller's role may open (a page left out is not routable at all). Pages draw; this file decides."""
 
 import streamlit as st
 
-from core.codebook import load_codebook
-from core.query import total
-from core.settings import DATASETS, MissingSecret
+from components import auth, shell
+from components.filter_bar import filter_bar
+from core.access import can_open, tier_for
+from core.i18n import t
+from core.settings import MissingSecret
 from core.store import ensure_built
+from pages import about, admin, microdata, overview
 
-st.set_page_config(page_title="Mixed-migration data portal", layout="wide")
-st.title("Mixed-migration data portal")
+# (page id, module, icon, menu section); the page id is also its URL path.
+PAGES = [
+    ("overview", overview, ":material/public:", "explore"),
+    ("about", about, ":material/menu_book:", "explore"),
+    ("microdata", microdata, ":material/table_rows:", "research"),
+    ("admin", admin, ":material/manage_accounts:", "admin"),
+]
+TITLES = {"overview": "nav.overview", "about": "nav.about", "microdata": "nav.microdata", "admin": "nav.admin"}
 
-with st.spinner("Building the synthetic datasets (first start only)..."):
+lang = shell.choose_language()
+st.set_page_config(page_title=t("app.title", lang), page_icon=":material/route:", layout="wide")
+
+with st.spinner(t("app.building_data", lang)):
     ensure_built()
 
+session = auth.current_session()
+role = session.role if session else None
+shell.language_picker(lang)
 try:
-    sizes = {name: total(name, tier="public") for name in DATASETS}
-except MissingSecret as e:
-    st.error(f"The portal is not configured: {e}")
+    filters = filter_bar(lang, tier_for(role))
+except MissingSecret:
+    st.error(t("app.not_configured", lang))
     st.stop()
 
-st.warning("These data are synthetic: generated to resemble 4Mi's published topics and figures, "
-           "not answers from real people.")
-cols = st.columns(len(DATASETS))
-for col, name in zip(cols, DATASETS):
-    codebook = load_codebook(name)
-    col.metric(codebook.title("en"), f"{sizes[name]:,}", help=codebook.description("en"))
-st.caption("Public figures are protected: counts are slightly perturbed (see the disclosure rules).")
+sections: dict[str, list] = {}
+for page_id, module, icon, section in PAGES:
+    if can_open(page_id, role):
+        sections.setdefault(t(f"nav.section.{section}", lang), []).append(
+            st.Page(module.render, title=t(TITLES[page_id], lang), icon=icon, url_path=page_id,
+                    default=page_id == "overview"))
+page = st.navigation(sections)
+
+shell.write_url(lang, filters)
+auth.sign_in_panel(lang)
+shell.set_context(shell.PageContext(lang, session, filters))
+shell.show_url_notes(lang, filters)
+page.run()

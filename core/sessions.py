@@ -67,8 +67,9 @@ authentication_status, username, email, roles, logout, init; ours: portal_sessio
     user = manager.authenticate(username, password, st.context.ip_address)   # LoginRefused(code, wait)
     (behind a reverse proxy, ip_address is the proxy's: pass the client address from its header instead)
     set authentication_status=True, username=user.username, name, email, roles=[user.role]
-    auth.cookie_controller.set_cookie()           # reads s["username"]; sets cookie_model.exp_date
-    s["portal_session"] = manager.start(user, cookie_exp=auth.cookie_controller.cookie_model.exp_date)
+    s["portal_session"] = manager.start(user)     # in the form's callback, before the page draws
+    auth.cookie_controller.set_cookie()           # later in that rerun; reads s["username"]
+    s["portal_session"] = manager.attach_cookie(s["portal_session"], auth.cookie_controller.cookie_model.exp_date)
   logout button:
     manager.logout(s["portal_session"]); end(None)
   end(code):
@@ -225,12 +226,18 @@ class SessionManager:
         """A new session for a user who just proved their password; `cookie_exp` is the exp_date of
         the login cookie set for it (None when no cookie was set)."""
         now = self.clock()
-        if cookie_exp is not None:
-            with self._lock:
-                self._prune(now)
-                self._last_seen[(user.username, cookie_exp)] = now
-        return Session(username=user.username, name=user.name, role=user.role, issued_at=now,
-                       last_seen=now, cookie_exp=cookie_exp)
+        session = Session(username=user.username, name=user.name, role=user.role, issued_at=now,
+                          last_seen=now)
+        return session if cookie_exp is None else self.attach_cookie(session, cookie_exp)
+
+    def attach_cookie(self, session: Session, cookie_exp: float) -> Session:
+        """The session, riding from now on on the login cookie with this exp_date (a cookie set just
+        after start(), as the sign-in form does): tabs resumed from that cookie share its idle clock."""
+        now = self.clock()
+        with self._lock:
+            self._prune(now)
+            self._last_seen[(session.username, cookie_exp)] = now
+        return replace(session, cookie_exp=cookie_exp, last_seen=now)
 
     def resume(self, token: str) -> Session:
         """A session from a login cookie's JWT (a reload, a new tab), or SessionEnded."""

@@ -1,0 +1,193 @@
+"""Sign-in for researchers and administrators: streamlit-authenticator behind the one interface the
+rest of the portal uses, `current_session()` and `sign_in_panel()`.
+
+What we keep of the library (0.4.2): its login cookie (an HS256 JWT written by its cookie manager),
+so that a reload or a new tab stays signed in. What we do instead of it, and why (design.md,
+Authentication; the checks themselves live in core.sessions and core.throttle):
+  * our own sign-in form, checked on the server through SessionManager.authenticate: throttled per
+    username and client address, bcrypt only, no password stripping, no hints, no lock-out for good;
+  * no `login()` call, hence none of its 0.7 s sleep on anonymous reruns, and its cookie
+    manager (an iframe that causes an extra rerun) only in browser sessions that have used sign-in;
+  * every rerun re-checks the session against the user store (disabled, role changed, revoked) and the
+    idle and absolute timeouts; logout revokes on the server, so a replayed cookie does not sign in;
+  * without a cookie key of 32 bytes or more the portal serves the public tier and offers no sign-in,
+    and says why in the log for the operator.
+
+Session-state keys: `portal_session` (core.sessions.Session or None), `portal_auth_used`, the form's
+`signin_username`/`signin_password`, and `portal_auth_notice` (a message key shown once). The library
+writes its own keys (name, authentication_status, username, email, roles, logout, init); we set them
+as it would, so that anything reading them agrees with us.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+import streamlit_authenticator as stauth
+
+from core.i18n import t, tn
+from core.sessions import LoginRefused, Session, SessionEnded, SessionManager, SessionPolicy, cookie_settings
+from core.settings import MissingSecret
+from core.users import UserStore
+
+log = logging.getLogger(__name__)
+
+SESSION = "portal_session"
+USED = "portal_auth_used"
+NOTICE = "portal_auth_notice"
+SET_COOKIE = "portal_set_cookie"
+DELETE_COOKIE = "portal_delete_cookie"
+# Why a session ended -> what the user is told (None: nothing, e.g. a stale cookie on a new visit).
+_ENDED_NOTICE = {"idle_timeout": "auth.session_expired", "absolute_timeout": "auth.session_expired",
+                 "cookie_expired": "auth.session_expired", "revoked": "auth.signed_out_elsewhere",
+                 "disabled": "auth.signed_out_elsewhere", "role_changed": "auth.signed_out_elsewhere",
+                 "unknown_user": "auth.signed_out_elsewhere", "store_unavailable": "auth.login_failed_server"}
+
+
+@st.cache_resource(show_spinner=False)
+def session_manager() -> SessionManager | None:
+    """The process's session manager, or None when sign-in is not configured (public tier only)."""
+    try:
+        cookie = cookie_settings()
+    except MissingSecret as e:
+        log.warning("Sign-in is off, the portal serves the public tier only: %s", e)
+        return None
+    return SessionManager(UserStore(), policy=SessionPolicy.from_env(), cookie=cookie)
+
+
+def _authenticator(manager: SessionManager) -> stauth.Authenticate:
+    cookie = manager.cookie
+    return stauth.Authenticate(manager.users.credentials_for_authenticator(), cookie.name, cookie.key,
+                               cookie.expiry_days, auto_hash=False, login_sleep_time=0)
+
+
+def _sign_in_state(session: Session | None) -> None:
+    """Mirror a session (or none) into the library's session-state keys."""
+    s = st.session_state
+    s[SESSION] = session
+    s["authentication_status"] = True if session else None
+    s["username"] = session.username if session else None
+    s["name"] = session.name if session else None
+    s["roles"] = [session.role] if session else None
+
+
+def _end(code: str | None) -> None:
+    _sign_in_state(None)
+    st.session_state["logout"] = True  # the library's flag: never read the old cookie again here
+    st.session_state[DELETE_COOKIE] = True
+    if code is not None:
+        st.session_state[NOTICE] = _ENDED_NOTICE.get(code)
+
+
+def current_session() -> Session | None:
+    """The signed-in session of this rerun, checked on the server; None for the public tier.
+
+    Call once per rerun, in the router, before the navigation is built."""
+    manager = session_manager()
+    if manager is None:
+        return None
+    s = st.session_state
+    session = s.get(SESSION)
+    try:
+        if session is not None:
+            session = manager.touch(session)
+        elif not s.get("logout"):
+            token = st.context.cookies.get(manager.cookie.name)
+            if isinstance(token, str):  # AppTest's cookies are mocks
+                s[USED] = True
+                session = manager.resume(token)
+    except SessionEnded as e:
+        log.info("session ended: %s", e.code)
+        _end(e.code)
+        session = None
+    else:
+        if session is not None:
+            _sign_in_state(session)
+    _sync_cookie(manager)
+    return session
+
+
+def _sync_cookie(manager: SessionManager) -> None:
+    """Set or delete the login cookie, through the library's cookie manager, when asked to."""
+    s = st.session_state
+    if not (s.get(USED) or s.get(SET_COOKIE) or s.get(DELETE_COOKIE)):
+        return
+    s[USED] = True
+    auth = _authenticator(manager)
+    if s.pop(SET_COOKIE, False) and s.get(SESSION) is not None:
+        auth.cookie_controller.set_cookie()  # reads s["username"]
+        s[SESSION] = manager.attach_cookie(s[SESSION], auth.cookie_controller.cookie_model.exp_date)
+    if s.pop(DELETE_COOKIE, False):
+        auth.cookie_controller.delete_cookie()
+
+
+def _client_address() -> str | None:
+    # Behind a reverse proxy this is the proxy: pass the client's address from its header instead.
+    return st.context.ip_address
+
+
+def _on_sign_in() -> None:
+    """The form's callback: runs before the rerun draws, so the navigation already has the new role."""
+    s = st.session_state
+    manager = session_manager()
+    username, password = s.get("signin_username") or "", s.get("signin_password") or ""
+    s["signin_password"] = ""
+    s["logout"] = False
+    s[NOTICE] = None
+    try:
+        user = manager.authenticate(username, password, _client_address())
+    except LoginRefused as e:
+        s["authentication_status"] = False
+        s[NOTICE] = {"throttled": "auth.too_many_attempts", "bad_credentials": "auth.wrong_credentials",
+                     "unavailable": "auth.login_failed_server"}[e.code]
+        s["portal_auth_wait"] = max(1, round(e.wait))
+        return
+    s["signin_username"] = ""
+    _sign_in_state(manager.start(user))
+    s[SET_COOKIE] = True
+
+
+def _on_sign_out() -> None:
+    s = st.session_state
+    manager = session_manager()
+    if s.get(SESSION) is not None and manager is not None:
+        manager.logout(s[SESSION])
+    _end(None)
+    s[NOTICE] = "auth.signed_out"
+
+
+def _notice(lang: str) -> None:
+    # Kept until the next sign-in attempt: the cookie manager's own rerun must not wipe it at once.
+    key = st.session_state.get(NOTICE)
+    if not key:
+        return
+    wait = st.session_state.get("portal_auth_wait", 0)
+    if key == "auth.too_many_attempts":
+        st.error(tn(key, wait, lang))
+    elif key in ("auth.wrong_credentials", "auth.login_failed_server"):
+        st.error(t(key, lang))
+    else:
+        st.info(t(key, lang))
+
+
+def sign_in_panel(lang: str) -> None:
+    """The sidebar's account block: who is signed in and a sign-out button, or the sign-in form."""
+    manager = session_manager()
+    session = st.session_state.get(SESSION)
+    with st.sidebar:
+        st.subheader(t("nav.section.account", lang))
+        _notice(lang)
+        if manager is None:
+            st.caption(t("auth.login_unavailable", lang))
+            return
+        if session is not None:
+            st.caption(t("auth.signed_in_as", lang, name=session.name, role=t(f"auth.role.{session.role}", lang)))
+            st.button(t("nav.sign_out", lang), key="signout", on_click=_on_sign_out)
+            return
+        with st.form("signin", border=False):
+            st.caption(t("auth.intro", lang))
+            st.text_input(t("auth.username", lang), key="signin_username", autocomplete="username")
+            st.text_input(t("auth.password", lang), key="signin_password", type="password",
+                          autocomplete="current-password")
+            st.form_submit_button(t("auth.submit", lang), on_click=_on_sign_in)

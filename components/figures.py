@@ -1,0 +1,67 @@
+"""How protected figures are shown, the same way on every page: a count or "<10", the synthetic-data
+banner, the caveats, a refusal's reason in plain words, and the cached queries behind them.
+
+Query results are cached per process (st.cache_data), keyed by the dataset's loaded version (so a
+new data file is never answered from an old cache) and by the tier: the tier decides the code path in
+core.query, so a public caller can only ever receive public results.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import disclosure, query
+from core.codebook import load_codebook
+from core.engine import get_engine
+from core.i18n import fmt_int, refusal_message, t
+
+
+def _version(dataset: str) -> str:
+    return get_engine().dataset(dataset).table  # a new name each time the file is reloaded
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _cached(version: str, fn: str, dataset: str, args: tuple, filters: tuple, tier: str):
+    function = {"crosstab": query.crosstab, "total": query.total, "shares": query.shares}[fn]
+    return function(dataset, *args, filters={k: list(v) for k, v in filters}, tier=tier)
+
+
+def cached(fn: str, dataset: str, *args, filters: dict | None = None, tier: str = "public"):
+    """core.query.`fn`(dataset, *args, filters=, tier=), cached. Refusals (TableRefused) are raised,
+    not cached."""
+    key = tuple(sorted((k, tuple(v)) for k, v in (filters or {}).items()))
+    return _cached(_version(dataset), fn, dataset, tuple(tuple(a) if isinstance(a, list) else a for a in args),
+                   key, tier)
+
+
+def count_text(count, suppressed: bool, lang: str) -> str:
+    """A protected count as a table shows it: the number, or "<10" when it is withheld."""
+    if suppressed or pd.isna(count):
+        return t("figures.below_min", lang, minimum=disclosure.settings().min_count)
+    return fmt_int(int(count), lang)
+
+
+def synthetic_banner(lang: str, dataset: str) -> None:
+    """The "synthetic data" warning, wherever a synthetic dataset's figures are shown."""
+    if get_engine().dataset(dataset).synthetic:
+        st.warning(t("banner.synthetic", lang), icon=":material/science:")
+
+
+def refused(error: disclosure.TableRefused, lang: str, dataset: str) -> None:
+    """Why the public rules refuse a table, in plain words."""
+    codebook = load_codebook(dataset)
+    label = lambda name: codebook[name].label(lang) if name in codebook else name  # noqa: E731
+    st.info(f"**{t('disclosure.refused_title', lang)}**  \n"
+            f"{refusal_message(error.reason, error.params, lang, label=label)}", icon=":material/shield:")
+
+
+def caveats(lang: str, tier: str) -> None:
+    """The caveats every figure of the portal carries (design.md rules, reference/4mi-domain.md)."""
+    s = disclosure.settings()
+    lines = [t("caveats.purposive", lang), t("caveats.not_representative", lang), t("caveats.unweighted", lang)]
+    if tier == "public":
+        lines += [t("caveats.perturbed", lang), t("caveats.below_min", lang, minimum=s.min_count),
+                  t("caveats.percent_base", lang, minimum=s.min_percentage_base),
+                  t("caveats.granularity", lang, minimum=s.min_category_size)]
+    st.markdown("\n".join(f"- {line}" for line in lines))

@@ -1,0 +1,97 @@
+"""The shared filter bar in the sidebar: dataset, period, region and country of interview, nationality,
+gender and age band, built from the codebook and offered at the caller's tier's granularity.
+
+The widgets' values live in session state under `f_<parameter>` keys and persist across pages (the
+router draws the bar on every page). Before drawing, their values are passed through
+core.filters.make_state, so a value the current dataset or tier does not have (after a dataset switch,
+or a sign-out) is dropped rather than sent to a query.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import streamlit as st
+
+from components.shell import LANG_PARAM, STREAMLIT_PARAMS, add_notes, first_run, url_params
+from core.codebook import OTHER, load_codebook, quarter_label
+from core.filters import FILTER_PARAMS, FilterState, allowed_codes, from_params, make_state
+from core.i18n import t, tn
+from core.settings import DATASETS
+
+DATASET_KEY, PERIOD_KEY = "f_ds", "f_period"
+# Small answer lists read better as buttons than as a drop-down.
+_PILLS = ("gender", "age")
+
+
+def _key(param: str) -> str:
+    return f"f_{param}"
+
+
+def _sort_key(label: str) -> str:
+    # Alphabetical in every language: "Éthiopie" between "Érythrée" and "Gambie", not after "Z".
+    return unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().casefold()
+
+
+def _seed(state: FilterState) -> None:
+    """Put a FilterState into the widgets' keys (before they are drawn in this rerun)."""
+    s = st.session_state
+    quarters = load_codebook(state.dataset).quarters()
+    values = {DATASET_KEY: state.dataset, PERIOD_KEY: (state.start or quarters[0], state.end or quarters[-1])}
+    for param, var in FILTER_PARAMS.items():
+        values[_key(param)] = list(state.selections.get(var, ()))
+    for key, value in values.items():
+        if s.get(key) != value:  # only changes: a value set here takes over the widget's
+            s[key] = value
+
+
+def _from_widgets(options) -> FilterState:
+    s = st.session_state
+    dataset = s.get(DATASET_KEY) if s.get(DATASET_KEY) in DATASETS else DATASETS[0]
+    start, end = s.get(PERIOD_KEY) or (None, None)
+    selections = {var: s.get(_key(param)) or () for param, var in FILTER_PARAMS.items()}
+    state, _ = make_state(dataset, start, end, selections, options)
+    return state
+
+
+def _reset() -> None:
+    _seed(FilterState(dataset=st.session_state.get(DATASET_KEY, DATASETS[0])))
+
+
+def filter_bar(lang: str, tier: str) -> FilterState:
+    """Draw the filter bar in the sidebar and return the filters in force."""
+    options = allowed_codes(tier)
+    if first_run():
+        params = url_params()
+        state, dropped = from_params(params, options, ignore=(LANG_PARAM, *STREAMLIT_PARAMS))
+        add_notes(dropped)
+    else:
+        state = _from_widgets(options)
+    _seed(state)
+    codebook = load_codebook(state.dataset)
+    quarters = codebook.quarters()
+
+    bar = st.sidebar.container()
+    bar.subheader(t("filters.title", lang))
+    bar.selectbox(t("filters.dataset", lang), DATASETS, key=DATASET_KEY,
+                  format_func=lambda code: t(f"dataset.{code}", lang))
+    # The value makes it a range slider; the widget's state (seeded above) decides the range shown.
+    bar.select_slider(t("filters.period", lang), quarters, value=(quarters[0], quarters[-1]), key=PERIOD_KEY,
+                      format_func=lambda code: quarter_label(code, lang), help=t("filters.period_help", lang))
+    for param, var_name in FILTER_PARAMS.items():
+        var = codebook[var_name]
+        codes = list(options(state.dataset, var_name))  # the codebook's order, "Other" last
+        if var.type == "country":
+            codes.sort(key=lambda c, v=var: (c == OTHER, _sort_key(v.choice_label(c, lang))))
+        label = var.label(lang)
+        if param in _PILLS:
+            bar.pills(label, codes, key=_key(param), selection_mode="multi",
+                      format_func=lambda c, v=var: v.choice_label(c, lang))
+        else:
+            bar.multiselect(label, codes, key=_key(param), placeholder=t("filters.placeholder_all", lang),
+                            format_func=lambda c, v=var: v.choice_label(c, lang))
+    if state.active():
+        bar.caption(tn("filters.active", state.active(), lang))
+        bar.button(t("filters.reset", lang), key="f_reset", on_click=_reset, icon=":material/filter_alt_off:")
+    return state
+

@@ -1,0 +1,106 @@
+"""What the router decides once per rerun and every page reads: the language, the signed-in session,
+the data tier and the shared filters (`PageContext`), and the link that carries them (the URL).
+
+The URL and the sidebar's widgets are kept in step one way at a time: on a browser session's first run
+the link's `?lang=` and filter parameters seed the widgets (what cannot be used is dropped, and the page
+says so); on every later run the widgets are the truth and the URL is rewritten from them, which also
+puts the parameters back after a page switch (Streamlit's navigation clears them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.access import tier_for
+from core.filters import FilterState
+from core.i18n import language_name, negotiate_language, t
+from core.sessions import Session
+from core.settings import LANGUAGES
+
+LANG_PARAM = "lang"
+# Parameters that Streamlit itself reads: never reported as unknown, never rewritten.
+STREAMLIT_PARAMS = ("embed", "embed_options")
+_CONTEXT = "portal_context"
+_SEEDED = "portal_url_seeded"
+_NOTES = "portal_url_notes"
+LANG_KEY = "ui_lang"
+
+
+@dataclass(frozen=True)
+class PageContext:
+    lang: str
+    session: Session | None
+    filters: FilterState
+
+    @property
+    def role(self) -> str | None:
+        return self.session.role if self.session else None
+
+    @property
+    def tier(self) -> str:
+        return tier_for(self.role)
+
+
+def set_context(ctx: PageContext) -> None:
+    st.session_state[_CONTEXT] = ctx
+
+
+def context() -> PageContext | None:
+    """The context the router set for this rerun; None when a page module runs without the router
+    (a fresh server serving `pages/x.py` by its URL: the page must then draw nothing)."""
+    return st.session_state.get(_CONTEXT)
+
+
+def url_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def first_run() -> bool:
+    """True on the first run of a browser session: the only time the link is read."""
+    return _SEEDED not in st.session_state
+
+
+def choose_language() -> str:
+    """The language of this rerun: the picker's value, seeded on the first run from `?lang=`, else the
+    browser's locale, else English. An unsupported `?lang=` is dropped with a note."""
+    s = st.session_state
+    if LANG_KEY not in s:
+        asked = st.query_params.get(LANG_PARAM)
+        s[LANG_KEY] = negotiate_language(asked, st.context.locale)
+        if asked and asked != s[LANG_KEY]:
+            add_notes([(LANG_PARAM, asked)])
+    return s[LANG_KEY]
+
+
+def language_picker(lang: str) -> None:
+    st.sidebar.selectbox(t("language.label", lang), LANGUAGES, key=LANG_KEY, format_func=language_name,
+                         help=t("language.help", lang))
+
+
+def add_notes(dropped: list[tuple[str, str]]) -> None:
+    st.session_state.setdefault(_NOTES, []).extend(dropped)
+
+
+def write_url(lang: str, filters: FilterState, extra: dict[str, list[str]] | None = None) -> None:
+    """Rewrite the link from the state of this rerun (only when it differs, to spare the browser)."""
+    wanted: dict[str, list[str]] = {LANG_PARAM: [lang], **filters.to_params(), **(extra or {})}
+    current = url_params()
+    for name in STREAMLIT_PARAMS:
+        if name in current:
+            wanted[name] = current[name]
+    if current != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def show_url_notes(lang: str, filters: FilterState) -> None:
+    """Say which values of the link were not used, until the user changes the filters. Ends the first
+    run: from here on the widgets, not the link, hold the view."""
+    s = st.session_state
+    if first_run():
+        s[_SEEDED] = filters
+    elif s[_SEEDED] != filters:
+        s.pop(_NOTES, None)
+    for param, value in s.get(_NOTES, []):
+        st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")

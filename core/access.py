@@ -1,0 +1,34 @@
+"""Who may see what: roles, the data tier each role queries with, and the pages each role may open.
+
+The role comes from the server-side login session (core.sessions), never from the browser. The router
+builds its navigation from `can_open`, so that a page a role may not see is not routable for it at all,
+and every internal page asks `can_open` again when it draws (design.md, Layout).
+"""
+
+from __future__ import annotations
+
+ROLES = ("researcher", "admin")
+# Each role includes the ones before it: an admin is also a researcher.
+_RANK = {None: 0, "researcher": 1, "admin": 2}
+
+# The least role that may open each internal page; pages not listed are public.
+PAGE_ROLES = {
+    "microdata": "researcher",
+    "admin": "admin",
+}
+
+
+def tier_for(role: str | None) -> str:
+    """The data tier of core.query for a role: anonymous visitors get the protected public tier."""
+    if role not in _RANK:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    return role or "public"
+
+
+def has_role(role: str | None, least: str | None) -> bool:
+    """True when `role` is `least` or above it (None: anonymous)."""
+    return _RANK.get(role, -1) >= _RANK[least]
+
+
+def can_open(page: str, role: str | None) -> bool:
+    return has_role(role, PAGE_ROLES.get(page))

@@ -1,0 +1,148 @@
+"""The shared filters: what a view is filtered on, checked against the codebook and the caller's tier,
+and written to and read from a URL's query parameters so that a copied link reproduces the view.
+
+    ?ds=core&from=2023Q1&to=2024Q4&region=north_africa&nat=SDN&nat=ERI&gender=woman&age=18_24
+
+One parameter per filter, repeated for several values; a filter left empty (all) or a period left at the
+dataset's whole span is not written. Values are codebook codes, never labels, so a link works in every
+language. Reading a link never fails: an unknown parameter, a value that is not a code of the dataset,
+or a code the tier may not filter on (a small category in the public tier, design.md rule 8) is dropped
+and reported back, for the page to say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from core.codebook import OTHER, load_codebook
+from core.settings import DATASETS
+
+DATASET_PARAM, START_PARAM, END_PARAM = "ds", "from", "to"
+PERIOD_VARIABLE = "interview_quarter"
+# URL parameter -> standard variable (core.codebook.STANDARD_VARIABLES), in the filter bar's order.
+FILTER_PARAMS = {
+    "region": "region_of_interview",
+    "country": "country_of_interview",
+    "nat": "nationality",
+    "gender": "gender",
+    "age": "age_band",
+}
+PARAMS = (DATASET_PARAM, START_PARAM, END_PARAM, *FILTER_PARAMS)
+
+# codes a tier may filter `variable` of `dataset` on, in display order
+Options = Callable[[str, str], Sequence[str]]
+
+
+def allowed_codes(tier: str) -> Options:
+    """The filter options of a tier: core.query's categories, at public granularity for the public.
+    "_other" stays valid in every tier where the public tier has it, so that a public link works for a
+    signed-in researcher too."""
+    from core.query import categories
+
+    def options(dataset: str, variable: str) -> list[str]:
+        codes = categories(dataset, variable, tier)
+        if tier != "public" and OTHER not in codes and OTHER in categories(dataset, variable, "public"):
+            codes.append(OTHER)
+        return codes
+
+    return options
+
+
+@dataclass(frozen=True)
+class FilterState:
+    dataset: str = DATASETS[0]
+    start: str | None = None  # first quarter kept; None: from the first quarter of the dataset
+    end: str | None = None  # last quarter kept; None: to the last
+    # variable -> chosen codes, only for filters with a choice, in FILTER_PARAMS order
+    selections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __hash__(self):  # usable as a cache key
+        return hash((self.dataset, self.start, self.end, tuple(self.selections.items())))
+
+    def quarters(self) -> list[str]:
+        """The quarters in the chosen period."""
+        quarters = load_codebook(self.dataset).quarters()
+        first = quarters.index(self.start) if self.start in quarters else 0
+        last = quarters.index(self.end) if self.end in quarters else len(quarters) - 1
+        return quarters[first:last + 1]
+
+    def query_filters(self) -> dict[str, list[str]]:
+        """The filters as core.query takes them."""
+        out = {var: list(codes) for var, codes in self.selections.items()}
+        if self.start is not None or self.end is not None:
+            out[PERIOD_VARIABLE] = self.quarters()
+        return out
+
+    def active(self) -> int:
+        """How many filters narrow the view (the period counts as one)."""
+        return len(self.selections) + (self.start is not None or self.end is not None)
+
+    def to_params(self) -> dict[str, list[str]]:
+        params = {DATASET_PARAM: [self.dataset]}
+        if self.start is not None:
+            params[START_PARAM] = [self.start]
+        if self.end is not None:
+            params[END_PARAM] = [self.end]
+        by_variable = {v: p for p, v in FILTER_PARAMS.items()}
+        for var, codes in self.selections.items():
+            params[by_variable[var]] = list(codes)
+        return params
+
+    def with_dataset(self, dataset: str) -> FilterState:
+        return replace(self, dataset=dataset)
+
+
+def make_state(dataset: str, start: str | None, end: str | None,
+               selections: Mapping[str, Iterable[str]], options: Options) -> tuple[FilterState, list[tuple[str, str]]]:
+    """A FilterState with only what `dataset` and the tier's `options` allow; the (parameter, value)
+    pairs left out. A period bound at the dataset's first or last quarter is the same as none."""
+    dropped: list[tuple[str, str]] = []
+    quarters = load_codebook(dataset).quarters()
+    bounds = []
+    for param, value, edge in ((START_PARAM, start, quarters[0]), (END_PARAM, end, quarters[-1])):
+        if value is not None and value not in quarters:
+            dropped.append((param, value))
+            value = None
+        bounds.append(None if value == edge else value)
+    if bounds[0] and bounds[1] and quarters.index(bounds[0]) > quarters.index(bounds[1]):
+        dropped += [(START_PARAM, bounds[0]), (END_PARAM, bounds[1])]
+        bounds = [None, None]
+    kept: dict[str, tuple[str, ...]] = {}
+    codebook = load_codebook(dataset)
+    for param, var in FILTER_PARAMS.items():
+        wanted = list(dict.fromkeys(selections.get(var, ())))
+        if not wanted:
+            continue
+        allowed = set(options(dataset, var)) if var in codebook else set()
+        dropped += [(param, code) for code in wanted if code not in allowed]
+        codes = tuple(code for code in options(dataset, var) if code in wanted) if allowed else ()
+        if codes:
+            kept[var] = codes
+    return FilterState(dataset, bounds[0], bounds[1], kept), dropped
+
+
+def from_params(params: Mapping[str, Sequence[str]], options: Options,
+                ignore: Iterable[str] = ()) -> tuple[FilterState, list[tuple[str, str]]]:
+    """The filters of a link's query parameters (each a list of values) and the (parameter, value)
+    pairs dropped: unknown parameters (except those in `ignore`, read by someone else), unknown
+    datasets, quarters, codes, and codes the tier may not use."""
+    dropped: list[tuple[str, str]] = []
+    for name, values in params.items():
+        if name not in PARAMS and name not in ignore:
+            dropped += [(name, v) for v in values]
+    dataset_values = list(params.get(DATASET_PARAM, ()))
+    dataset = dataset_values[-1] if dataset_values else DATASETS[0]
+    if dataset not in DATASETS:
+        dropped.append((DATASET_PARAM, dataset))
+        dataset = DATASETS[0]
+
+    def single(name: str) -> str | None:
+        values = list(params.get(name, ()))
+        dropped.extend((name, v) for v in values[:-1] if v != values[-1])
+        return values[-1] if values else None
+
+    start, end = single(START_PARAM), single(END_PARAM)
+    selections = {var: params.get(param, ()) for param, var in FILTER_PARAMS.items()}
+    state, more = make_state(dataset, start, end, selections, options)
+    return state, dropped + more

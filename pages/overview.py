@@ -1,0 +1,101 @@
+"""Overview: what the portal and the survey are, the chosen dataset's headline figures as protected
+numbers, its coverage by region and year, and how to read the figures."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from components.figures import cached, caveats, count_text, refused, synthetic_banner
+from components.shell import context
+from core.codebook import OTHER, load_codebook, quarter_label
+from core.disclosure import TableRefused
+from core.i18n import t
+
+
+def _shown_categories(table: pd.DataFrame, column: str) -> int:
+    """How many categories have a figure of their own (not withheld, not the merged "Other")."""
+    shown = table[(table[column] != OTHER) & ~table["suppressed"] & (table["count"].fillna(0) > 0)]
+    return len(shown)
+
+
+def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str) -> alt.LayerChart:
+    """Respondents by region and year of interview: a heatmap of protected counts."""
+    codebook = load_codebook(dataset)
+    region = codebook["region_of_interview"]
+    data = pd.DataFrame({
+        "region": [region.choice_label(c, lang) for c in table["region_of_interview"]],
+        "year": table["interview_year"].astype(str),
+        # a withheld count is sent as nothing, never as its value
+        "count": table["count"].where(~table["suppressed"]).astype("Float64"),
+        "text": [count_text(n, s, lang) for n, s in zip(table["count"], table["suppressed"])],
+    })
+    # Regions where nobody was interviewed in this dataset are left out, not drawn as rows of zeros.
+    surveyed = (table["count"].fillna(0) > 0) | table["suppressed"]
+    data = data[table["region_of_interview"].isin(table.loc[surveyed, "region_of_interview"]).to_numpy()]
+    dark = float(data["count"].max() or 0) * 0.6  # white text on the darkest cells
+    title_count = t("overview.respondents", lang)
+    base = alt.Chart(data).encode(
+        x=alt.X("year:O", title=codebook["interview_year"].label(lang), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("region:N", title=None, sort=[region.choice_label(c, lang) for c in region.codes],
+                axis=alt.Axis(labelLimit=300)),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color("count:Q", title=title_count, scale=alt.Scale(scheme="blues")),
+        tooltip=[alt.Tooltip("region:N", title=region.label(lang)),
+                 alt.Tooltip("year:O", title=codebook["interview_year"].label(lang)),
+                 alt.Tooltip("text:N", title=title_count)],
+    )
+    labels = base.mark_text(fontSize=11).encode(
+        text="text:N",
+        color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#1f2937")),
+    )
+    return (cells + labels).properties(height=alt.Step(34))
+
+
+def render() -> None:
+    ctx = context()
+    if ctx is None:
+        return
+    lang, filters, tier = ctx.lang, ctx.filters, ctx.tier
+    dataset = filters.dataset
+    codebook = load_codebook(dataset)
+    query_filters = filters.query_filters()
+
+    st.title(t("app.title", lang))
+    st.markdown(t("overview.intro", lang))
+    st.subheader(codebook.title(lang))
+    st.markdown(codebook.description(lang))
+    synthetic_banner(lang, dataset)
+
+    try:
+        respondents = cached("total", dataset, filters=query_filters, tier=tier)
+        countries = cached("crosstab", dataset, ["country_of_interview"], filters=query_filters, tier=tier)
+        nationalities = cached("crosstab", dataset, ["nationality"], filters=query_filters, tier=tier)
+    except TableRefused as e:
+        refused(e, lang, dataset)
+    else:
+        quarters = filters.quarters()
+        cols = st.columns(3)
+        cols[0].metric(t("overview.respondents", lang), count_text(respondents, False, lang),
+                       help=t("overview.respondents_help", lang))
+        cols[1].metric(t("overview.countries", lang), str(_shown_categories(countries, "country_of_interview")),
+                       help=t("overview.countries_help", lang))
+        cols[2].metric(t("overview.nationalities", lang), str(_shown_categories(nationalities, "nationality")),
+                       help=t("overview.countries_help", lang))
+        st.caption(t("overview.period", lang, start=quarter_label(quarters[0], lang),
+                     end=quarter_label(quarters[-1], lang)))
+
+    st.subheader(t("overview.coverage", lang))
+    try:
+        coverage = cached("crosstab", dataset, ["region_of_interview"], ["interview_year"],
+                          filters=query_filters, tier=tier)
+    except TableRefused as e:
+        refused(e, lang, dataset)
+    else:
+        st.caption(t("overview.coverage_help", lang))
+        st.altair_chart(_coverage_chart(coverage, lang, dataset), width="stretch")
+
+    st.subheader(t("caveats.title", lang))
+    caveats(lang, tier)

@@ -1,0 +1,112 @@
+"""AppTest set-up: the real router (app.py) with a users file of our own, a cookie key, and helpers to
+open a page, sign in and read what the app drew.
+
+One shim: AppTest re-detects the `pages/` folder before every run (it resets
+PagesManager.uses_pages_directory), so from the second run on it would execute `pages/<x>.py` directly,
+MPA-v1 style, instead of the router. A real server does that only until the router has run once
+(st.navigation switches v1 off for the whole process), a case the browser tests cover on a fresh
+server. Here the flag is switched off after AppTest sets it, as on a server that has served one visit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from core import engine
+from core.users import UserStore
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+COOKIE_KEY = "test-only-cookie-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+PASSWORDS = {"alice": "Researcher-pass-2026!x", "root": "Admin-pass-2026-xyz!q", "bob": "Bob-the-builder-2026!"}
+ROLES = {"alice": "researcher", "root": "admin", "bob": "researcher"}
+# who plays each role in the tests: None is the anonymous public
+ROLE_USERS = {None: None, "researcher": "alice", "admin": "root"}
+
+
+@pytest.fixture(autouse=True)
+def _router_after_first_visit(monkeypatch):
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(autouse=True)
+def users(tmp_path, monkeypatch) -> UserStore:
+    path = tmp_path / "users.yaml"
+    store = UserStore(path, bcrypt_cost=4)
+    for name, password in PASSWORDS.items():
+        store.add_user(name, password, role=ROLES[name], name=name.title())
+    monkeypatch.setenv("PORTAL_USERS_FILE", str(path))
+    monkeypatch.setenv("PORTAL_TEST_BCRYPT_COST", "4")
+    monkeypatch.setenv("PORTAL_COOKIE_KEY", COOKIE_KEY)
+    # A message or placeholder missing in a language raises instead of showing its key.
+    monkeypatch.setenv("PORTAL_I18N_STRICT", "1")
+    return store
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    # What a server holds per process: the session manager (throttle, users file), query caches.
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    engine.set_engine(None)
+
+
+def open_app(query: dict | None = None, locale: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if locale:
+        at.context["locale"] = locale
+    return at.run()
+
+
+def pages(at: AppTest) -> dict[str, str]:
+    """url path -> page hash of the pages the router registered for this session ("" is Overview)."""
+    return {info.get("url_pathname") or "overview": page_hash for page_hash, info in at._registered_pages.items()}
+
+
+def go(at: AppTest, page: str) -> AppTest:
+    """Open a page through the navigation, as its menu link would; KeyError if it is not routable."""
+    at._page_hash = pages(at)[page]  # AppTest.switch_page only knows file-based pages
+    return at.run()
+
+
+def sign_in(at: AppTest, username: str, password: str | None = None) -> AppTest:
+    at.sidebar.text_input(key="signin_username").input(username)
+    at.sidebar.text_input(key="signin_password").input(PASSWORDS.get(username, "") if password is None else password)
+    submit = next(b for b in at.sidebar.button if b.key and b.key.startswith("FormSubmitter:signin"))
+    return submit.click().run()
+
+
+def as_role(role: str | None, query: dict | None = None) -> AppTest:
+    at = open_app(query)
+    if ROLE_USERS[role]:
+        sign_in(at, ROLE_USERS[role])
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything the app wrote as text, to search in."""
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning",
+                                  "error", "success") for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def link(at: AppTest) -> dict[str, list[str]]:
+    """The page's URL query parameters after the run, each as a list of values."""
+    return {k: v if isinstance(v, list) else [v] for k, v in at.query_params.items()}

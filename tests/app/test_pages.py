@@ -1,0 +1,319 @@
+"""Every page in every role, through the real router: who reaches what, in which language, with which
+filters, and what the public tier is sent."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import settings
+from core.access import PAGE_ROLES, can_open
+from core.i18n import fmt_int, t
+from core.query import categories, crosstab, total
+from tests.app.conftest import PASSWORDS, ROOT, as_role, go, link, open_app, pages, sign_in, texts
+
+PAGES = ("overview", "about", "microdata", "admin")
+TITLES = {"overview": "Mixed-migration data portal", "about": "About and data dictionary",
+          "microdata": "Microdata", "admin": "Admin"}
+
+
+# --- routing: every page x every role -----------------------------------------------------------
+
+@pytest.mark.parametrize("role", [None, "researcher", "admin"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_in_every_role(role, page):
+    at = as_role(role)
+    assert not at.exception
+    if can_open(page, role):
+        go(at, page)
+        assert not at.exception, at.exception
+        assert at.title[0].value == TITLES[page]
+        assert t("auth.forbidden", "en") not in texts(at)
+    else:
+        # Not in the navigation at all: there is no route to it for this role.
+        assert page not in pages(at)
+        with pytest.raises(KeyError):
+            go(at, page)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p in PAGE_ROLES])
+def test_internal_pages_check_the_role_again(page):
+    """Defence in depth: an internal page drawn without the role (a routing mistake) refuses."""
+
+    def script(page_name):
+        import importlib
+
+        from components.shell import PageContext, set_context
+        from core.filters import FilterState
+
+        set_context(PageContext("en", None, FilterState()))
+        importlib.import_module(f"pages.{page_name}").render()
+
+    at = AppTest.from_function(script, args=(page,), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("auth.forbidden", "en")]
+    assert not at.get("arrow_data_frame") and not at.dataframe and not at.title
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_modules_draw_nothing_when_run_directly(page):
+    """What a fresh server does for GET /<page> before the router has run (the `pages/` trap)."""
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60).run()
+    assert not at.exception
+    assert not at.main.children or all(not getattr(c, "children", None) for c in at.main.children.values())
+    assert not at.title and not at.dataframe and not at.metric
+
+
+# --- the Overview ---------------------------------------------------------------------------------
+
+def test_overview_shows_protected_headline_figures_for_the_public():
+    at = open_app()
+    assert not at.exception
+    respondents = at.metric[0]
+    assert respondents.label == "Respondents"
+    assert respondents.value == fmt_int(total("core", tier="public"), "en")
+    assert "synthetic" in texts(at)
+    assert t("caveats.not_representative", "en") in texts(at)
+
+
+def test_overview_follows_the_dataset_and_filters_of_the_link():
+    at = open_app({"ds": "covid", "gender": "woman", "region": ["north_africa", "west_africa"]})
+    assert not at.exception
+    filters = {"gender": ["woman"], "region_of_interview": ["west_africa", "north_africa"]}
+    assert at.metric[0].value == fmt_int(total("covid", filters=filters, tier="public"), "en")
+    assert at.sidebar.selectbox(key="f_ds").value == "covid"
+    assert set(at.sidebar.multiselect(key="f_region").value) == {"north_africa", "west_africa"}
+
+
+def test_the_coverage_chart_sends_only_protected_aggregates():
+    """Design rule 9, at the level of what Streamlit sends: the chart's data are the public crosstab."""
+    at = open_app({"ds": "core"})
+    [chart] = at.get("vega_lite_chart")
+    sent = [pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all().to_pandas() for d in chart.proto.datasets]
+    assert len(sent) == 1 and len(sent[0]) <= 7 * 10
+    public = crosstab("core", ["region_of_interview"], ["interview_year"], tier="public")
+    exact = crosstab("core", ["region_of_interview"], ["interview_year"], tier="researcher")
+    shown = sent[0]["count"].dropna().astype(int)
+    assert set(shown) <= set(public["count"].dropna().astype(int))
+    # Withheld cells carry no number, and the exact counts differ from what was sent.
+    assert sent[0]["count"].isna().sum() == public["suppressed"].sum()
+    assert (public["count"] != exact["count"]).any()
+    assert "respondent_id" not in json.dumps(chart.proto.spec)
+
+
+def test_a_refused_population_says_why():
+    # One small country, women aged 55 and over, in one quarter: under the public minimum population.
+    at = open_app({"country": "CHE", "gender": "woman", "age": "55_plus", "from": "2024Q1", "to": "2024Q1"})
+    assert not at.exception
+    assert not at.metric
+    assert t("disclosure.refused_title", "en") in texts(at)
+
+
+# --- languages --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, locale, lang", [
+    ({"lang": "fr"}, None, "fr"),
+    ({}, "es-ES", "es"),
+    ({}, "fr-CA", "fr"),
+    ({"lang": "es"}, "fr-FR", "es"),
+    ({}, "de-DE", "en"),
+])
+def test_the_language_comes_from_the_link_then_the_browser(query, locale, lang):
+    at = open_app(query, locale=locale)
+    assert at.title[0].value == t("app.title", lang)
+    assert at.metric[0].label == t("overview.respondents", lang)
+    assert at.sidebar.selectbox(key="ui_lang").value == lang
+    assert link(at)["lang"] == [lang]
+
+
+def test_the_language_picker_switches_everything_and_the_link():
+    at = open_app()
+    at.sidebar.selectbox(key="ui_lang").set_value("fr").run()
+    assert at.title[0].value == t("app.title", "fr")
+    assert at.sidebar.multiselect(key="f_region").label == "Région de l'entretien"
+    assert at.metric[0].value == fmt_int(total("core", tier="public"), "fr")
+    assert link(at)["lang"] == ["fr"]
+    go(at, "about")
+    assert at.title[0].value == t("nav.about", "fr")
+
+
+def test_codebook_labels_follow_the_language():
+    at = open_app({"lang": "es", "nat": "SDN"})
+    nationality = at.sidebar.multiselect(key="f_nat")
+    assert nationality.label == "Nacionalidad"
+    assert nationality.value == ["SDN"]
+    assert "Sudán" in nationality.options
+
+
+# --- filters and links -------------------------------------------------------------------------------
+
+def test_invalid_link_values_are_dropped_with_a_note():
+    at = open_app({"lang": "de", "ds": "core", "gender": ["woman", "xyz"], "nat": "ZZZ", "foo": "1",
+                   "from": "2099Q1"})
+    assert not at.exception
+    notes = [w.value for w in at.warning]
+    for param, value in [("lang", "de"), ("gender", "xyz"), ("nat", "ZZZ"), ("foo", "1"), ("from", "2099Q1")]:
+        assert t("filters.dropped", "en", param=param, value=value) in notes
+    # What was valid is kept; the link is rewritten without what was dropped.
+    assert link(at)["gender"] == ["woman"]
+    assert "foo" not in link(at) and "nat" not in link(at)
+    assert at.metric[0].value == fmt_int(total("core", filters={"gender": ["woman"]}, tier="public"), "en")
+
+
+def test_an_unknown_dataset_falls_back_with_a_note():
+    at = open_app({"ds": "nope"})
+    assert not at.exception
+    assert t("filters.dropped", "en", param="ds", value="nope") in [w.value for w in at.warning]
+    assert at.sidebar.selectbox(key="f_ds").value == "core"
+
+
+def test_the_note_goes_once_the_user_changes_the_filters():
+    at = open_app({"gender": "xyz"})
+    assert at.warning and any("xyz" in w.value for w in at.warning)
+    at.sidebar.button_group(key="f_gender").set_value(["man"]).run()
+    assert not any("xyz" in w.value for w in at.warning)
+
+
+def test_changing_a_filter_rewrites_the_link():
+    at = open_app()
+    at.sidebar.multiselect(key="f_nat").set_value(["AFG", "SYR"]).run()
+    at.sidebar.select_slider(key="f_period").set_range("2022Q1", "2023Q4").run()
+    assert link(at)["nat"] == ["AFG", "SYR"]
+    assert link(at)["from"] == ["2022Q1"] and link(at)["to"] == ["2023Q4"]
+    filters = {"nationality": ["AFG", "SYR"], "interview_quarter": ["2022Q1", "2022Q2", "2022Q3", "2022Q4",
+                                                                  "2023Q1", "2023Q2", "2023Q3", "2023Q4"]}
+    assert at.metric[0].value == fmt_int(total("core", filters=filters, tier="public"), "en")
+
+
+def test_filters_persist_across_pages_and_follow_a_dataset_switch():
+    at = open_app({"nat": "AFG"})
+    go(at, "about")
+    assert at.sidebar.multiselect(key="f_nat").value == ["AFG"]
+    assert link(at)["nat"] == ["AFG"]
+    at.sidebar.selectbox(key="f_ds").set_value("returns").run()
+    # Afghans are in the Returns module too: the filter stays; the period is that of the new dataset.
+    assert at.sidebar.multiselect(key="f_nat").value == ["AFG"]
+    assert at.sidebar.select_slider(key="f_period").value == ("2021Q1", "2021Q4")
+
+
+def test_public_filters_offer_public_granularity_only():
+    public = open_app().sidebar.multiselect(key="f_nat").options
+    small = [c for c in categories("core", "nationality", "researcher") if c not in categories("core", "nationality")]
+    assert small, "the synthetic data have small nationalities, merged into Other for the public"
+    assert "Other" in public
+    at = as_role("researcher")
+    researcher = at.sidebar.multiselect(key="f_nat").options
+    assert len(researcher) > len(public) - 1
+    # A small category in a public link is dropped with a note, not queried.
+    at = open_app({"nat": small[0]})
+    assert t("filters.dropped", "en", param="nat", value=small[0]) in [w.value for w in at.warning]
+
+
+# --- sign-in, sessions, throttling -----------------------------------------------------------------
+
+def test_a_researcher_signs_in_and_out():
+    at = open_app()
+    assert "microdata" not in pages(at)
+    sign_in(at, "alice")
+    assert not at.exception
+    assert "microdata" in pages(at) and "admin" not in pages(at)
+    assert t("auth.signed_in_as", "en", name="Alice", role=t("auth.role.researcher", "en")) in texts(at)
+    go(at, "microdata")
+    assert at.title[0].value == "Microdata"
+    assert len(at.dataframe) == 1 and at.dataframe[0].value["respondent_id"].str.startswith("CORE-").all()
+    at.sidebar.button(key="signout").click().run()
+    assert "microdata" not in pages(at)
+    assert t("auth.signed_out", "en") in texts(at)
+    assert not at.dataframe
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong():
+    at = open_app()
+    sign_in(at, "alice", "not-her-password")
+    assert [e.value for e in at.sidebar.error] == [t("auth.wrong_credentials", "en")]
+    sign_in(at, "nobody", "whatever")
+    assert [e.value for e in at.sidebar.error] == [t("auth.wrong_credentials", "en")]
+    assert "microdata" not in pages(at)
+
+
+def test_repeated_failures_are_throttled_then_the_user_gets_in():
+    at = open_app()
+    for _ in range(5):
+        sign_in(at, "bob", "wrong-password")
+        assert [e.value for e in at.sidebar.error] == [t("auth.wrong_credentials", "en")]
+    sign_in(at, "bob")  # the right password, too soon: not even checked
+    [error] = at.sidebar.error
+    assert error.value.startswith("Too many failed attempts")
+    assert "microdata" not in pages(at)
+    # Not locked out for good: once the wait is over, the right password works.
+    from components.auth import session_manager
+
+    session_manager().throttle.record_success("bob")  # the wait (2 s) elapses; the clock is not ours here
+    sign_in(at, "bob")
+    assert "microdata" in pages(at)
+
+
+def test_no_password_hint_and_the_password_field_is_cleared():
+    at = open_app()
+    sign_in(at, "alice", "wrong")
+    assert at.sidebar.text_input(key="signin_password").value == ""
+    assert at.sidebar.text_input(key="signin_password").proto.type == 1  # PASSWORD
+    assert "hint" not in texts(at).lower()
+
+
+def test_a_disabled_user_loses_access_at_the_next_interaction(users):
+    at = as_role("researcher")
+    go(at, "microdata")
+    assert at.dataframe
+    users.disable("alice")
+    at.run()
+    assert "microdata" not in pages(at)
+    assert not at.dataframe
+    assert t("auth.signed_out_elsewhere", "en") in texts(at)
+
+
+def test_a_role_change_takes_effect_at_once(users):
+    at = as_role("admin")
+    assert "admin" in pages(at)
+    users.set_role("root", "researcher")
+    at.run()
+    assert "admin" not in pages(at)
+
+
+def test_without_a_cookie_key_the_public_tier_works_and_no_sign_in_is_offered(monkeypatch, tmp_path):
+    monkeypatch.delenv("PORTAL_COOKIE_KEY")
+    monkeypatch.setattr(settings, "SECRETS_FILE", tmp_path / "none.toml")
+    at = open_app()
+    assert not at.exception
+    assert at.metric
+    assert not [i for i in at.sidebar.text_input if i.key == "signin_username"]
+    assert t("auth.login_unavailable", "en") in texts(at)
+
+
+def test_a_short_cookie_key_is_refused_like_a_missing_one(monkeypatch):
+    monkeypatch.setenv("PORTAL_COOKIE_KEY", "too-short")
+    at = open_app()
+    assert not [i for i in at.sidebar.text_input if i.key == "signin_username"]
+
+
+def test_a_missing_disclosure_secret_gives_a_clear_message(monkeypatch, tmp_path):
+    from core import engine
+
+    monkeypatch.delenv("PORTAL_CKM_SECRET")
+    monkeypatch.setattr(settings, "SECRETS_FILE", tmp_path / "none.toml")
+    engine.set_engine(None)
+    at = open_app()
+    assert not at.exception
+    assert not at.metric
+    assert [e.value for e in at.error] == [t("app.not_configured", "en")]
+
+
+def test_passwords_are_not_kept_in_session_state():
+    at = open_app()
+    sign_in(at, "alice")
+    state = {k: at.session_state[k] for k in ("signin_password",)}
+    assert PASSWORDS["alice"] not in json.dumps(state, default=str)
