@@ -69,7 +69,10 @@ class _Dim:
 
 def _dim(ds: LoadedDataset, var: Variable, public: bool) -> _Dim:
     sizes = get_engine().category_sizes(ds, var)
-    small = disclosure.small_categories(sizes) if public else set()
+    # Quarters and years are the public granularity of time (rule 8) and the time axis stays whole:
+    # a quarter with few interviews is protected by rules 2 to 4 like any cell, not merged into "Other".
+    merges = public and var.type not in ("quarter", "year")
+    small = disclosure.small_categories(sizes) if merges else set()
     shown = [c for c in sizes if c not in small]
     if any(sizes[c] > 0 for c in small):
         shown.append(OTHER)

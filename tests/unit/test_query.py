@@ -312,3 +312,16 @@ def test_summary_public_follows_rule_7():
     ref = summary("core", "amount_paid_usd", by=["region_of_interview"], tier="researcher")
     both = ok.merge(ref, on="region_of_interview", suffixes=("", "_exact"))
     np.testing.assert_allclose(both["mean"], both["mean_exact"], rtol=0.01)
+
+
+def test_the_time_axis_is_never_merged_into_other():
+    """Quarters are public granularity (rule 8): the fieldwork gap of 2020 shows as zeros, not as
+    "Other", and a period that spans it can be filtered on in the public tier."""
+    from core.codebook import load_codebook
+
+    quarters = load_codebook("core").quarters()
+    assert categories("core", "interview_quarter") == quarters
+    ts = crosstab("core", ["interview_quarter"])
+    assert list(ts["interview_quarter"]) == quarters
+    assert (ts.set_index("interview_quarter").loc[["2020Q2", "2020Q3", "2020Q4"], "count"] == 0).all()
+    total("core", filters={"interview_quarter": ["2020Q1", "2020Q2", "2020Q3", "2020Q4", "2021Q1"]})
