@@ -30,6 +30,7 @@ test: $(VENV)/.dev data
 
 bench: $(VENV)/.dev data
 	$(PY) -m scripts.bench
+	$(PY) -m scripts.bench_app
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

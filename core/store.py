@@ -62,7 +62,7 @@ def build_synthetic(dataset: str, *, n: int | None = None, seed: int = DEFAULT_S
                          provenance={"generator": "core.synthetic", "seed": seed, "n": n})
 
 
-def _stale_synthetic(path: Path, dataset: str) -> bool:
+def is_stale_synthetic(path: Path, dataset: str) -> bool:
     """A synthetic file made before its codebook gained a variable: rebuilt rather than refused.
     Real data are never rebuilt; the engine names what they lack."""
     from core.codebook import load_codebook
@@ -78,7 +78,7 @@ def ensure_built(data_dir: Path = GENERATED_DIR, datasets=DATASETS) -> list[str]
     built = []
     for name in datasets:
         path = dataset_path(data_dir, name)
-        if not path.exists() or _stale_synthetic(path, name):
+        if not path.exists() or is_stale_synthetic(path, name):
             build_synthetic(name, data_dir=data_dir)
             built.append(name)
     return built

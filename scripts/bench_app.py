@@ -1,0 +1,107 @@
+"""The Overview page's server-side time, for an anonymous visitor, measured with AppTest, beside a
+plain pandas baseline computing the same figures in the same run.
+
+    python -m scripts.bench_app                 # the default data (120 thousand core rows) and 1 million
+    python -m scripts.bench_app --sizes 1m --repeat 9
+
+Two portal figures per size:
+  rerun      a rerun of the same view (a widget touched, a chart hovered): query results come from the
+             process-wide cache, so this is the router, the filter bar and the drawing;
+  cold view  the same run with the query cache emptied first: what the first visitor of a new view waits.
+The pandas baseline computes the page's figures (total, countries, nationalities, region x year),
+unprotected, from the rows already in memory as a DataFrame. Times are medians; AppTest's own overhead
+(a script thread per run) is included. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from core.engine import Engine, dataset_path, set_engine
+from core.settings import DATA_DIR, GENERATED_DIR, ROOT
+from core.store import build_synthetic, ensure_built, is_stale_synthetic
+
+SIZES = {"default": None, "1m": 1_000_000}
+APP = str(ROOT / "app.py")
+
+
+def data_dir(size: str) -> Path:
+    if SIZES[size] is None:
+        ensure_built()
+        return GENERATED_DIR
+    directory = DATA_DIR / "bench" / size
+    path = dataset_path(directory, "core")
+    if not path.exists() or is_stale_synthetic(path, "core"):
+        print(f"building {size} core rows into {directory} (once)...", file=sys.stderr)
+        build_synthetic("core", n=SIZES[size], data_dir=directory)
+    return directory
+
+
+def overview_in_pandas(df: pd.DataFrame) -> None:
+    len(df)
+    df["country_of_interview"].nunique()
+    df["nationality"].nunique()
+    pd.crosstab(df["region_of_interview"], df["interview_year"])
+
+
+def _median(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    p.add_argument("--repeat", type=int, default=15)
+    args = p.parse_args(argv)
+    # As on a server that has served one visit: the router, not pages/ files, runs (tests/app/conftest.py).
+    init = PagesManager.__init__
+
+    def after_first_visit(self, *a, **k):
+        init(self, *a, **k)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = after_first_visit
+
+    print(f"\n== Overview page, anonymous visitor, server side (AppTest, median of {args.repeat} runs) "
+          "vs the same figures in pandas ==")
+    print(f"{'rows':>10} {'rerun ms':>9} {'cold view ms':>13} {'pandas ms':>10}")
+    for size in args.sizes:
+        directory = data_dir(size)
+        engine = Engine(directory)
+        set_engine(engine)
+        rows = engine.dataset("core").rows
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        assert not at.exception, at.exception
+        rerun = _median(at.run, args.repeat)
+
+        def cold(at=at):
+            st.cache_data.clear()
+            at.run()
+
+        cold_s = _median(cold, max(3, args.repeat // 3))
+        df = pd.read_parquet(dataset_path(directory, "core"),
+                             columns=["country_of_interview", "nationality", "region_of_interview", "interview_year"])
+        pandas_s = _median(lambda df=df: overview_in_pandas(df), args.repeat)
+        print(f"{rows:>10,} {rerun * 1000:>9.1f} {cold_s * 1000:>13.1f} {pandas_s * 1000:>10.1f}")
+        set_engine(None)
+        st.cache_data.clear()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
