@@ -17,7 +17,7 @@ from core.access import tier_for
 from core.filters import FilterState
 from core.i18n import language_name, negotiate_language, t
 from core.sessions import Session
-from core.settings import LANGUAGES
+from core.settings import LANGUAGES, ROOT
 
 LANG_PARAM = "lang"
 # Parameters that Streamlit itself reads: never reported as unknown, never rewritten.
@@ -104,3 +104,16 @@ def show_url_notes(lang: str, filters: FilterState) -> None:
         s.pop(_NOTES, None)
     for param, value in s.get(_NOTES, []):
         st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
+
+
+def hand_to_router() -> None:
+    """What a page module does when Streamlit runs its file as a script: on a freshly started server,
+    until the router has run once, a URL such as /microdata runs pages/microdata.py directly and skips
+    the router's sign-in check (reference/streamlit-notes.md 1.1). The page draws nothing and sends the
+    visit, with its link's parameters, through the router, which decides what this visitor may see."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.switch_page(ROOT / "app.py", query_params=url_params())
+    except StreamlitAPIException:  # not under the portal's router (a test running the file alone)
+        pass

@@ -99,3 +99,9 @@ def render() -> None:
             "asked": st.column_config.TextColumn(t("about.dictionary.asked", lang)),
         },
     )
+
+
+if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+    from components.shell import hand_to_router
+
+    hand_to_router()

@@ -35,3 +35,9 @@ def render() -> None:
         "created": st.column_config.TextColumn(t("admin.created", lang)),
     })
     st.caption(t("admin.cli_hint", lang))
+
+
+if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+    from components.shell import hand_to_router
+
+    hand_to_router()

@@ -47,3 +47,9 @@ def render() -> None:
                  column_config={name: st.column_config.DateColumn(codebook[name].label(lang))
                                 if codebook[name].type == "date" else st.column_config.Column(codebook[name].label(lang))
                                 for name in columns})
+
+
+if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+    from components.shell import hand_to_router
+
+    hand_to_router()

@@ -42,7 +42,8 @@ def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str) -> alt.LayerCh
                 axis=alt.Axis(labelLimit=300)),
     )
     cells = base.mark_rect(stroke="white").encode(
-        color=alt.Color("count:Q", title=title_count, scale=alt.Scale(scheme="blues")),
+        # "d": no thousands separator rather than Vega's English one in every language
+        color=alt.Color("count:Q", title=title_count, scale=alt.Scale(scheme="blues"), legend=alt.Legend(format="d")),
         tooltip=[alt.Tooltip("region:N", title=region.label(lang)),
                  alt.Tooltip("year:O", title=codebook["interview_year"].label(lang)),
                  alt.Tooltip("text:N", title=title_count)],
@@ -99,3 +100,9 @@ def render() -> None:
 
     st.subheader(t("caveats.title", lang))
     caveats(lang, tier)
+
+
+if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+    from components.shell import hand_to_router
+
+    hand_to_router()
