@@ -317,3 +317,19 @@ def test_passwords_are_not_kept_in_session_state():
     sign_in(at, "alice")
     state = {k: at.session_state[k] for k in ("signin_password",)}
     assert PASSWORDS["alice"] not in json.dumps(state, default=str)
+
+
+@pytest.mark.parametrize("env, value", [("PORTAL_SESSION_IDLE_MINUTES", "0.01"),
+                                        ("PORTAL_SESSION_MAX_HOURS", "0.0002")])
+def test_idle_and_absolute_timeouts_sign_out(monkeypatch, env, value):
+    """Sessions end after the idle or the absolute timeout (30 minutes and 8 hours by default; here
+    0.6 and 0.72 seconds), and the user is told."""
+    import time
+
+    monkeypatch.setenv(env, value)
+    at = as_role("researcher")
+    assert "microdata" in pages(at)
+    time.sleep(float(value) * (60 if env.endswith("MINUTES") else 3600) + 0.2)
+    at.run()
+    assert "microdata" not in pages(at)
+    assert t("auth.session_expired", "en") in texts(at)
