@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from core.access import tier_for
+from core.access import can_open, tier_for
 from core.filters import FilterState
 from core.i18n import language_name, negotiate_language, t
 from core.sessions import Session
@@ -47,10 +47,15 @@ def set_context(ctx: PageContext) -> None:
     st.session_state[_CONTEXT] = ctx
 
 
-def context() -> PageContext | None:
-    """The context the router set for this rerun; None when a page module runs without the router
-    (a fresh server serving `pages/x.py` by its URL: the page must then draw nothing)."""
-    return st.session_state.get(_CONTEXT)
+def context(page: str | None = None) -> PageContext | None:
+    """The context the router set for this rerun, for the page `page`. None when the page must draw
+    nothing: run without the router, or (internal pages check the role again) not open to this role,
+    which is then told so."""
+    ctx = st.session_state.get(_CONTEXT)
+    if ctx is not None and page is not None and not can_open(page, ctx.role):
+        st.error(t("auth.forbidden", ctx.lang))
+        return None
+    return ctx
 
 
 def url_params() -> dict[str, list[str]]:
