@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -54,8 +55,14 @@ class LoadedDataset:
     rows: int
     synthetic: bool
     mtime_ns: int
+    # The dictionary of each ENUM column, in stored order: a value's position is its enum_code(),
+    # so that filters and groupings compare small integers instead of strings.
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Categories of each categorical variable as found in the whole dataset: code -> respondents.
     sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Per-dataset memo of derived, immutable facts (e.g. rule 8's shown categories); dropped with the
+    # dataset when its file changes, so it never outlives the data it was computed from.
+    memo: dict = field(default_factory=dict)
 
 
 class Engine:
@@ -98,17 +105,24 @@ class Engine:
         return loaded
 
     @staticmethod
-    def _column_sql(codebook: Codebook, var: Variable, column: pa.ChunkedArray) -> str:
-        name = q(var.name)
+    def _enum_values(codebook: Codebook, var: Variable, column: pa.ChunkedArray) -> tuple[str, ...]:
+        """The ENUM dictionary a categorical column is stored with (empty: stored as VARCHAR)."""
         if var.type == "single":
-            return f"CAST({name} AS ENUM({', '.join(lit(c) for c in var.codes)})) AS {name}"
+            return tuple(var.codes)
         if var.type in ("country", "quarter", "year"):
             values = sorted(v for v in pc.unique(column.cast(pa.string())).to_pylist() if v)
             if var.type in ("quarter", "year"):
                 values = sorted(set(values) | set(codebook.period_codes(var)))
-            if not values:
+            return tuple(values)
+        return ()
+
+    @staticmethod
+    def _column_sql(var: Variable, enum: tuple[str, ...]) -> str:
+        name = q(var.name)
+        if var.type in ("single", "country", "quarter", "year"):
+            if not enum:
                 return f"CAST({name} AS VARCHAR) AS {name}"
-            return f"CAST({name} AS ENUM({', '.join(lit(c) for c in values)})) AS {name}"
+            return f"CAST({name} AS ENUM({', '.join(lit(c) for c in enum)})) AS {name}"
         if var.type == "multiple":
             return f"CAST({name} AS BIGINT) AS {name}"
         if var.type == "number":
@@ -126,7 +140,8 @@ class Engine:
             raise ValueError(f"{path} lacks the codebook's variables: {', '.join(missing)}")
         keys = self.perturbation.record_keys(arrow.column("respondent_id").to_pylist())
         arrow = arrow.select(list(codebook.variables)).append_column(RKEY, pa.array(keys, pa.int64()))
-        columns = [self._column_sql(codebook, v, arrow.column(v.name)) for v in codebook.variables.values()]
+        enums = {v.name: self._enum_values(codebook, v, arrow.column(v.name)) for v in codebook.variables.values()}
+        columns = [self._column_sql(v, enums[v.name]) for v in codebook.variables.values()]
         table = f"{name}_v{next(self._versions)}"
         cursor = self._con.cursor()
         cursor.register("incoming", arrow)
@@ -141,6 +156,7 @@ class Engine:
         return LoadedDataset(
             name=name, codebook=codebook, table=table, rows=arrow.num_rows,
             synthetic=metadata.get(SYNTHETIC_KEY, b"false") == b"true", mtime_ns=mtime,
+            enums={k: v for k, v in enums.items() if v},
         )
 
     # --- querying -------------------------------------------------------------------------
@@ -150,6 +166,15 @@ class Engine:
         cursor = self._con.cursor()
         try:
             return cursor.execute(sql).df()
+        finally:
+            cursor.close()
+
+    def query_arrays(self, sql: str) -> dict[str, np.ndarray]:
+        """Run one SELECT, its columns as NumPy arrays (cheaper than a DataFrame for small results;
+        a column with NULLs comes as a masked array)."""
+        cursor = self._con.cursor()
+        try:
+            return cursor.execute(sql).fetchnumpy()
         finally:
             cursor.close()
 
