@@ -105,23 +105,30 @@ class Engine:
         return loaded
 
     @staticmethod
-    def _enum_values(codebook: Codebook, var: Variable, column: pa.ChunkedArray) -> tuple[str, ...]:
-        """The ENUM dictionary a categorical column is stored with (empty: stored as VARCHAR)."""
-        if var.type == "single":
-            return tuple(var.codes)
-        if var.type in ("country", "quarter", "year"):
-            values = sorted(v for v in pc.unique(column.cast(pa.string())).to_pylist() if v)
-            if var.type in ("quarter", "year"):
-                values = sorted(set(values) | set(codebook.period_codes(var)))
-            return tuple(values)
-        return ()
+    def _enums(codebook: Codebook, arrow: pa.Table) -> dict[str, tuple[str, ...]]:
+        """The ENUM dictionary each categorical column is stored with (none: stored as VARCHAR).
+
+        Every country column shares one dictionary, the countries found in any of them, so that
+        columns can be compared and coalesced on their codes (route segments in flows())."""
+        def found(name: str) -> set[str]:
+            return {v for v in pc.unique(arrow.column(name).cast(pa.string())).to_pylist() if v}
+
+        countries = tuple(sorted(set().union(*(found(v.name) for v in codebook.variables.values()
+                                               if v.type == "country"))))
+        enums = {}
+        for var in codebook.variables.values():
+            if var.type == "single":
+                enums[var.name] = tuple(var.codes)
+            elif var.type == "country":
+                enums[var.name] = countries
+            elif var.type in ("quarter", "year"):
+                enums[var.name] = tuple(sorted(found(var.name) | set(codebook.period_codes(var))))
+        return {name: values for name, values in enums.items() if values}
 
     @staticmethod
-    def _column_sql(var: Variable, enum: tuple[str, ...]) -> str:
+    def _column_sql(var: Variable, enum: tuple[str, ...] | None) -> str:
         name = q(var.name)
-        if var.type in ("single", "country", "quarter", "year"):
-            if not enum:
-                return f"CAST({name} AS VARCHAR) AS {name}"
+        if enum:
             return f"CAST({name} AS ENUM({', '.join(lit(c) for c in enum)})) AS {name}"
         if var.type == "multiple":
             return f"CAST({name} AS BIGINT) AS {name}"
@@ -140,8 +147,8 @@ class Engine:
             raise ValueError(f"{path} lacks the codebook's variables: {', '.join(missing)}")
         keys = self.perturbation.record_keys(arrow.column("respondent_id").to_pylist())
         arrow = arrow.select(list(codebook.variables)).append_column(RKEY, pa.array(keys, pa.int64()))
-        enums = {v.name: self._enum_values(codebook, v, arrow.column(v.name)) for v in codebook.variables.values()}
-        columns = [self._column_sql(v, enums[v.name]) for v in codebook.variables.values()]
+        enums = self._enums(codebook, arrow)
+        columns = [self._column_sql(v, enums.get(v.name)) for v in codebook.variables.values()]
         table = f"{name}_v{next(self._versions)}"
         cursor = self._con.cursor()
         cursor.register("incoming", arrow)
@@ -156,7 +163,7 @@ class Engine:
         return LoadedDataset(
             name=name, codebook=codebook, table=table, rows=arrow.num_rows,
             synthetic=metadata.get(SYNTHETIC_KEY, b"false") == b"true", mtime_ns=mtime,
-            enums={k: v for k, v in enums.items() if v},
+            enums=enums,
         )
 
     # --- querying -------------------------------------------------------------------------

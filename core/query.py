@@ -177,8 +177,9 @@ def _grid(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> tuple[pd.DataF
 
     Without a multiple-choice dimension every respondent falls in exactly one group, and one scan
     gives the cells and, as the grouping set (), the population. A multiple-choice dimension joins
-    each respondent to every option they chose (one row per option, none when they chose nothing),
-    so there the population is counted by a second SELECT of the same statement.
+    each respondent to every option they chose (one row per option, none when they chose nothing):
+    there the scan counts respondents per combination of stored answers, and both the cells (by a
+    join to the options) and the population (a sum) are computed from those few groups.
     """
     t = q(ds.table)
     if not dims:
@@ -187,32 +188,35 @@ def _grid(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> tuple[pd.DataF
         pop_n, pop_k = int(row["n"][0]), int(row["k"][0])
         return pd.DataFrame({"n": [pop_n], "k": [pop_k]}), pop_n, pop_k
     lookups = [_lookup(ds, d) for d in dims]
-    keys, outer, joins = [], [], []
-    for i, (d, (how, _)) in enumerate(zip(dims, lookups)):
-        col = q(d.var.name)
-        if d.var.type == "multiple":
-            alias = q(f"_o{i}")
-            values = ", ".join(f"({j}, {mask})" for j, (_, mask) in enumerate(d.masks))
-            joins.append(f"JOIN (VALUES {values}) AS {alias}(_opt, _bits) ON ({t}.{col} & {alias}._bits) <> 0")
-            keys.append(f"{alias}._opt")
-            outer.append(f"g{i}")
-        else:
-            keys.append(f"{t}.{col}")
-            # Group on the stored ENUMs (perfect hashing), then turn the few groups into positions.
-            outer.append(f"enum_code(g{i})" if how == "enum" else f"g{i}::VARCHAR")
-    select = ", ".join(f"{k} AS g{i}" for i, k in enumerate(keys))
+    # Group on the stored ENUMs (perfect hashing), then turn the few groups into positions.
+    outer = [f"enum_code(g{i})" if how == "enum" else f"g{i}::VARCHAR" if how == "value" else f"g{i}"
+             for i, (how, _) in enumerate(lookups)]
     group = ", ".join(f"g{i}" for i in range(len(dims)))
-    if joins:
+    if any(d.var.type == "multiple" for d in dims):
+        # Count respondents per combination of stored answers first (a few thousand groups), then
+        # join only those to the options they chose: several times faster than joining every row.
+        stored, keys, joins = [], [], []
+        for i, d in enumerate(dims):
+            stored.append(f"{q(d.var.name)} AS s{i}")
+            if d.var.type == "multiple":
+                alias = q(f"_o{i}")
+                values = ", ".join(f"({j}, {mask})" for j, (_, mask) in enumerate(d.masks))
+                joins.append(f"JOIN (VALUES {values}) AS {alias}(_opt, _bits) ON (s{i} & {alias}._bits) <> 0")
+                keys.append(f"{alias}._opt AS g{i}")
+            else:
+                keys.append(f"s{i} AS g{i}")
         nulls = ", ".join("NULL" for _ in dims)
-        inner = (f"SELECT {select}, count(*) AS n, sum({RKEY}) AS k, false AS total FROM {t} {' '.join(joins)} "
-                 f"WHERE {where} GROUP BY {group} "
-                 f"UNION ALL SELECT {nulls}, count(*), sum({RKEY}), true FROM {t} WHERE {where}")
+        inner = (f"WITH p AS MATERIALIZED (SELECT {', '.join(stored)}, count(*) AS n, sum({RKEY}) AS k "
+                 f"FROM {t} WHERE {where} GROUP BY ALL) "
+                 f"SELECT {', '.join(keys)}, sum(n) AS n, sum(k) AS k, false AS total FROM p {' '.join(joins)} "
+                 f"GROUP BY {group} UNION ALL SELECT {nulls}, sum(n), sum(k), true FROM p")
     else:
+        select = ", ".join(f"{q(d.var.name)} AS g{i}" for i, d in enumerate(dims))
         inner = (f"SELECT {select}, count(*) AS n, sum({RKEY}) AS k, grouping({group}) > 0 AS total "
                  f"FROM {t} WHERE {where} GROUP BY GROUPING SETS (({group}), ())")
     found = get_engine().query_arrays(
         f"SELECT {', '.join(f'{o} AS g{i}' for i, o in enumerate(outer))}, "
-        f"n, coalesce(k, 0)::BIGINT AS k, total FROM ({inner})")
+        f"coalesce(n, 0)::BIGINT AS n, coalesce(k, 0)::BIGINT AS k, total FROM ({inner})")
     total = np.ma.getdata(found["total"]).astype(bool)
     n_all, k_all = np.ma.getdata(found["n"]).astype(np.int64), np.ma.getdata(found["k"]).astype(np.int64)
     pop_n, pop_k = int(n_all[total].sum()), int(k_all[total].sum())
@@ -417,16 +421,22 @@ def flows(dataset: str, kind: str = "origin_interview",
     t = q(ds.table)
     if kind == "route":
         # Consecutive non-missing countries: transit countries are filled in order, so the next
-        # country after a stop is the next transit country, or the country of interview.
+        # country after a stop is the next transit country, or the country of interview. A respondent
+        # counts once per segment: a leg that repeats an earlier leg of the same route (the same two
+        # countries in the same order) is left out. All country columns share one ENUM dictionary,
+        # so that these comparisons and coalesce() work on codes.
         legs = []
-        for i, (a, _) in enumerate(pairs):
-            nxt = ", ".join(q(c) + "::VARCHAR" for c in ROUTE[i + 1:])
-            legs.append(f"SELECT rowid AS rid, {RKEY} AS rk, {q(a)}::VARCHAR AS a, coalesce({nxt}) AS b "
-                        f"FROM {t} WHERE {where} AND {q(a)} IS NOT NULL")
-        source = f"(SELECT DISTINCT * FROM ({' UNION ALL '.join(legs)}) WHERE a <> b AND b IS NOT NULL)"
-        cells = get_engine().query(f"SELECT a AS origin, b AS destination, count(*) AS n, sum(rk) AS k "
-                                   f"FROM {source} GROUP BY 1, 2")
-        # A respondent counts once per segment: the population is counted apart.
+        for j, a in enumerate(ROUTE[:-1]):
+            b = f"coalesce({', '.join(q(c) for c in ROUTE[j + 1:])})"
+            repeats = [f"({q(ROUTE[i])} = {q(a)} AND coalesce({', '.join(q(c) for c in ROUTE[i + 1:j + 1])}) = {b})"
+                       for i in range(j)]
+            new_leg = f" AND NOT coalesce({' OR '.join(repeats)}, false)" if repeats else ""
+            legs.append(f"SELECT {q(a)} AS a, {b} AS b, count(*) AS n, sum({RKEY}) AS k FROM {t} "
+                        f"WHERE {where} AND {q(a)} IS NOT NULL AND {b} IS NOT NULL AND {q(a)} <> {b}{new_leg} "
+                        f"GROUP BY 1, 2")
+        cells = get_engine().query(f"SELECT a::VARCHAR AS origin, b::VARCHAR AS destination, sum(n) AS n, "
+                                   f"sum(k) AS k FROM ({' UNION ALL '.join(legs)}) GROUP BY 1, 2")
+        # The population is counted apart: a respondent is in as many links as segments.
         row = get_engine().query(f"SELECT count(*) AS n, coalesce(sum({RKEY}), 0) AS k FROM {t} "
                                  f"WHERE {where} AND {q(pairs[0][0])} IS NOT NULL").iloc[0]
         pop_n, pop_k = int(row["n"]), int(row["k"])
