@@ -2,7 +2,8 @@
 
 Each dataset's Parquet file is loaded once into a DuckDB table whose categorical columns are ENUMs
 (grouping on them is several times faster than on strings), plus the hidden `_rkey` column of record
-keys. A dataset is reloaded when its file changes, so a new release is picked up without a restart.
+keys. The dataset records each ENUM's dictionary, so that queries filter on positions (enum_code)
+rather than on strings; all country columns share one dictionary, so that they compare on codes. A dataset is reloaded when its file changes, so a new release is picked up without a restart.
 Only core/query.py talks to this module; it builds the SQL from codebook names and codes that it has
 validated, never from user text.
 """
