@@ -471,12 +471,15 @@ def flows(dataset: str, kind: str = "origin_interview",
     return result
 
 
-def _shown_sql(d: _Dim) -> str:
-    """A single-choice column as its shown category (quantiles cannot be merged after the fact)."""
-    col = f"{q(d.var.name)}::VARCHAR"
+def _shown_sql(ds: LoadedDataset, d: _Dim) -> tuple[str, str]:
+    """A single-choice column grouped by its shown category (quantiles cannot be merged after the
+    fact): the expression to group on, kept an ENUM (categories merged by rule 8 become NULL, which
+    no stored value of a column filtered on IS NOT NULL is), and the one that turns it into the code."""
+    col = q(d.var.name)
     if not d.merge:
-        return col
-    return f"CASE WHEN {col} IN ({', '.join(lit(c) for c in d.merge)}) THEN {lit(OTHER)} ELSE {col} END"
+        return col, f"{col}::VARCHAR"
+    return (f"CASE WHEN {_in_sql(ds, d.var.name, list(d.merge))} THEN NULL ELSE {col} END",
+            f"coalesce({col}::VARCHAR, {lit(OTHER)})")
 
 
 def summary(dataset: str, variable: str, by: Sequence[str] = (),
@@ -502,11 +505,15 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
     dims = [_dim(ds, v, public) for v in by_vars]
     where = _where(ds, filters, public, not_null=[*by, variable])
     x, s = q(variable), disclosure.settings()
-    select = [f"{_shown_sql(d)} AS {q(d.var.name)}" for d in dims]
-    sql = (f"SELECT {', '.join(select + [''])} count({x}) AS n, sum({RKEY}) AS k, avg({x}) AS mean, "
+    shown = [_shown_sql(ds, d) for d in dims]
+    figures = ["n", "k", "mean", "qs", "sum", "min", "max", "abs_total", "top"]
+    sql = (f"SELECT {', '.join([f'{g} AS {q(d.var.name)}' for d, (g, _) in zip(dims, shown)] + [''])} "
+           f"count({x}) AS n, sum({RKEY}) AS k, avg({x}) AS mean, "
            f"quantile_cont({x}, [0.25, 0.5, 0.75]) AS qs, sum({x}) AS sum, min({x}) AS min, "
            f"max({x}) AS max, sum(abs({x})) AS abs_total, list_sum(max(abs({x}), {s.dominance_n})) AS top "
            f"FROM {q(ds.table)} WHERE {where}" + (" GROUP BY ALL" if by else ""))
+    if by:  # grouped on ENUMs; only the few groups become strings
+        sql = f"SELECT {', '.join([f'{c} AS {q(d.var.name)}' for d, (_, c) in zip(dims, shown)] + figures)} FROM ({sql})"
     df = get_engine().query(sql)
     for col, i in (("p25", 0), ("median", 1), ("p75", 2)):
         df[col] = [qs[i] if qs is not None and len(qs) > i else np.nan for qs in df["qs"]]

@@ -212,3 +212,24 @@ def test_route_flows_count_a_repeated_segment_once(tmp_path):
         assert public.attrs["hidden"] == int(public["suppressed"].sum())
     finally:
         set_engine(previous)
+
+
+def test_summary_groups_on_shown_categories_with_rule_8_merges(ds):
+    """Grouped on ENUMs, the merged categories as one "Other" group: the same groups and figures as
+    pandas over the stored rows with the merge applied."""
+    f = {"age_band": ["18_24", "25_34", "35_44", "45_54"]}
+    d = Q._dim(ds, ds.codebook["nationality"], True)
+    assert d.merge
+    where = Q._where(ds, f, True, not_null=["nationality", "total_cost_usd"])
+    df = get_engine().query(f"SELECT nationality::VARCHAR AS g, total_cost_usd AS x, {RKEY} "
+                            f"FROM {q(ds.table)} WHERE {where}")
+    df["g"] = df["g"].map(lambda c: d.merge.get(c, c))
+    ref = df.groupby("g").agg(n=("x", "size"), k=(RKEY, "sum"), mean=("x", "mean"))
+    got = summary("core", "total_cost_usd", by=["nationality"], filters=f).set_index("nationality")
+    assert set(got.index) == set(ref.index) and OTHER in got.index
+    shown = get_engine().perturbation.perturb(ref["n"], ref["k"])
+    for g, n_shown, mean in zip(ref.index, shown, ref["mean"]):
+        row = got.loc[g]
+        if row["flag"] == "":
+            assert row["contributors"] == n_shown
+            assert row["mean"] == pytest.approx(mean, rel=1e-2)
