@@ -61,9 +61,6 @@ class LoadedDataset:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Categories of each categorical variable as found in the whole dataset: code -> respondents.
     sizes: dict[str, dict[str, int]] = field(default_factory=dict)
-    # Per-dataset memo of derived, immutable facts (e.g. rule 8's shown categories); dropped with the
-    # dataset when its file changes, so it never outlives the data it was computed from.
-    memo: dict = field(default_factory=dict)
 
 
 class Engine:

@@ -3,6 +3,8 @@ positions, the population from the grid's own scan, multiple-choice tables from 
 shares' bases from the table's cells, route segments without SELECT DISTINCT. Each is checked against
 a reference computed the slow, obvious way (pandas over the stored rows and their record keys)."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -233,3 +235,31 @@ def test_summary_groups_on_shown_categories_with_rule_8_merges(ds):
         if row["flag"] == "":
             assert row["contributors"] == n_shown
             assert row["mean"] == pytest.approx(mean, rel=1e-2)
+
+
+def test_a_changed_file_brings_its_own_dictionaries(tmp_path):
+    """The ENUM dictionaries and category sizes belong to the loaded table: a new file, with other
+    countries, is filtered and counted on its own dictionaries."""
+    df = pd.read_parquet(dataset_path(get_engine().data_dir, "core"))
+    path = dataset_path(tmp_path, "core")
+    df.to_parquet(path)
+    previous = get_engine()
+    engine = Engine(tmp_path)
+    set_engine(engine)
+    try:
+        first = engine.dataset("core")
+        country = categories("core", "country_of_interview", "researcher")[0]
+        assert total("core", {"country_of_interview": [country]}, tier="researcher") == \
+            int((df["country_of_interview"] == country).sum())
+        changed = df[df["country_of_interview"] != country].copy()
+        changed.loc[changed.index[:300], "country_of_interview"] = "XKX"
+        changed.to_parquet(path)
+        os.utime(path, ns=(first.mtime_ns + 10**9, first.mtime_ns + 10**9))
+        second = engine.dataset("core")
+        assert second.table != first.table and "XKX" in second.enums["country_of_interview"]
+        assert country not in categories("core", "country_of_interview", "researcher")
+        assert total("core", {"country_of_interview": ["XKX"]}, tier="researcher") == 300
+        t = crosstab("core", ["country_of_interview"], tier="researcher").set_index("country_of_interview")
+        assert t["count"].astype(int).to_dict() == changed["country_of_interview"].value_counts().to_dict()
+    finally:
+        set_engine(previous)
