@@ -196,8 +196,8 @@ class Engine:
                 sizes = {code: int(row[code]) for code in var.codes}
             else:
                 df = self.query(
-                    f"SELECT {col}::VARCHAR AS code, count(*) AS n FROM {q(ds.table)} "
-                    f"WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY n DESC, code"
+                    f"SELECT code::VARCHAR AS code, n FROM (SELECT {col} AS code, count(*) AS n "
+                    f"FROM {q(ds.table)} WHERE {col} IS NOT NULL GROUP BY 1) ORDER BY n DESC, code"
                 )
                 found = dict(zip(df["code"], df["n"].astype(int)))
                 order = var.codes if var.type == "single" else list(found)
