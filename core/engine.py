@@ -2,7 +2,8 @@
 
 Each dataset's Parquet file is loaded once into a DuckDB table whose categorical columns are ENUMs
 (grouping on them is several times faster than on strings), plus the hidden `_rkey` column of record
-keys. A dataset is reloaded when its file changes, so a new release is picked up without a restart.
+keys. The dataset records each ENUM's dictionary, so that queries filter on positions (enum_code)
+rather than on strings; all country columns share one dictionary, so that they compare on codes. A dataset is reloaded when its file changes, so a new release is picked up without a restart.
 Only core/query.py talks to this module; it builds the SQL from codebook names and codes that it has
 validated, never from user text.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -54,6 +56,9 @@ class LoadedDataset:
     rows: int
     synthetic: bool
     mtime_ns: int
+    # The dictionary of each ENUM column, in stored order: a value's position is its enum_code(),
+    # so that filters and groupings compare small integers instead of strings.
+    enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Categories of each categorical variable as found in the whole dataset: code -> respondents.
     sizes: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -98,17 +103,31 @@ class Engine:
         return loaded
 
     @staticmethod
-    def _column_sql(codebook: Codebook, var: Variable, column: pa.ChunkedArray) -> str:
+    def _enums(codebook: Codebook, arrow: pa.Table) -> dict[str, tuple[str, ...]]:
+        """The ENUM dictionary each categorical column is stored with (none: stored as VARCHAR).
+
+        Every country column shares one dictionary, the countries found in any of them, so that
+        columns can be compared and coalesced on their codes (route segments in flows())."""
+        def found(name: str) -> set[str]:
+            return {v for v in pc.unique(arrow.column(name).cast(pa.string())).to_pylist() if v}
+
+        countries = tuple(sorted(set().union(*(found(v.name) for v in codebook.variables.values()
+                                               if v.type == "country"))))
+        enums = {}
+        for var in codebook.variables.values():
+            if var.type == "single":
+                enums[var.name] = tuple(var.codes)
+            elif var.type == "country":
+                enums[var.name] = countries
+            elif var.type in ("quarter", "year"):
+                enums[var.name] = tuple(sorted(found(var.name) | set(codebook.period_codes(var))))
+        return {name: values for name, values in enums.items() if values}
+
+    @staticmethod
+    def _column_sql(var: Variable, enum: tuple[str, ...] | None) -> str:
         name = q(var.name)
-        if var.type == "single":
-            return f"CAST({name} AS ENUM({', '.join(lit(c) for c in var.codes)})) AS {name}"
-        if var.type in ("country", "quarter", "year"):
-            values = sorted(v for v in pc.unique(column.cast(pa.string())).to_pylist() if v)
-            if var.type in ("quarter", "year"):
-                values = sorted(set(values) | set(codebook.period_codes(var)))
-            if not values:
-                return f"CAST({name} AS VARCHAR) AS {name}"
-            return f"CAST({name} AS ENUM({', '.join(lit(c) for c in values)})) AS {name}"
+        if enum:
+            return f"CAST({name} AS ENUM({', '.join(lit(c) for c in enum)})) AS {name}"
         if var.type == "multiple":
             return f"CAST({name} AS BIGINT) AS {name}"
         if var.type == "number":
@@ -126,7 +145,8 @@ class Engine:
             raise ValueError(f"{path} lacks the codebook's variables: {', '.join(missing)}")
         keys = self.perturbation.record_keys(arrow.column("respondent_id").to_pylist())
         arrow = arrow.select(list(codebook.variables)).append_column(RKEY, pa.array(keys, pa.int64()))
-        columns = [self._column_sql(codebook, v, arrow.column(v.name)) for v in codebook.variables.values()]
+        enums = self._enums(codebook, arrow)
+        columns = [self._column_sql(v, enums.get(v.name)) for v in codebook.variables.values()]
         table = f"{name}_v{next(self._versions)}"
         cursor = self._con.cursor()
         cursor.register("incoming", arrow)
@@ -141,6 +161,7 @@ class Engine:
         return LoadedDataset(
             name=name, codebook=codebook, table=table, rows=arrow.num_rows,
             synthetic=metadata.get(SYNTHETIC_KEY, b"false") == b"true", mtime_ns=mtime,
+            enums=enums,
         )
 
     # --- querying -------------------------------------------------------------------------
@@ -150,6 +171,15 @@ class Engine:
         cursor = self._con.cursor()
         try:
             return cursor.execute(sql).df()
+        finally:
+            cursor.close()
+
+    def query_arrays(self, sql: str) -> dict[str, np.ndarray]:
+        """Run one SELECT, its columns as NumPy arrays (cheaper than a DataFrame for small results;
+        a column with NULLs comes as a masked array)."""
+        cursor = self._con.cursor()
+        try:
+            return cursor.execute(sql).fetchnumpy()
         finally:
             cursor.close()
 
@@ -166,8 +196,8 @@ class Engine:
                 sizes = {code: int(row[code]) for code in var.codes}
             else:
                 df = self.query(
-                    f"SELECT {col}::VARCHAR AS code, count(*) AS n FROM {q(ds.table)} "
-                    f"WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY n DESC, code"
+                    f"SELECT code::VARCHAR AS code, n FROM (SELECT {col} AS code, count(*) AS n "
+                    f"FROM {q(ds.table)} WHERE {col} IS NOT NULL GROUP BY 1) ORDER BY n DESC, code"
                 )
                 found = dict(zip(df["code"], df["n"].astype(int)))
                 order = var.codes if var.type == "single" else list(found)

@@ -18,7 +18,6 @@ who were asked (the stored bit mask is not missing).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -124,53 +123,126 @@ def _where(ds: LoadedDataset, filters: Mapping[str, Sequence[str]] | None, publi
         wanted = set(codes)
         stored = [c for c in sizes if (c in wanted and c not in small) or (OTHER in wanted and c in small)
                   or (not public and c in wanted)]
-        col = q(name)
         if var.type == "multiple":
             mask = sum(1 << var.codes.index(c) for c in stored)
-            clauses.append(f"({col} & {mask}) <> 0")
-        elif stored:
-            clauses.append(f"{col} IN ({', '.join(lit(c) for c in stored)})")
+            clauses.append(f"({q(name)} & {mask}) <> 0")
         else:
-            clauses.append("FALSE")
+            clauses.append(_in_sql(ds, name, stored))
     return " AND ".join(clauses) or "TRUE"
+
+
+def _in_sql(ds: LoadedDataset, name: str, codes: Sequence[str]) -> str:
+    """`name` is one of `codes`. ENUM columns are compared on their positions (enum_code): an IN list
+    of strings is compared as strings row by row, several times slower; a contiguous run of positions
+    (a period, most of a list) becomes a range, faster still. NULL never matches, as with IN."""
+    col = q(name)
+    if not codes:
+        return "FALSE"
+    enum = ds.enums.get(name)
+    if enum is None:
+        return f"{col} IN ({', '.join(lit(c) for c in codes)})"
+    position = {c: i for i, c in enumerate(enum)}
+    wanted = sorted({position[c] for c in codes})
+    lo, hi, last = wanted[0], wanted[-1], len(enum) - 1
+    code = f"enum_code({col})"
+    if hi - lo + 1 == len(wanted):
+        if lo == 0 and hi == last:
+            return f"{col} IS NOT NULL"
+        if lo == 0:
+            return f"{code} <= {hi}"
+        if hi == last:
+            return f"{code} >= {lo}"
+        return f"{code} BETWEEN {lo} AND {hi}"
+    gap = sorted(set(range(lo, hi + 1)) - set(wanted))
+    if lo == 0 and hi == last and gap[-1] - gap[0] + 1 == len(gap):
+        return f"{code} NOT BETWEEN {gap[0]} AND {gap[-1]}"
+    return f"{code} IN ({', '.join(map(str, wanted))})"
 
 
 # --- exact aggregates, then protection ------------------------------------------------------
 
-def _aggregate(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> pd.DataFrame:
-    """Exact counts and raw record-key sums per shown cell, over the full grid of categories."""
-    names = [d.var.name for d in dims]
-    joins, select = [], []
-    for d in dims:
-        col = q(d.var.name)
-        if d.var.type == "multiple":
-            alias = q("o_" + d.var.name)
-            values = ", ".join(f"({lit(code)}, {mask})" for code, mask in d.masks)
-            joins.append(f"JOIN (VALUES {values}) AS {alias}(code, mask) "
-                         f"ON ({q(ds.table)}.{col} & {alias}.mask) <> 0")
-            select.append(f"{alias}.code AS {col}")
+def _lookup(ds: LoadedDataset, d: _Dim) -> tuple[str, Mapping | np.ndarray]:
+    """How a dimension is grouped on in SQL, and how a group key maps to its shown category's index:
+    ENUM columns by position (an array indexed by enum_code, -1 for a value not shown), other columns
+    by value (a dict); multiple choice by the index of the shown option joined in `_grid`."""
+    if d.var.type == "multiple":
+        return "option", np.arange(len(d.categories))
+    index = {c: i for i, c in enumerate(d.categories)}
+    enum = ds.enums.get(d.var.name)
+    if enum is not None:
+        return "enum", np.array([index.get(d.merge.get(c, c), -1) for c in enum], dtype=np.int64)
+    return "value", {c: index.get(d.merge.get(c, c), -1) for c in get_engine().category_sizes(ds, d.var)}
+
+
+def _grid(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> tuple[pd.DataFrame, int, int]:
+    """Exact counts and raw record-key sums per shown cell over the full grid of categories, and the
+    population (respondents matching `where`: count and key sum), from one statement.
+
+    Without a multiple-choice dimension every respondent falls in exactly one group, and one scan
+    gives the cells and, as the grouping set (), the population. A multiple-choice dimension joins
+    each respondent to every option they chose (one row per option, none when they chose nothing):
+    there the scan counts respondents per combination of stored answers, and both the cells (by a
+    join to the options) and the population (a sum) are computed from those few groups.
+    """
+    t = q(ds.table)
+    if not dims:
+        row = get_engine().query_arrays(f"SELECT count(*) AS n, coalesce(sum({RKEY}), 0)::BIGINT AS k "
+                                        f"FROM {t} WHERE {where}")
+        pop_n, pop_k = int(row["n"][0]), int(row["k"][0])
+        return pd.DataFrame({"n": [pop_n], "k": [pop_k]}), pop_n, pop_k
+    lookups = [_lookup(ds, d) for d in dims]
+    # Group on the stored ENUMs (perfect hashing), then turn the few groups into positions.
+    outer = [f"enum_code(g{i})" if how == "enum" else f"g{i}::VARCHAR" if how == "value" else f"g{i}"
+             for i, (how, _) in enumerate(lookups)]
+    group = ", ".join(f"g{i}" for i in range(len(dims)))
+    if any(d.var.type == "multiple" for d in dims):
+        # Count respondents per combination of stored answers first (a few thousand groups), then
+        # join only those to the options they chose: several times faster than joining every row.
+        stored, keys, joins = [], [], []
+        for i, d in enumerate(dims):
+            stored.append(f"{q(d.var.name)} AS s{i}")
+            if d.var.type == "multiple":
+                alias = q(f"_o{i}")
+                values = ", ".join(f"({j}, {mask})" for j, (_, mask) in enumerate(d.masks))
+                joins.append(f"JOIN (VALUES {values}) AS {alias}(_opt, _bits) ON (s{i} & {alias}._bits) <> 0")
+                keys.append(f"{alias}._opt AS g{i}")
+            else:
+                keys.append(f"s{i} AS g{i}")
+        nulls = ", ".join("NULL" for _ in dims)
+        inner = (f"WITH p AS MATERIALIZED (SELECT {', '.join(stored)}, count(*) AS n, sum({RKEY}) AS k "
+                 f"FROM {t} WHERE {where} GROUP BY ALL) "
+                 f"SELECT {', '.join(keys)}, sum(n) AS n, sum(k) AS k, false AS total FROM p {' '.join(joins)} "
+                 f"GROUP BY {group} UNION ALL SELECT {nulls}, sum(n), sum(k), true FROM p")
+    else:
+        select = ", ".join(f"{q(d.var.name)} AS g{i}" for i, d in enumerate(dims))
+        inner = (f"SELECT {select}, count(*) AS n, sum({RKEY}) AS k, grouping({group}) > 0 AS total "
+                 f"FROM {t} WHERE {where} GROUP BY GROUPING SETS (({group}), ())")
+    found = get_engine().query_arrays(
+        f"SELECT {', '.join(f'{o} AS g{i}' for i, o in enumerate(outer))}, "
+        f"coalesce(n, 0)::BIGINT AS n, coalesce(k, 0)::BIGINT AS k, total FROM ({inner})")
+    total = np.ma.getdata(found["total"]).astype(bool)
+    n_all, k_all = np.ma.getdata(found["n"]).astype(np.int64), np.ma.getdata(found["k"]).astype(np.int64)
+    pop_n, pop_k = int(n_all[total].sum()), int(k_all[total].sum())
+    index = []
+    for i, (how, lookup) in enumerate(lookups):
+        g = np.ma.getdata(found[f"g{i}"])[~total]
+        if how == "value":
+            index.append(np.array([lookup.get(v, -1) for v in g], dtype=np.int64))
         else:
-            select.append(f"{q(ds.table)}.{col} AS {col}")
-    # Group on the stored ENUMs (fast), and only then turn the few result rows into strings.
-    group = ", ".join(str(i + 1) for i in range(len(dims)))
-    sql = (f"SELECT {', '.join(q(n) + '::VARCHAR AS ' + q(n) for n in names)}, n, k FROM ("
-           f"SELECT {', '.join(select)}, count(*) AS n, sum({RKEY}) AS k "
-           f"FROM {q(ds.table)} {' '.join(joins)} WHERE {where} GROUP BY {group})")
-    found = get_engine().query(sql)
-    for d in dims:
-        if d.merge:
-            found[d.var.name] = found[d.var.name].map(lambda c, m=d.merge: m.get(c, c))
-    found = found.groupby(names, sort=False, as_index=False)[["n", "k"]].sum()
-    grid = pd.DataFrame(list(itertools.product(*(d.categories for d in dims))), columns=names)
-    cells = grid.merge(found, on=names, how="left")
-    cells[["n", "k"]] = cells[["n", "k"]].fillna(0).astype("int64")
-    return cells
-
-
-def _population(ds: LoadedDataset, where: str) -> tuple[int, int]:
-    row = get_engine().query(f"SELECT count(*) AS n, coalesce(sum({RKEY}), 0) AS k "
-                             f"FROM {q(ds.table)} WHERE {where}").iloc[0]
-    return int(row["n"]), int(row["k"])
+            index.append(lookup[g.astype(np.int64)])
+    shape = tuple(len(d.categories) for d in dims)
+    size = int(np.prod(shape))
+    n, k = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+    if len(index[0]):
+        index = np.array(index)
+        shown = (index >= 0).all(axis=0)
+        flat = np.ravel_multi_index(tuple(index[:, shown]), shape)
+        np.add.at(n, flat, n_all[~total][shown])
+        np.add.at(k, flat, k_all[~total][shown])
+    positions = np.unravel_index(np.arange(size), shape)
+    cells = pd.DataFrame({d.var.name: np.array(d.categories, dtype=object)[p] for d, p in zip(dims, positions)})
+    cells["n"], cells["k"] = n, k
+    return cells, pop_n, pop_k
 
 
 def _perturb(n, k) -> np.ndarray:
@@ -183,22 +255,10 @@ class _Table:
     base: int | None         # the table's population as shown
 
 
-def _table(ds: LoadedDataset, names: Sequence[str], filters, public: bool,
-           extra_not_null: Sequence[str] = (), sparse_rule: bool = True) -> _Table:
-    if len(names) != len(set(names)):
-        raise ValueError("a variable appears twice in the table")
-    variables = [_variable(ds, n, public, role="dimension") for n in names]
-    if len(variables) > MAX_VARIABLES:
-        raise ValueError(f"at most {MAX_VARIABLES} variables in one table")
-    if public:
-        disclosure.check_variables(variables)
-    dims = [_dim(ds, v, public) for v in variables]
-    if np.prod([len(d.categories) for d in dims], dtype=float) > MAX_CELLS:
-        raise disclosure.TableRefused(4, "too_many_cells", "This table would have too many cells: "
-                                      "use fewer or coarser variables.", limit=MAX_CELLS)
-    where = _where(ds, filters, public, not_null=[*names, *extra_not_null])
-    pop_n, pop_k = _population(ds, where)
-    cells = _aggregate(ds, dims, where) if dims else pd.DataFrame({"n": [pop_n], "k": [pop_k]})
+def _protect(cells: pd.DataFrame, pop_n: int, pop_k: int, public: bool, sparse_rule: bool = True) -> _Table:
+    """The one protection step of every count table (crosstabs, shares' bases, flows): exact for
+    researchers; for the public, rule 3 on the perturbed population, then rule 1 (perturbation),
+    rule 2 (suppression) and, unless `sparse_rule` is off, rule 4."""
     if not public:
         cells["count"] = pd.array(cells["n"], dtype="Int64")
         cells["suppressed"] = False
@@ -212,6 +272,29 @@ def _table(ds: LoadedDataset, names: Sequence[str], filters, public: bool,
     cells["count"] = pd.array(np.where(hidden, None, shown), dtype="Int64")
     cells["suppressed"] = hidden
     return _Table(cells, base)
+
+
+def _dims(ds: LoadedDataset, names: Sequence[str], public: bool) -> list[_Dim]:
+    """A table's dimensions, checked: distinct, available to the tier, rule 5, and not too many cells."""
+    if len(names) != len(set(names)):
+        raise ValueError("a variable appears twice in the table")
+    variables = [_variable(ds, n, public, role="dimension") for n in names]
+    if len(variables) > MAX_VARIABLES:
+        raise ValueError(f"at most {MAX_VARIABLES} variables in one table")
+    if public:
+        disclosure.check_variables(variables)
+    dims = [_dim(ds, v, public) for v in variables]
+    if np.prod([len(d.categories) for d in dims], dtype=float) > MAX_CELLS:
+        raise disclosure.TableRefused(4, "too_many_cells", "This table would have too many cells: "
+                                      "use fewer or coarser variables.", limit=MAX_CELLS)
+    return dims
+
+
+def _table(ds: LoadedDataset, names: Sequence[str], filters, public: bool) -> _Table:
+    dims = _dims(ds, names, public)
+    where = _where(ds, filters, public, not_null=names)
+    cells, pop_n, pop_k = _grid(ds, dims, where)
+    return _protect(cells, pop_n, pop_k, public)
 
 
 def _result(df: pd.DataFrame, ds: LoadedDataset, tier: str, filters, base) -> pd.DataFrame:
@@ -262,8 +345,25 @@ def shares(dataset: str, variable: str, by: Sequence[str] = (),
     """
     public = _is_public(tier)
     ds = get_engine().dataset(dataset)
-    table = _table(ds, [*by, variable], filters, public)
-    bases = _table(ds, list(by), filters, public, extra_not_null=[variable], sparse_rule=False)
+    by = list(by)
+    dims = _dims(ds, [*by, variable], public)
+    where = _where(ds, filters, public, not_null=[*by, variable])
+    cells, pop_n, pop_k = _grid(ds, dims, where)
+    # The bases, respondents of each group who answered `variable`, have the same filter and so the
+    # same population as the table. A single-choice answer is in exactly one category, so a group's
+    # base (count and key sum) is the sum of its cells; a respondent may choose several options of a
+    # multiple-choice variable, or none, so there the bases are counted.
+    if not by:
+        base_cells = pd.DataFrame({"n": [pop_n], "k": [pop_k]})
+    elif dims[-1].var.type != "multiple" and dims[-1].categories:
+        groups = int(np.prod([len(d.categories) for d in dims[:-1]]))
+        base_cells = cells.iloc[::len(dims[-1].categories)][by].reset_index(drop=True)
+        for col in ("n", "k"):
+            base_cells[col] = cells[col].to_numpy().reshape(groups, -1).sum(axis=1)
+    else:
+        base_cells, _, _ = _grid(ds, dims[:-1], where)
+    table = _protect(cells, pop_n, pop_k, public)
+    bases = _protect(base_cells, pop_n, pop_k, public, sparse_rule=False)
     cells = table.cells
     if by:
         base_counts = bases.cells[[*by, "count"]].rename(columns={"count": "base"})
@@ -324,30 +424,41 @@ def flows(dataset: str, kind: str = "origin_interview",
     t = q(ds.table)
     if kind == "route":
         # Consecutive non-missing countries: transit countries are filled in order, so the next
-        # country after a stop is the next transit country, or the country of interview.
+        # country after a stop is the next transit country, or the country of interview. A respondent
+        # counts once per segment: a leg that repeats an earlier leg of the same route (the same two
+        # countries in the same order) is left out. All country columns share one ENUM dictionary,
+        # so that these comparisons and coalesce() work on codes.
         legs = []
-        for i, (a, _) in enumerate(pairs):
-            nxt = ", ".join(q(c) + "::VARCHAR" for c in ROUTE[i + 1:])
-            legs.append(f"SELECT rowid AS rid, {RKEY} AS rk, {q(a)}::VARCHAR AS a, coalesce({nxt}) AS b "
-                        f"FROM {t} WHERE {where} AND {q(a)} IS NOT NULL")
-        source = f"(SELECT DISTINCT * FROM ({' UNION ALL '.join(legs)}) WHERE a <> b AND b IS NOT NULL)"
+        for j, a in enumerate(ROUTE[:-1]):
+            b = f"coalesce({', '.join(q(c) for c in ROUTE[j + 1:])})"
+            repeats = [f"({q(ROUTE[i])} = {q(a)} AND coalesce({', '.join(q(c) for c in ROUTE[i + 1:j + 1])}) = {b})"
+                       for i in range(j)]
+            new_leg = f" AND NOT coalesce({' OR '.join(repeats)}, false)" if repeats else ""
+            legs.append(f"SELECT {q(a)} AS a, {b} AS b, count(*) AS n, sum({RKEY}) AS k FROM {t} "
+                        f"WHERE {where} AND {q(a)} IS NOT NULL AND {b} IS NOT NULL AND {q(a)} <> {b}{new_leg} "
+                        f"GROUP BY 1, 2")
+        cells = get_engine().query(f"SELECT a::VARCHAR AS origin, b::VARCHAR AS destination, sum(n) AS n, "
+                                   f"sum(k) AS k FROM ({' UNION ALL '.join(legs)}) GROUP BY 1, 2")
+        # The population is counted apart: a respondent is in as many links as segments.
+        row = get_engine().query(f"SELECT count(*) AS n, coalesce(sum({RKEY}), 0) AS k FROM {t} "
+                                 f"WHERE {where} AND {q(pairs[0][0])} IS NOT NULL").iloc[0]
+        pop_n, pop_k = int(row["n"]), int(row["k"])
     else:
+        # Group on the stored ENUMs, then turn the few links into strings.
         a, b = pairs[0]
-        source = (f"(SELECT {RKEY} AS rk, {q(a)}::VARCHAR AS a, {q(b)}::VARCHAR AS b FROM {t} "
-                  f"WHERE {where} AND {q(a)} IS NOT NULL AND {q(b)} IS NOT NULL)")
-    cells = get_engine().query(f"SELECT a AS origin, b AS destination, count(*) AS n, sum(rk) AS k "
-                               f"FROM {source} GROUP BY 1, 2")
-    pop_n, pop_k = _population(ds, where + " AND " + " AND ".join(
-        f"{q(c)} IS NOT NULL" for c in ([pairs[0][0]] if kind == "route" else pairs[0])))
+        cells = get_engine().query(
+            f"SELECT a::VARCHAR AS origin, b::VARCHAR AS destination, n, k FROM ("
+            f"SELECT {q(a)} AS a, {q(b)} AS b, count(*) AS n, sum({RKEY}) AS k FROM {t} "
+            f"WHERE {where} AND {q(a)} IS NOT NULL AND {q(b)} IS NOT NULL GROUP BY 1, 2)")
+        # Every respondent with both countries is in exactly one link: the population is their sum.
+        pop_n, pop_k = int(cells["n"].sum()), int(cells["k"].sum())
+    cells[["n", "k"]] = cells[["n", "k"]].astype("int64")
     if not public:
-        cells["count"] = pd.array(cells["n"], dtype="Int64")
-        cells["suppressed"] = False
+        cells = _protect(cells, pop_n, pop_k, public).cells
         out = cells.sort_values("n", ascending=False)[["origin", "destination", "count", "suppressed"]]
         result = _result(out, ds, tier, filters, pop_n)
         result.attrs["hidden"] = 0
         return result
-    base = int(_perturb([pop_n], [pop_k])[0])
-    disclosure.check_population(base)
     # Rule 8: a country too small in any of the link's variables is shown as "Other".
     small = set()
     for c in dict.fromkeys(cols):
@@ -355,22 +466,23 @@ def flows(dataset: str, kind: str = "origin_interview",
     for side in ("origin", "destination"):
         cells[side] = cells[side].where(~cells[side].isin(small), OTHER)
     cells = cells.groupby(["origin", "destination"], as_index=False)[["n", "k"]].sum()
-    shown = _perturb(cells["n"].to_numpy(), cells["k"].to_numpy())
-    hidden = disclosure.suppressed(shown)
-    cells["count"] = pd.array(np.where(hidden, None, shown), dtype="Int64")
-    cells["suppressed"] = hidden
-    out = cells.sort_values("count", ascending=False, na_position="last")
-    result = _result(out[["origin", "destination", "count", "suppressed"]], ds, tier, filters, base)
+    table = _protect(cells, pop_n, pop_k, public, sparse_rule=False)
+    hidden = table.cells["suppressed"].to_numpy()
+    out = table.cells.sort_values("count", ascending=False, na_position="last")
+    result = _result(out[["origin", "destination", "count", "suppressed"]], ds, tier, filters, table.base)
     result.attrs["hidden"] = int(hidden.sum())
     return result
 
 
-def _shown_sql(d: _Dim) -> str:
-    """A single-choice column as its shown category (quantiles cannot be merged after the fact)."""
-    col = f"{q(d.var.name)}::VARCHAR"
+def _shown_sql(ds: LoadedDataset, d: _Dim) -> tuple[str, str]:
+    """A single-choice column grouped by its shown category (quantiles cannot be merged after the
+    fact): the expression to group on, kept an ENUM (categories merged by rule 8 become NULL, which
+    no stored value of a column filtered on IS NOT NULL is), and the one that turns it into the code."""
+    col = q(d.var.name)
     if not d.merge:
-        return col
-    return f"CASE WHEN {col} IN ({', '.join(lit(c) for c in d.merge)}) THEN {lit(OTHER)} ELSE {col} END"
+        return col, f"{col}::VARCHAR"
+    return (f"CASE WHEN {_in_sql(ds, d.var.name, list(d.merge))} THEN NULL ELSE {col} END",
+            f"coalesce({col}::VARCHAR, {lit(OTHER)})")
 
 
 def summary(dataset: str, variable: str, by: Sequence[str] = (),
@@ -396,11 +508,15 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
     dims = [_dim(ds, v, public) for v in by_vars]
     where = _where(ds, filters, public, not_null=[*by, variable])
     x, s = q(variable), disclosure.settings()
-    select = [f"{_shown_sql(d)} AS {q(d.var.name)}" for d in dims]
-    sql = (f"SELECT {', '.join(select + [''])} count({x}) AS n, sum({RKEY}) AS k, avg({x}) AS mean, "
+    shown = [_shown_sql(ds, d) for d in dims]
+    figures = ["n", "k", "mean", "qs", "sum", "min", "max", "abs_total", "top"]
+    sql = (f"SELECT {', '.join([f'{g} AS {q(d.var.name)}' for d, (g, _) in zip(dims, shown)] + [''])} "
+           f"count({x}) AS n, sum({RKEY}) AS k, avg({x}) AS mean, "
            f"quantile_cont({x}, [0.25, 0.5, 0.75]) AS qs, sum({x}) AS sum, min({x}) AS min, "
            f"max({x}) AS max, sum(abs({x})) AS abs_total, list_sum(max(abs({x}), {s.dominance_n})) AS top "
            f"FROM {q(ds.table)} WHERE {where}" + (" GROUP BY ALL" if by else ""))
+    if by:  # grouped on ENUMs; only the few groups become strings
+        sql = f"SELECT {', '.join([f'{c} AS {q(d.var.name)}' for d, (_, c) in zip(dims, shown)] + figures)} FROM ({sql})"
     df = get_engine().query(sql)
     for col, i in (("p25", 0), ("median", 1), ("p75", 2)):
         df[col] = [qs[i] if qs is not None and len(qs) > i else np.nan for qs in df["qs"]]
@@ -410,7 +526,8 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
         df["flag"] = ""
         cols = [*by, "contributors", "mean", "p25", "median", "p75", "sum", "min", "max", "flag"]
         return _result(df[cols], ds, tier, filters, int(df["n"].sum()))
-    pop_n, pop_k = _population(ds, where)
+    # Every contributor is in exactly one group: the population is the groups' sum.
+    pop_n, pop_k = int(df["n"].sum()), int(df["k"].sum())
     base = int(_perturb([pop_n], [pop_k])[0])
     disclosure.check_population(base)
     shown = _perturb(df["n"].to_numpy(), df["k"].to_numpy())
