@@ -25,7 +25,7 @@ import pandas as pd
 from core.engine import Engine, dataset_path, set_engine
 from core.query import crosstab
 from core.settings import DATA_DIR, GENERATED_DIR
-from core.store import build_synthetic, ensure_built
+from core.store import build_synthetic, ensure_built, is_stale_synthetic
 
 SIZES = {"120k": None, "1m": 1_000_000, "10m": 10_000_000}
 FILTERS = {"region_of_interview": ["north_africa", "west_africa", "east_africa"],
@@ -38,7 +38,8 @@ def data_dir(size: str) -> Path:
         ensure_built()
         return GENERATED_DIR
     directory = DATA_DIR / "bench" / size
-    if not dataset_path(directory, "core").exists():
+    path = dataset_path(directory, "core")
+    if not path.exists() or is_stale_synthetic(path, "core"):  # made before its codebook changed
         print(f"building {size} core rows into {directory} (once)...", file=sys.stderr)
         start = time.perf_counter()
         build_synthetic("core", n=SIZES[size], data_dir=directory)

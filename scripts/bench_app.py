@@ -1,7 +1,7 @@
 """The Overview page's server-side time, for an anonymous visitor, measured with AppTest, beside a
 plain pandas baseline computing the same figures in the same run.
 
-    python -m scripts.bench_app                 # the default data (120 thousand core rows) and 1 million
+    python -m scripts.bench_app                 # 120 thousand core rows (the default data) and 1 million
     python -m scripts.bench_app --sizes 1m --repeat 9
 
 Two portal figures per size:
@@ -19,7 +19,6 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -27,23 +26,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from core.engine import Engine, dataset_path, set_engine
-from core.settings import DATA_DIR, GENERATED_DIR, ROOT
-from core.store import build_synthetic, ensure_built, is_stale_synthetic
+from core.settings import ROOT
+from scripts.bench import data_dir
 
-SIZES = {"default": None, "1m": 1_000_000}
+SIZES = ("120k", "1m")
 APP = str(ROOT / "app.py")
-
-
-def data_dir(size: str) -> Path:
-    if SIZES[size] is None:
-        ensure_built()
-        return GENERATED_DIR
-    directory = DATA_DIR / "bench" / size
-    path = dataset_path(directory, "core")
-    if not path.exists() or is_stale_synthetic(path, "core"):
-        print(f"building {size} core rows into {directory} (once)...", file=sys.stderr)
-        build_synthetic("core", n=SIZES[size], data_dir=directory)
-    return directory
 
 
 def overview_in_pandas(df: pd.DataFrame) -> None:
@@ -64,7 +51,7 @@ def _median(fn, repeat: int) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
+    p.add_argument("--sizes", nargs="+", choices=SIZES, default=list(SIZES))
     p.add_argument("--repeat", type=int, default=15)
     args = p.parse_args(argv)
     # As on a server that has served one visit: the router, not pages/ files, runs (tests/app/conftest.py).
