@@ -14,7 +14,8 @@ Authentication; the checks themselves live in core.sessions and core.throttle):
     and says why in the log for the operator.
 
 Session-state keys: `portal_session` (core.sessions.Session or None), `portal_auth_used`, the form's
-`signin_username`/`signin_password`, and `portal_auth_notice` (a message key shown once). The library
+`signin_username`/`signin_password`, `portal_auth_notice` (the message key shown in the account block)
+and `portal_cookie_write` (a login-cookie write or deletion in progress). The library
 writes its own keys (name, authentication_status, username, email, roles, logout, init); we set them
 as it would, so that anything reading them agrees with us.
 """
@@ -22,6 +23,8 @@ as it would, so that anything reading them agrees with us.
 from __future__ import annotations
 
 import logging
+import time
+from datetime import datetime
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -36,8 +39,12 @@ log = logging.getLogger(__name__)
 SESSION = "portal_session"
 USED = "portal_auth_used"
 NOTICE = "portal_auth_notice"
-SET_COOKIE = "portal_set_cookie"
-DELETE_COOKIE = "portal_delete_cookie"
+COOKIE_WRITE = "portal_cookie_write"
+# How long a cookie write stays drawn. The cookie manager reports the browser's cookies as soon as it is
+# first drawn, which reruns the script at once; a component not drawn again in that rerun is removed,
+# sometimes before its script has written the cookie. Drawn again with the same arguments it is left
+# alone, so it is kept on the page, unchanged, for a while.
+COOKIE_WRITE_SECONDS = 10.0
 # Why a session ended -> what the user is told (None: nothing, e.g. a stale cookie on a new visit).
 _ENDED_NOTICE = {"idle_timeout": "auth.session_expired", "absolute_timeout": "auth.session_expired",
                  "cookie_expired": "auth.session_expired", "revoked": "auth.signed_out_elsewhere",
@@ -75,7 +82,7 @@ def _sign_in_state(session: Session | None) -> None:
 def _end(code: str | None) -> None:
     _sign_in_state(None)
     st.session_state["logout"] = True  # the library's flag: never read the old cookie again here
-    st.session_state[DELETE_COOKIE] = True
+    st.session_state[COOKIE_WRITE] = "delete"
     if code is not None:
         st.session_state[NOTICE] = _ENDED_NOTICE.get(code)
 
@@ -109,17 +116,34 @@ def current_session() -> Session | None:
 
 
 def _sync_cookie(manager: SessionManager) -> None:
-    """Set or delete the login cookie, through the library's cookie manager, when asked to."""
+    """Write or delete the login cookie through the library's cookie manager, when asked to, and keep
+    the write drawn for COOKIE_WRITE_SECONDS."""
     s = st.session_state
-    if not (s.get(USED) or s.get(SET_COOKIE) or s.get(DELETE_COOKIE)):
+    write = s.get(COOKIE_WRITE)
+    if not (s.get(USED) or write):
         return
     s[USED] = True
-    auth = _authenticator(manager)
-    if s.pop(SET_COOKIE, False) and s.get(SESSION) is not None:
-        auth.cookie_controller.set_cookie()  # reads s["username"]
-        s[SESSION] = manager.attach_cookie(s[SESSION], auth.cookie_controller.cookie_model.exp_date)
-    if s.pop(DELETE_COOKIE, False):
-        auth.cookie_controller.delete_cookie()
+    cookies = _authenticator(manager).cookie_controller.cookie_model.cookie_manager
+    name = manager.cookie.name
+    if write == "set" and s.get(SESSION) is not None:
+        token, exp_date, s[SESSION] = manager.issue_cookie(s[SESSION])
+        write = {"op": "set", "token": token, "expires": datetime.fromtimestamp(exp_date)}
+    elif write == "delete":
+        write = {"op": "delete"}
+    if not isinstance(write, dict):
+        s.pop(COOKIE_WRITE, None)
+        return
+    write.setdefault("until", time.monotonic() + COOKIE_WRITE_SECONDS)
+    s[COOKIE_WRITE] = write
+    if write["op"] == "set":
+        cookies.set(name, write["token"], expires_at=write["expires"])
+    else:
+        try:
+            cookies.delete(name)
+        except KeyError:  # the manager's own copy of the cookies lacked it; the browser's is deleted
+            pass
+    if time.monotonic() > write["until"]:
+        s.pop(COOKIE_WRITE)
 
 
 def _client_address() -> str | None:
@@ -145,7 +169,7 @@ def _on_sign_in() -> None:
         return
     s["signin_username"] = ""
     _sign_in_state(manager.start(user))
-    s[SET_COOKIE] = True
+    s[COOKIE_WRITE] = "set"
 
 
 def _on_sign_out() -> None:

@@ -68,8 +68,9 @@ authentication_status, username, email, roles, logout, init; ours: portal_sessio
     (behind a reverse proxy, ip_address is the proxy's: pass the client address from its header instead)
     set authentication_status=True, username=user.username, name, email, roles=[user.role]
     s["portal_session"] = manager.start(user)     # in the form's callback, before the page draws
-    auth.cookie_controller.set_cookie()           # later in that rerun; reads s["username"]
-    s["portal_session"] = manager.attach_cookie(s["portal_session"], auth.cookie_controller.cookie_model.exp_date)
+    token, exp_date, s["portal_session"] = manager.issue_cookie(s["portal_session"])   # later in that rerun
+    auth.cookie_controller.cookie_model.cookie_manager.set(cookie.name, token, expires_at=...)
+                                                  # drawn again, unchanged, for a few seconds (see auth.py)
   logout button:
     manager.logout(s["portal_session"]); end(None)
   end(code):
@@ -238,6 +239,16 @@ class SessionManager:
             self._prune(now)
             self._last_seen[(session.username, cookie_exp)] = now
         return replace(session, cookie_exp=cookie_exp, last_seen=now)
+
+    def issue_cookie(self, session: Session) -> tuple[str, float, Session]:
+        """A login cookie for a session just started: its JWT, in streamlit-authenticator's format
+        ({"username", "exp_date"}, HS256, the library's expiry formula, so that resume() and the library
+        read it alike), its exp_date, and the session riding on it (see attach_cookie)."""
+        if self.cookie is None:
+            raise SessionEnded("invalid_cookie", "no cookie key configured")
+        exp_date = library_exp_date(self.clock(), self.cookie.expiry_days)
+        token = jwt.encode({"username": session.username, "exp_date": exp_date}, self.cookie.key, algorithm="HS256")
+        return token, exp_date, self.attach_cookie(session, exp_date)
 
     def resume(self, token: str) -> Session:
         """A session from a login cookie's JWT (a reload, a new tab), or SessionEnded."""

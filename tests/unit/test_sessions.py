@@ -384,3 +384,19 @@ def test_a_damaged_users_file_fails_closed(manager, store, clock):
     with pytest.raises(LoginRefused) as e:
         manager.authenticate("alice", GOOD)
     assert e.value.code == "unavailable"
+
+
+def test_an_issued_cookie_is_the_library_s_and_resumes_the_same_session(manager, clock):
+    session = manager.start(manager.authenticate("alice", GOOD, "10.0.0.1"))
+    token, exp_date, riding = manager.issue_cookie(session)
+    # The very cookie streamlit-authenticator 0.4.2 would write for this login at this time.
+    assert (token, exp_date) == library_cookie(session.username, clock.now)
+    assert riding.cookie_exp == exp_date and riding.issued_at == session.issued_at
+    clock.advance(60)
+    resumed = manager.resume(token)
+    assert (resumed.username, resumed.role, resumed.cookie_exp) == (session.username, session.role, exp_date)
+    # Tabs on the same cookie share the idle clock.
+    clock.advance(manager.policy.idle_timeout - 30)
+    manager.touch(resumed)
+    clock.advance(60)
+    manager.touch(riding)

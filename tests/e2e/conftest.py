@@ -1,0 +1,390 @@
+"""End-to-end set-up: Debian's Chromium, real `streamlit run` servers, users, and the helpers the tests
+share, as fixtures: `portal` (the session's server) and `fresh_portal` (a server of the test's own,
+on which no page has been requested yet).
+
+Chromium is looked for at $PORTAL_CHROMIUM if set, else /usr/bin/chromium, then on PATH. Without it the
+e2e tests are skipped, unless PORTAL_REQUIRE_E2E=1 (CI) is set: then they fail and say why.
+
+Waiting: Streamlit runs the script after every interaction, and the sign-in's cookie manager (an
+iframe) causes one more rerun shortly after a page that uses it has loaded. `Portal.settle` waits
+until the script has been idle for a while *counted from the call*, so that it cannot return before
+the rerun caused by the action just taken has even started. Assertions then use `expect()` with its
+own polling.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+E2E_DIR = Path(__file__).resolve().parent
+ROOT = E2E_DIR.parents[1]
+SCREENSHOTS = E2E_DIR / "screenshots"
+REQUIRE_ENV = "PORTAL_REQUIRE_E2E"
+CHROMIUM_ENV = "PORTAL_CHROMIUM"
+COOKIE_NAME = "portal_login_28800s"
+START_TIMEOUT = 60.0
+# expect()'s default is 5 s; a first run (data loading, caches cold) on a busy 2-core runner takes longer.
+expect.set_options(timeout=20_000)
+
+
+def find_chromium() -> str | None:
+    """PORTAL_CHROMIUM if set (another build, or a missing path to try the skip), else Debian's."""
+    wanted = os.environ.get(CHROMIUM_ENV)
+    if wanted:
+        return wanted if os.access(wanted, os.X_OK) else None
+    if os.access("/usr/bin/chromium", os.X_OK):
+        return "/usr/bin/chromium"
+    return shutil.which("chromium")
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password: str
+    role: str
+    name: str
+
+
+# One user per concern, so that one test's logout (which revokes every session of the user) or
+# throttle state cannot leak into another test sharing the server.
+ALICE = Account("alice", "Researcher-pass-2026!x", "researcher", "Alice Martin")  # sign in / out
+ROOT_ADMIN = Account("root", "Admin-pass-2026!Qz7w", "admin", "Ada Admin")  # admin page
+BOB = Account("bob", "Throttled-key-2026!Kp9", "researcher", "Bob Brown")  # throttling
+CAROL = Account("carol", "Fourth-user-2026!Tm4w", "researcher", "Carol Chen")  # researcher vs /admin
+DAVE = Account("dave", "Fifth-user-2026!Rx5v", "researcher", "Dave Diallo")  # slow cookie iframe
+ACCOUNTS = (ALICE, ROOT_ADMIN, BOB, CAROL, DAVE)
+# What must never show to someone not entitled to it: display names (and a username unlikely to
+# appear in any public text), and respondent ids.
+PRIVATE_TEXT = (*(a.name for a in ACCOUNTS), "alice")
+RESPONDENT_ID = re.compile(r"CORE-\d{7}")
+
+
+# -- Chromium: skip or fail ----------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if E2E_DIR in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed e2e test's report ends with its server's log (tracebacks of the app land there)."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for name in ("portal", "fresh_portal"):
+            portal = getattr(item, "funcargs", {}).get(name)
+            if isinstance(portal, Portal):
+                report.sections.append((f"streamlit log ({name}, last lines)", portal.server.log_tail()))
+    return report
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chromium_path() -> str:
+    path = find_chromium()
+    if path:
+        return path
+    where = os.environ.get(CHROMIUM_ENV) or "neither /usr/bin/chromium nor `chromium` on PATH"
+    message = (f"Chromium was not found ({where}); the end-to-end tests need it: apt-get install chromium "
+               f"(or set {CHROMIUM_ENV} to a Chromium binary).")
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{message} {REQUIRE_ENV}=1 is set, so the e2e tests are required, not skipped.",
+                    pytrace=False)
+    pytest.skip(f"{message} (Set {REQUIRE_ENV}=1 to make this a failure.)")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, chromium_path):
+    # Debian's chromium, not a Playwright-downloaded browser (no network); root needs --no-sandbox.
+    return {**browser_type_launch_args, "executable_path": chromium_path, "args": ["--no-sandbox"]}
+
+
+# -- servers -------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _make_users(path: Path) -> None:
+    from core.users import UserStore
+
+    store = UserStore(path, bcrypt_cost=4)
+    for a in ACCOUNTS:
+        store.add_user(a.username, a.password, role=a.role, name=a.name)
+
+
+class Server:
+    """One `streamlit run app.py` process, its log in a file (a pipe nobody reads would fill up)."""
+
+    def __init__(self, workdir: Path, users_file: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"streamlit-{self.port}.log"
+        env = {**os.environ,
+               "PORTAL_USERS_FILE": str(users_file),
+               "PORTAL_COOKIE_KEY": "e2e-" + secrets.token_urlsafe(48),
+               "PORTAL_TEST_BCRYPT_COST": "4",
+               "PYTHONUNBUFFERED": "1"}
+        assert env.get("PORTAL_CKM_SECRET"), "tests/conftest.py sets PORTAL_CKM_SECRET"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={self.port}",
+             "--server.address=127.0.0.1", "--server.headless=true", "--browser.gatherUsageStats=false",
+             "--server.fileWatcherType=none"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self) -> None:
+        # Only /_stcore/health: no page is requested here, so a fresh server stays fresh.
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
+                    if r.read() == b"ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)  # polling a process that has no event to wait on
+        raise RuntimeError(f"streamlit did not answer on {self.url} within {START_TIMEOUT} s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+# -- the helpers tests use -----------------------------------------------------------------------
+
+_SETTLED_JS = """([quiet, id]) => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const now = performance.now();
+    if (window.__e2eSettleId !== id) { window.__e2eSettleId = id; window.__e2eBusyAt = now; }
+    if (!app || app.getAttribute('data-test-connection-state') !== 'CONNECTED'
+            || app.getAttribute('data-test-script-state') !== 'notRunning') {
+        window.__e2eBusyAt = now;
+        return false;
+    }
+    return now - window.__e2eBusyAt >= quiet;
+}"""
+_settle_ids = itertools.count()
+# The sign-in form's submission has been handled: its password field is empty again, or gone.
+_SUBMITTED_JS = """() => {
+    const input = document.querySelector("[data-testid='stSidebar'] input[type='password']");
+    return !input || input.value === "";
+}"""
+
+
+@dataclass
+class Portal:
+    """A running portal and what tests do with it."""
+
+    server: Server
+    accounts: tuple[Account, ...] = field(default=ACCOUNTS)
+    cookie_name: str = COOKIE_NAME
+
+    @property
+    def base(self) -> str:
+        return self.server.url
+
+    def url(self, path: str = "/", params: dict | list | None = None) -> str:
+        query = f"?{urlencode(params, doseq=True)}" if params else ""
+        return f"{self.base}{path}{query}"
+
+    # waiting
+
+    @staticmethod
+    def settle(page: Page, quiet_ms: int = 700, timeout_ms: int = 30_000) -> None:
+        """Wait until the app is connected and its script has been idle for `quiet_ms`, counted from
+        now (so a rerun that the last action is about to cause is waited for, not missed)."""
+        page.wait_for_function(_SETTLED_JS, arg=[quiet_ms, next(_settle_ids)], timeout=timeout_ms, polling=50)
+
+    def open(self, page: Page, path: str = "/", params: dict | list | None = None) -> Page:
+        page.goto(self.url(path, params))
+        self.settle(page)
+        return page
+
+    # page parts
+
+    @staticmethod
+    def sidebar(page: Page):
+        return page.get_by_test_id("stSidebar")
+
+    @staticmethod
+    def main(page: Page):
+        return page.get_by_test_id("stMain")
+
+    @staticmethod
+    def current(page: Page):
+        """The elements of the latest run. During a rerun, Streamlit keeps the last run's elements
+        (marked stale) beside the new ones until the run ends: those are left out."""
+        return page.locator("[data-testid='stElementContainer']:not([data-stale='true'])")
+
+    @classmethod
+    def title(cls, page: Page):
+        """The page's title (st.title, the one h1 of the main area)."""
+        return cls.current(cls.main(page)).get_by_role("heading", level=1)
+
+    @classmethod
+    def metric(cls, page: Page, label: str):
+        """The value element of the metric with this label."""
+        box = cls.current(page).get_by_test_id("stMetric").filter(
+            has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+        return box.get_by_test_id("stMetricValue")
+
+    @classmethod
+    def multiselect(cls, page: Page, label: str):
+        return cls.sidebar(page).get_by_test_id("stMultiSelect").filter(
+            has=page.get_by_role("combobox", name=label, exact=True))
+
+    @classmethod
+    def pill(cls, page: Page, label: str):
+        return cls.sidebar(page).get_by_role("button", name=label, exact=True)
+
+    @classmethod
+    def nav_link(cls, page: Page, label: str):
+        # The accessible name is the icon's ligature then the title: "table_rows Microdata".
+        return cls.sidebar(page).get_by_role("link", name=label)
+
+    @classmethod
+    def glide_cells(cls, page: Page):
+        """The cells of st.dataframe grids (a canvas; its accessible table holds the visible cells' text)."""
+        return page.get_by_test_id("stDataFrame").locator("td")
+
+    # account
+
+    def account(self, username: str) -> Account:
+        return next(a for a in self.accounts if a.username == username)
+
+    def submit_sign_in(self, page: Page, username: str, password: str, quiet_ms: int = 700) -> None:
+        """Fill and submit the sign-in form; returns once the submission's rerun has drawn: the form's
+        callback empties the password field, or the form is gone (signed in)."""
+        sb = self.sidebar(page)
+        sb.get_by_role("textbox", name="Username").fill(username)
+        sb.get_by_role("textbox", name="Password").fill(password)
+        sb.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_function(_SUBMITTED_JS, polling=50, timeout=30_000)
+        self.settle(page, quiet_ms=quiet_ms)
+
+    def sign_in(self, page: Page, account: Account, *, cookie: bool = True) -> dict | None:
+        """Sign in through the form; returns the login cookie (unless `cookie` is False). Waiting for
+        the cookie matters: the cookie manager (an iframe) writes it some time after the page says
+        "Signed in as", and a reload or a new tab before that is not signed in."""
+        self.submit_sign_in(page, account.username, account.password)
+        expect(self.sidebar(page).get_by_text(f"Signed in as {account.name}")).to_be_visible()
+        found = self.wait_for_login_cookie(page) if cookie else None
+        self.settle(page)  # the cookie manager's own rerun
+        return found
+
+    @staticmethod
+    def wait_for_login_cookie(page: Page, timeout_ms: int = 10_000) -> dict:
+        """The login cookie, once the cookie manager (asynchronously, from its iframe) has set it."""
+        try:
+            page.wait_for_function(
+                f"() => document.cookie.split('; ').some(c => c.startsWith('{COOKIE_NAME}='))",
+                timeout=timeout_ms, polling=100)
+        except PlaywrightTimeoutError:
+            pytest.fail(f"The login cookie {COOKIE_NAME} was not written within {timeout_ms / 1000:g} s of "
+                        "signing in: the page says 'Signed in as', but a reload or a new tab would not be. "
+                        "Known app race: see test_login_cookie_survives_a_slow_cookie_iframe.", pytrace=False)
+        cookies = [c for c in page.context.cookies() if c["name"] == COOKIE_NAME]
+        assert len(cookies) == 1, cookies
+        return cookies[0]
+
+    @staticmethod
+    def wait_for_no_login_cookie(page: Page) -> None:
+        page.wait_for_function(f"() => !document.cookie.split('; ').some(c => c.startsWith('{COOKIE_NAME}='))")
+        assert COOKIE_NAME not in [c["name"] for c in page.context.cookies()]
+
+    # checks
+
+    def assert_nothing_internal(self, page: Page, viewer: Account | None = None,
+                                headings: tuple[str, ...] = ("Microdata", "Admin", "Users")) -> None:
+        """No internal page's heading, no respondent id, no user's name (but the viewer's own, in
+        "Signed in as"), anywhere in the page, including the text behind st.dataframe's canvas.
+        Anonymous (viewer None): nobody is signed in either."""
+        for heading in headings:
+            expect(page.get_by_role("heading", name=heading, exact=True)).to_have_count(0)
+        html = page.content()
+        if viewer is None or viewer.role not in ("researcher", "admin"):
+            assert not RESPONDENT_ID.search(html), "respondent ids are in the page"
+        for text in PRIVATE_TEXT:
+            if viewer is None or text not in (viewer.name, viewer.username):
+                assert text not in html, f"{text!r} is in the page"
+        if viewer is None:
+            expect(self.sidebar(page).get_by_text("Signed in as")).to_have_count(0)
+
+    def screenshot(self, page: Page, name: str) -> Path:
+        """A full-page screenshot. Streamlit scrolls inside its own containers, so the viewport is
+        made as tall as the content for the shot, then put back."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        size = page.viewport_size or {"width": 1280, "height": 720}
+        height = page.evaluate("""() => Math.max(window.innerHeight, ...[...document.querySelectorAll(
+            "[data-testid='stMain'], [data-testid='stSidebarContent'], [data-testid='stSidebarUserContent']")]
+            .map(e => e.scrollHeight))""")
+        page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 6000)})
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        page.wait_for_timeout(300)  # let charts finish resizing; the shot is evidence, not an assertion
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        page.set_viewport_size(size)
+        return path
+
+
+@pytest.fixture(scope="session")
+def users_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("portal-users") / "users.yaml"
+    _make_users(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory, users_file, chromium_path):
+    """The server most tests share, stopped at the end of the session."""
+    server = Server(tmp_path_factory.mktemp("portal-server"), users_file)
+    yield Portal(server)
+    server.stop()
+
+
+@pytest.fixture
+def fresh_portal(tmp_path_factory, users_file, chromium_path):
+    """A server of its own, stopped right after the test: no session has run app.py on it yet."""
+    server = Server(tmp_path_factory.mktemp("portal-fresh"), users_file)
+    yield Portal(server)
+    server.stop()

@@ -1,0 +1,145 @@
+"""The public portal in a browser: languages, shareable filtered links, and links with bad values."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+EN_TITLE = "Mixed-migration data portal"
+FR_TITLE = "Portail de données sur les migrations mixtes"
+# French groups thousands with a narrow no-break space (U+202F): "120 000".
+FR_COUNT = re.compile(r"^\d{1,3}(\u202f\d{3})+$")
+EN_COUNT = re.compile(r"^\d{1,3}(,\d{3})*$")
+
+
+def query(url: str) -> dict[str, list[str]]:
+    return {k: sorted(v) for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def widget_label(portal, page: Page, text: str):
+    return portal.sidebar(page).get_by_test_id("stWidgetLabel").get_by_text(text, exact=True)
+
+
+def assert_french(portal, page: Page) -> None:
+    expect(portal.title(page)).to_have_text(FR_TITLE)
+    for label in ("Répondants", "Pays d’entretien", "Nationalités"):
+        expect(page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)).to_be_visible()
+    expect(portal.metric(page, "Répondants")).to_have_text(FR_COUNT)
+    expect(portal.main(page).get_by_role("heading", name="Couverture par région et par année")).to_be_visible()
+    sb = portal.sidebar(page)
+    for heading in ("Filtres", "Compte"):
+        expect(sb.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    for label in ("Langue", "Jeu de données", "Période", "Région de l'entretien", "Pays de l'entretien",
+                  "Nationalité", "Genre", "Tranche d'âge"):
+        expect(widget_label(portal, page, label)).to_be_visible()
+    for pill in ("Homme", "Femme", "Autre", "18-24 ans"):
+        expect(portal.pill(page, pill)).to_be_visible()
+    expect(sb.get_by_role("textbox", name="Mot de passe")).to_be_visible()
+    expect(sb.get_by_role("button", name="Se connecter", exact=True)).to_be_visible()
+    # and no English left where French is expected
+    expect(page.get_by_text(EN_TITLE)).to_have_count(0)
+    expect(page.get_by_test_id("stMetricLabel").get_by_text("Respondents", exact=True)).to_have_count(0)
+    expect(widget_label(portal, page, "Region of interview")).to_have_count(0)
+
+
+def test_french_by_link_and_by_browser_locale(portal, new_context):
+    page = new_context().new_page()
+    portal.open(page, "/", {"lang": "fr"})
+    assert_french(portal, page)
+    expect(page).to_have_url(re.compile(r"[?&]lang=fr(&|$)"))
+    portal.screenshot(page, "overview_fr")
+
+    # No ?lang=: the browser's language decides, and the link then says so.
+    page = new_context(locale="fr-FR").new_page()
+    portal.open(page, "/")
+    assert_french(portal, page)
+    expect(page).to_have_url(re.compile(r"[?&]lang=fr(&|$)"))
+
+    # Control: an English browser gets English, so French above was not just the default.
+    page = new_context(locale="en-US").new_page()
+    portal.open(page, "/")
+    expect(portal.title(page)).to_have_text(EN_TITLE)
+    expect(portal.metric(page, "Respondents")).to_have_text(EN_COUNT)
+
+
+def test_a_filtered_link_opens_the_same_view_elsewhere(portal, new_context):
+    a = new_context().new_page()
+    portal.open(a, "/")
+    unfiltered = portal.metric(a, "Respondents").inner_text()
+    assert EN_COUNT.match(unfiltered), unfiltered
+
+    # Filter through the UI: a pill and a multiselect choice.
+    portal.pill(a, "Woman").click()
+    expect(portal.pill(a, "Woman")).to_have_attribute("aria-pressed", "true")
+    expect(a).to_have_url(re.compile(r"[?&]gender=woman(&|$)"))
+    portal.settle(a)
+    portal.sidebar(a).get_by_role("combobox", name="Region of interview", exact=True).click()
+    a.get_by_role("option", name="North Africa", exact=True).click()
+    a.keyboard.press("Escape")
+    expect(a).to_have_url(re.compile(r"[?&]region=north_africa(&|$)"))
+    portal.settle(a)
+
+    link = a.url
+    params = query(link)
+    assert params.get("gender") == ["woman"] and params.get("region") == ["north_africa"], link
+    values = {label: portal.metric(a, label).inner_text()
+              for label in ("Respondents", "Countries of interview", "Nationalities")}
+    assert values["Respondents"] != unfiltered, "the filters did not change the Respondents count"
+
+    # The link, in a browser that has never seen the portal, shows the same view.
+    b = new_context().new_page()
+    b.goto(link)
+    portal.settle(b)
+    for label, value in values.items():
+        expect(portal.metric(b, label)).to_have_text(value)
+    expect(portal.pill(b, "Woman")).to_have_attribute("aria-pressed", "true")
+    for other in ("Man", "Other"):
+        expect(portal.pill(b, other)).to_have_attribute("aria-pressed", "false")
+    region = portal.multiselect(b, "Region of interview")
+    expect(region.locator("[data-tag]")).to_have_count(1)
+    expect(region.get_by_role("button", name="Remove North Africa")).to_be_visible()
+    expect(portal.multiselect(b, "Nationality").locator("[data-tag]")).to_have_count(0)
+    assert query(b.url) == params
+    expect(b.get_by_test_id("stAlert").filter(has_text="was not recognised")).to_have_count(0)
+
+
+def test_bad_link_values_are_dropped_with_a_note(portal, page: Page):
+    portal.open(page, "/")
+    unfiltered = portal.metric(page, "Respondents").inner_text()
+    portal.screenshot(page, "overview_en")
+
+    portal.open(page, "/", {"gender": "xyz", "nat": "ZZZ", "foo": "1"})
+    notes = page.get_by_test_id("stAlert").filter(has_text="A filter value in the link was not recognised")
+    for dropped in ("gender=xyz", "nat=ZZZ", "foo=1"):
+        expect(notes.filter(has_text=f"was dropped: {dropped}")).to_have_count(1)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(portal.title(page)).to_have_text(EN_TITLE)
+    expect(portal.metric(page, "Respondents")).to_have_text(unfiltered)  # nothing was filtered
+    for name in ("gender", "nat", "foo"):
+        expect(page).not_to_have_url(re.compile(rf"[?&]{name}="))
+
+    # The page still works: a filter applies, and the note goes once the filters change.
+    portal.pill(page, "Man").click()
+    portal.settle(page)
+    expect(page).to_have_url(re.compile(r"[?&]gender=man(&|$)"))
+    expect(portal.metric(page, "Respondents")).not_to_have_text(unfiltered)
+    expect(notes).to_have_count(0)
+    # ... and so does the navigation, which keeps the filters in the link.
+    portal.nav_link(page, "About and data dictionary").click()
+    portal.settle(page)
+    expect(portal.title(page)).to_have_text("About and data dictionary")
+    expect(page).to_have_url(re.compile(r"/about\?(.*&)?gender=man(&|$)"))
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(1)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    portal.screenshot(page, "about")
+
+    # The note is translated.
+    portal.open(page, "/", {"lang": "fr", "age": "99"})
+    expect(page.get_by_test_id("stAlert").filter(
+        has_text="Une valeur de filtre du lien n’a pas été reconnue")).to_contain_text("age=99")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
