@@ -24,7 +24,7 @@ lang = shell.choose_language()
 st.set_page_config(page_title=t("app.title", lang), page_icon=":material/route:", layout="wide")
 
 with st.spinner(t("app.building_data", lang)):
-    ensure_built()
+    st.cache_resource(show_spinner=False)(ensure_built)()  # once per process: files, not sessions
 
 session = auth.current_session()
 role = session.role if session else None
