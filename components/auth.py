@@ -7,13 +7,14 @@ Authentication; the checks themselves live in core.sessions and core.throttle):
   * our own sign-in form, checked on the server through SessionManager.authenticate: throttled per
     username and client address, bcrypt only, no password stripping, no hints, no lock-out for good;
   * no `login()` call, hence none of its 0.7 s sleep on anonymous reruns, and its cookie
-    manager (an iframe that causes an extra rerun) only in browser sessions that have used sign-in;
+    manager (an iframe that causes an extra rerun) drawn only while a cookie is written or deleted
+    (the cookie is read on the server, from st.context.cookies);
   * every rerun re-checks the session against the user store (disabled, role changed, revoked) and the
     idle and absolute timeouts; logout revokes on the server, so a replayed cookie does not sign in;
   * without a cookie key of 32 bytes or more the portal serves the public tier and offers no sign-in,
     and says why in the log for the operator.
 
-Session-state keys: `portal_session` (core.sessions.Session or None), `portal_auth_used`, the form's
+Session-state keys: `portal_session` (core.sessions.Session or None), the form's
 `signin_username`/`signin_password`, `portal_auth_notice` (the message key shown in the account block)
 and `portal_cookie_write` (a login-cookie write or deletion in progress). The library
 writes its own keys (name, authentication_status, username, email, roles, logout, init); we set them
@@ -37,7 +38,6 @@ from core.users import UserStore
 log = logging.getLogger(__name__)
 
 SESSION = "portal_session"
-USED = "portal_auth_used"
 NOTICE = "portal_auth_notice"
 COOKIE_WRITE = "portal_cookie_write"
 # How long a cookie write stays drawn. The cookie manager reports the browser's cookies as soon as it is
@@ -102,7 +102,6 @@ def current_session() -> Session | None:
         elif not s.get("logout"):
             token = st.context.cookies.get(manager.cookie.name)
             if isinstance(token, str):  # AppTest's cookies are mocks
-                s[USED] = True
                 session = manager.resume(token)
     except SessionEnded as e:
         log.info("session ended: %s", e.code)
@@ -120,9 +119,8 @@ def _sync_cookie(manager: SessionManager) -> None:
     the write drawn for COOKIE_WRITE_SECONDS."""
     s = st.session_state
     write = s.get(COOKIE_WRITE)
-    if not (s.get(USED) or write):
+    if not write:
         return
-    s[USED] = True
     cookies = _authenticator(manager).cookie_controller.cookie_model.cookie_manager
     name = manager.cookie.name
     if write == "set" and s.get(SESSION) is not None:

@@ -13,9 +13,10 @@ and reported back, for the page to say so.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from core.codebook import OTHER, load_codebook
+from core.query import categories
 from core.settings import DATASETS
 
 DATASET_PARAM, START_PARAM, END_PARAM = "ds", "from", "to"
@@ -38,7 +39,6 @@ def allowed_codes(tier: str) -> Options:
     """The filter options of a tier: core.query's categories, at public granularity for the public.
     "_other" stays valid in every tier where the public tier has it, so that a public link works for a
     signed-in researcher too."""
-    from core.query import categories
 
     def options(dataset: str, variable: str) -> list[str]:
         codes = categories(dataset, variable, tier)
@@ -89,9 +89,6 @@ class FilterState:
             params[by_variable[var]] = list(codes)
         return params
 
-    def with_dataset(self, dataset: str) -> FilterState:
-        return replace(self, dataset=dataset)
-
 
 def make_state(dataset: str, start: str | None, end: str | None,
                selections: Mapping[str, Iterable[str]], options: Options) -> tuple[FilterState, list[tuple[str, str]]]:
@@ -109,14 +106,13 @@ def make_state(dataset: str, start: str | None, end: str | None,
         dropped += [(START_PARAM, bounds[0]), (END_PARAM, bounds[1])]
         bounds = [None, None]
     kept: dict[str, tuple[str, ...]] = {}
-    codebook = load_codebook(dataset)
     for param, var in FILTER_PARAMS.items():
         wanted = list(dict.fromkeys(selections.get(var, ())))
         if not wanted:
             continue
-        allowed = set(options(dataset, var)) if var in codebook else set()
+        allowed = list(options(dataset, var))
         dropped += [(param, code) for code in wanted if code not in allowed]
-        codes = tuple(code for code in options(dataset, var) if code in wanted) if allowed else ()
+        codes = tuple(code for code in allowed if code in wanted)  # in display order
         if codes:
             kept[var] = codes
     return FilterState(dataset, bounds[0], bounds[1], kept), dropped

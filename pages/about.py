@@ -12,11 +12,12 @@ from core import disclosure
 from core.codebook import Codebook, Variable, load_codebook
 from core.i18n import t
 
-# Country questions have no answer list of their own: every ISO 3166 country, named through CLDR.
+# Answers listed per question; a longer list is cut (the full list is a filter away).
 _LIST_LIMIT = 12
 
 
 def _choices(var: Variable, lang: str) -> str:
+    # Country questions have no answer list of their own: every ISO 3166 country, named through CLDR.
     if var.type == "country":
         return t("about.dictionary.any_country", lang)
     if var.type in ("quarter", "year"):
@@ -85,7 +86,7 @@ def render() -> None:
         return
     st.caption(t("about.dictionary.count", lang, shown=len(table), total=len(codebook.variables)))
     st.dataframe(
-        table, hide_index=True, width="stretch",
+        table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1) + 2, 640),
         column_config={
             "question": st.column_config.TextColumn(t("about.dictionary.question", lang), width="large"),
             "name": st.column_config.TextColumn(t("about.dictionary.name", lang)),

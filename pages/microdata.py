@@ -39,7 +39,8 @@ def render() -> None:
         var = codebook[name]
         if var.categorical:
             rows[name] = rows[name].map(lambda c, v=var: None if c is None or c != c else v.choice_label(c, lang))
-    st.dataframe(rows, hide_index=True, width="stretch",
+    # A page of rows shown whole: the table scrolls sideways, not down within the page.
+    st.dataframe(rows, hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 2,
                  column_config={name: st.column_config.DateColumn(codebook[name].label(lang))
                                 if codebook[name].type == "date" else st.column_config.Column(codebook[name].label(lang))
                                 for name in columns})
