@@ -19,6 +19,8 @@ PAGES = [
     ("admin", admin, ":material/manage_accounts:", "admin"),
 ]
 TITLES = {"overview": "nav.overview", "about": "nav.about", "microdata": "nav.microdata", "admin": "nav.admin"}
+# A page's own link parameters (its module's URL_PARAMS): not reported as unknown, kept while it is open.
+PAGE_PARAMS = {page_id: getattr(module, "URL_PARAMS", ()) for page_id, module, _, _ in PAGES}
 
 lang = shell.choose_language()
 st.set_page_config(page_title=t("app.title", lang), page_icon=":material/route:", layout="wide")
@@ -30,7 +32,7 @@ session = auth.current_session()
 role = session.role if session else None
 shell.language_picker(lang)
 try:
-    filters = filter_bar(lang, tier_for(role))
+    filters = filter_bar(lang, tier_for(role), ignore=[p for params in PAGE_PARAMS.values() for p in params])
 except MissingSecret:
     st.error(t("app.not_configured", lang))
     st.stop()
@@ -43,7 +45,7 @@ for page_id, module, icon, section in PAGES:
                     default=page_id == "overview"))
 page = st.navigation(sections)
 
-shell.write_url(lang, filters)
+shell.write_url(lang, filters, keep=PAGE_PARAMS.get(page.url_path or "overview", ()))
 auth.sign_in_panel(lang)
 shell.set_context(shell.PageContext(lang, session, filters))
 shell.show_url_notes(lang, filters)

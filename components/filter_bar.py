@@ -10,6 +10,7 @@ or a sign-out) is dropped rather than sent to a query.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 import streamlit as st
 
@@ -54,16 +55,25 @@ def _from_widgets(options) -> FilterState:
     return state
 
 
+def set_filter(variable: str, codes: list[str]) -> None:
+    """Narrow a filter of the bar to `codes` (a chart or map click), for the rerun that follows. Call it
+    from a widget's callback, which runs before the bar is drawn; codes the tier may not use are dropped
+    when the bar reads its widgets."""
+    by_variable = {var: param for param, var in FILTER_PARAMS.items()}
+    st.session_state[_key(by_variable[variable])] = list(codes)
+
+
 def _reset() -> None:
     _seed(FilterState(dataset=st.session_state.get(DATASET_KEY, DATASETS[0])))
 
 
-def filter_bar(lang: str, tier: str) -> FilterState:
-    """Draw the filter bar in the sidebar and return the filters in force."""
+def filter_bar(lang: str, tier: str, ignore: Sequence[str] = ()) -> FilterState:
+    """Draw the filter bar in the sidebar and return the filters in force. `ignore`: link parameters
+    that pages read themselves."""
     options = allowed_codes(tier)
     if first_run():
         params = url_params()
-        state, dropped = from_params(params, options, ignore=(LANG_PARAM, *STREAMLIT_PARAMS))
+        state, dropped = from_params(params, options, ignore=(LANG_PARAM, *STREAMLIT_PARAMS, *ignore))
         add_notes(dropped)
     else:
         state = _from_widgets(options)

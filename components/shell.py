@@ -9,6 +9,7 @@ puts the parameters back after a page switch (Streamlit's navigation clears them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import streamlit as st
@@ -88,15 +89,39 @@ def add_notes(dropped: list[tuple[str, str]]) -> None:
     st.session_state.setdefault(_NOTES, []).extend(dropped)
 
 
-def write_url(lang: str, filters: FilterState, extra: dict[str, list[str]] | None = None) -> None:
-    """Rewrite the link from the state of this rerun (only when it differs, to spare the browser)."""
-    wanted: dict[str, list[str]] = {LANG_PARAM: [lang], **filters.to_params(), **(extra or {})}
+def write_url(lang: str, filters: FilterState, keep: Sequence[str] = ()) -> None:
+    """Rewrite the link from the state of this rerun (only when it differs, to spare the browser).
+    `keep`: the current page's own parameters (its module's URL_PARAMS), which the page writes itself."""
+    wanted: dict[str, list[str]] = {LANG_PARAM: [lang], **filters.to_params()}
     current = url_params()
-    for name in STREAMLIT_PARAMS:
+    for name in (*STREAMLIT_PARAMS, *keep):
         if name in current:
             wanted[name] = current[name]
     if current != wanted:
         st.query_params.from_dict(wanted)
+
+
+def seed_from_url(param: str, key: str, options: Sequence[str], lang: str) -> None:
+    """A page's own choice (its module's URL_PARAMS) read from the link: the first time the widget
+    `key` is drawn in this browser session, the link's value seeds it; a value that is not one of
+    `options` is dropped with a note (shown now, and by show_url_notes until the filters change)."""
+    if key in st.session_state or param not in st.query_params:
+        return
+    value = st.query_params.get(param)
+    if value in options:
+        st.session_state[key] = value
+    else:
+        add_notes([(param, value)])
+        st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
+
+
+def put_in_url(param: str, value: str, default: str) -> None:
+    """Write a page's own choice to the link; the default is left out, to keep links short."""
+    if value == default:
+        if param in st.query_params:
+            del st.query_params[param]
+    elif st.query_params.get(param) != value:
+        st.query_params[param] = value
 
 
 def show_url_notes(lang: str, filters: FilterState) -> None:
