@@ -7,23 +7,25 @@ from components import auth, shell
 from components.filter_bar import filter_bar
 from core.access import can_open, tier_for
 from core.i18n import t
-from core.settings import MissingSecret
+from core.settings import ROOT, MissingSecret
 from core.store import ensure_built
 from pages import about, admin, microdata, overview
+from pages import map as map_page
 
 # (page id, module, icon, menu section); the page id is also its URL path.
 PAGES = [
     ("overview", overview, ":material/public:", "explore"),
+    ("map", map_page, ":material/map:", "explore"),
     ("about", about, ":material/menu_book:", "explore"),
     ("microdata", microdata, ":material/table_rows:", "research"),
     ("admin", admin, ":material/manage_accounts:", "admin"),
 ]
-TITLES = {"overview": "nav.overview", "about": "nav.about", "microdata": "nav.microdata", "admin": "nav.admin"}
+TITLES = {"overview": "nav.overview", "map": "nav.map", "about": "nav.about", "microdata": "nav.microdata", "admin": "nav.admin"}
 # A page's own link parameters (its module's URL_PARAMS): not reported as unknown, kept while it is open.
 PAGE_PARAMS = {page_id: getattr(module, "URL_PARAMS", ()) for page_id, module, _, _ in PAGES}
 
 lang = shell.choose_language()
-st.set_page_config(page_title=t("app.title", lang), page_icon=":material/route:", layout="wide")
+st.set_page_config(page_title=t("app.title", lang), page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
 
 with st.spinner(t("app.building_data", lang)):
     st.cache_resource(show_spinner=False)(ensure_built)()  # once per process: files, not sessions

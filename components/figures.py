@@ -23,7 +23,7 @@ def _version(dataset: str) -> str:
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _cached(version: str, fn: str, dataset: str, args: tuple, filters: tuple, tier: str):
-    function = {"crosstab": query.crosstab, "total": query.total, "shares": query.shares}[fn]
+    function = {"crosstab": query.crosstab, "total": query.total, "shares": query.shares, "flows": query.flows}[fn]
     return function(dataset, *args, filters={k: list(v) for k, v in filters}, tier=tier)
 
 

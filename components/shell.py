@@ -101,27 +101,32 @@ def write_url(lang: str, filters: FilterState, keep: Sequence[str] = ()) -> None
         st.query_params.from_dict(wanted)
 
 
-def seed_from_url(param: str, key: str, options: Sequence[str], lang: str) -> None:
+def seed_from_url(param: str, key: str, options: Sequence[str], lang: str, multiple: bool = False) -> None:
     """A page's own choice (its module's URL_PARAMS) read from the link: the first time the widget
-    `key` is drawn in this browser session, the link's value seeds it; a value that is not one of
-    `options` is dropped with a note (shown now, and by show_url_notes until the filters change)."""
+    `key` is drawn in this browser session, the link's value (all its values when `multiple`) seeds
+    it; a value that is not one of `options` is dropped with a note (shown now, and by show_url_notes
+    until the filters change)."""
     if key in st.session_state or param not in st.query_params:
         return
-    value = st.query_params.get(param)
-    if value in options:
-        st.session_state[key] = value
-    else:
-        add_notes([(param, value)])
+    values = st.query_params.get_all(param) if multiple else [st.query_params.get(param)]
+    unknown = [(param, v) for v in values if v not in options]
+    if multiple:
+        st.session_state[key] = [v for v in options if v in values]
+    elif not unknown:
+        st.session_state[key] = values[0]
+    add_notes(unknown)
+    for _, value in unknown:
         st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
 
 
-def put_in_url(param: str, value: str, default: str) -> None:
+def put_in_url(param: str, value: str | Sequence[str], default: str | Sequence[str]) -> None:
     """Write a page's own choice to the link; the default is left out, to keep links short."""
-    if value == default:
+    values = [value] if isinstance(value, str) else list(value)
+    if values == ([default] if isinstance(default, str) else list(default)):
         if param in st.query_params:
             del st.query_params[param]
-    elif st.query_params.get(param) != value:
-        st.query_params[param] = value
+    elif st.query_params.get_all(param) != values:
+        st.query_params[param] = values
 
 
 def show_url_notes(lang: str, filters: FilterState) -> None:

@@ -30,14 +30,14 @@ from core.engine import RKEY, LoadedDataset, get_engine, lit, q
 
 __all__ = [
     "crosstab", "microdata", "shares", "total", "timeseries", "flows", "summary", "categories",
-    "UnknownFilter", "TIERS", "FLOW_KINDS",
+    "flow_kinds", "flow_variables", "UnknownFilter", "TIERS", "FLOW_KINDS",
 ]
 
 TIERS = ("public", "researcher", "admin")
 MAX_VARIABLES = 4
 MAX_CELLS = 250_000  # a bigger grid is unreadable, and slow to build
 ROUTE = ("country_of_departure", "transit_country_1", "transit_country_2", "transit_country_3", "country_of_interview")
-FLOW_KINDS = ("origin_interview", "interview_destination", "route")
+FLOW_KINDS = ("origin_interview", "interview_destination", "route", "return_interview")
 
 
 class UnknownFilter(ValueError):
@@ -399,7 +399,23 @@ def _flow_pairs(kind: str) -> list[tuple[str, str]]:
         return [("country_of_interview", "intended_destination")]
     if kind == "route":
         return list(zip(ROUTE, ROUTE[1:]))
+    if kind == "return_interview":
+        return [("country_returned_from", "country_of_interview")]
     raise ValueError(f"unknown flow kind {kind!r}; one of {', '.join(FLOW_KINDS)}")
+
+
+def flow_variables(kind: str) -> tuple[str, str]:
+    """The variables at the two ends of a kind of flow other than "route" (whose segments join
+    several): (origin variable, destination variable)."""
+    if kind == "route":
+        raise ValueError("route segments join several variables")
+    return _flow_pairs(kind)[0]
+
+
+def flow_kinds(dataset: str) -> list[str]:
+    """The kinds of flows a dataset has the questions for, in FLOW_KINDS order."""
+    codebook = get_engine().dataset(dataset).codebook
+    return [kind for kind in FLOW_KINDS if all(c in codebook for pair in _flow_pairs(kind) for c in pair)]
 
 
 def flows(dataset: str, kind: str = "origin_interview",
@@ -407,7 +423,8 @@ def flows(dataset: str, kind: str = "origin_interview",
     """Respondents per country-to-country link, for maps.
 
     kind: "origin_interview" (nationality -> country of interview), "interview_destination"
-    (country of interview -> intended destination) or "route" (segments between consecutive
+    (country of interview -> intended destination), "return_interview" (country returned from ->
+    country of interview) or "route" (segments between consecutive
     countries of departure, transit countries 1-3 and country of interview; a respondent counts
     once per segment). Columns: `origin`, `destination`, `count`, `suppressed`; only links with at
     least one respondent. In the public tier counts are perturbed, small ones suppressed (the map

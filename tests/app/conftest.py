@@ -16,6 +16,7 @@ import pytest
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 from core import engine
 from core.users import UserStore
@@ -65,8 +66,12 @@ def _fresh_process_state():
     engine.set_engine(None)
 
 
-def open_app(query: dict | None = None, locale: str | None = None) -> AppTest:
+def open_app(query: dict | None = None, locale: str | None = None, page: str | None = None) -> AppTest:
+    """A first visit to the portal with the link's query parameters, on the page `page` (its URL path,
+    as a deep link would open it; the Overview by default)."""
     at = AppTest.from_file(APP, default_timeout=60)
+    if page:
+        at._page_hash = calc_hash(page)  # how st.Page names a page registered by its url_path
     for key, value in (query or {}).items():
         at.query_params[key] = value
     if locale:
@@ -92,8 +97,8 @@ def sign_in(at: AppTest, username: str, password: str | None = None) -> AppTest:
     return submit.click().run()
 
 
-def as_role(role: str | None, query: dict | None = None) -> AppTest:
-    at = open_app(query)
+def as_role(role: str | None, query: dict | None = None, page: str | None = None) -> AppTest:
+    at = open_app(query, page=page)
     if ROLE_USERS[role]:
         sign_in(at, ROLE_USERS[role])
     return at

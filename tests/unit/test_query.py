@@ -14,6 +14,8 @@ from core.query import (
     UnknownFilter,
     categories,
     crosstab,
+    flow_kinds,
+    flow_variables,
     flows,
     microdata,
     shares,
@@ -325,3 +327,16 @@ def test_the_time_axis_is_never_merged_into_other():
     assert list(ts["interview_quarter"]) == quarters
     assert (ts.set_index("interview_quarter").loc[["2020Q2", "2020Q3", "2020Q4"], "count"] == 0).all()
     total("core", filters={"interview_quarter": ["2020Q1", "2020Q2", "2020Q3", "2020Q4", "2021Q1"]})
+
+
+def test_flow_kinds_follow_the_codebook_and_return_flows_match_pandas():
+    assert flow_kinds("core") == ["origin_interview", "interview_destination", "route"]
+    assert flow_kinds("covid") == ["origin_interview"]
+    assert flow_kinds("returns") == ["origin_interview", "return_interview"]
+    assert flow_variables("return_interview") == ("country_returned_from", "country_of_interview")
+    with pytest.raises(ValueError):
+        flow_variables("route")
+    returns = pd.read_parquet(dataset_path(GENERATED_DIR, "returns"))
+    expected = returns.groupby(["country_returned_from", "country_of_interview"], observed=True).size()
+    got = flows("returns", "return_interview", tier="researcher").set_index(["origin", "destination"])["count"]
+    assert got.astype(int).to_dict() == expected[expected > 0].to_dict()

@@ -1,0 +1,209 @@
+"""The route map: flows, corridors, incidents and interview places as pydeck layers over the portal's own
+country outlines, built from core.query's protected aggregates only.
+
+What reaches the browser: per link or per place, its names in the chosen language, its codes, its
+position, its protected count and share, and how to draw it. Links and places whose count is withheld
+(public tier, rule 2) or that have no position ("Other", a link from a country to itself) are not
+drawn; `MapLayer.hidden` says how many links were withheld, for the page to say so.
+
+No tile server is asked for anything unless a deployment sets PORTAL_MAP_BASEMAP (see BASEMAP_ENV).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pydeck as pdk
+
+from core.codebook import OTHER, country_name, load_codebook
+from core.geo import countries, country_points, town_points
+from core.i18n import fmt_pct, t, tn
+
+# Layer ids: the keys of a selection's objects, and of the page's layer switch.
+FLOWS, ROUTES, INCIDENTS, INTERVIEWS, TOWNS, COUNTRIES = "flows", "routes", "incidents", "interviews", "towns", "countries"
+# "carto" draws Carto's light vector basemap under the layers (a request per tile to a third party).
+BASEMAP_ENV = "PORTAL_MAP_BASEMAP"
+
+# Colour ramps, light to dark (ColorBrewer YlOrRd for flows, Blues for interviews, Reds for harm).
+_RAMPS = {
+    FLOWS: ((254, 217, 118), (253, 141, 60), (227, 26, 28), (128, 0, 38)),
+    ROUTES: ((102, 194, 164), (35, 139, 69), (0, 68, 27)),
+    INCIDENTS: ((252, 146, 114), (222, 45, 38), (103, 0, 13)),
+    INTERVIEWS: ((107, 174, 214), (33, 113, 181), (8, 48, 107)),
+    TOWNS: ((8, 48, 107),),
+}
+LAND, BORDER, CHOSEN, SEA = (238, 236, 230), (180, 176, 168), (198, 219, 239), (242, 247, 251)
+TOOLTIP = {"html": "<b>{title}</b><br/>{detail}",
+           "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "13px", "maxWidth": "320px"}}
+
+
+@dataclass
+class MapLayer:
+    """One layer's drawable rows (a DataFrame of aggregates) and what was left out."""
+    id: str
+    rows: pd.DataFrame
+    # Links withheld (public tier) and not drawn. None for places: a public table does not tell a
+    # withheld count from a zero (core/disclosure.py rule 2), so their number is not known here.
+    hidden: int | None = 0
+    unplaced: list[str] = field(default_factory=list)  # codes with no position ("Other", self-links)
+
+
+def _colour(share: float, ramp: tuple, alpha: int = 230) -> list[int]:
+    """A colour along `ramp` for a value's share of the layer's largest (0..1)."""
+    if len(ramp) == 1:
+        return [*ramp[0], alpha]
+    x = min(max(share, 0.0), 1.0) * (len(ramp) - 1)
+    i = min(int(x), len(ramp) - 2)
+    f = x - i
+    return [round(a + (b - a) * f) for a, b in zip(ramp[i], ramp[i + 1])] + [alpha]
+
+
+def _scaled(counts: pd.Series) -> pd.Series:
+    """Counts on a square-root scale from 0 to 1, so that a few big links do not hide the rest."""
+    top = float(counts.max()) if len(counts) else 0.0
+    return (counts.astype(float) / top).pow(0.5) if top > 0 else counts.astype(float) * 0
+
+
+def share_text(share: float, lang: str) -> str:
+    """A share of a map's total, to one decimal; "under 0.1%" rather than a misleading 0.0%."""
+    if 0 < share < 0.0005:
+        return t("figures.under_band", lang, share=fmt_pct(0.001, lang, 1))
+    return fmt_pct(share, lang, 1)
+
+
+def _detail(count: int, share: float | None, lang: str) -> str:
+    people = tn("figures.respondents", int(count), lang)
+    return people if share is None else t("map.tip_share", lang, respondents=people, share=share_text(share, lang))
+
+
+def _place_name(code: str, lang: str) -> str:
+    return t("map.other_countries", lang) if code == OTHER else country_name(code, lang)
+
+
+def flow_layer(table: pd.DataFrame, lang: str, layer_id: str = FLOWS) -> MapLayer:
+    """Links (core.query.flows) as rows to draw: from and to positions, width, colours, tooltip."""
+    points = country_points()
+    shown = table[~table["suppressed"]]
+    drawable = shown["origin"].isin(points) & shown["destination"].isin(points) & (shown["origin"] != shown["destination"])
+    rows = shown[drawable].copy()
+    base = table.attrs.get("base") or 0
+    scale = _scaled(rows["count"])
+    ramp = _RAMPS[layer_id]
+    rows = pd.DataFrame({
+        "origin": rows["origin"], "destination": rows["destination"],
+        "count": rows["count"].astype(int),
+        "from_lon": [points[c][0] for c in rows["origin"]], "from_lat": [points[c][1] for c in rows["origin"]],
+        "to_lon": [points[c][0] for c in rows["destination"]], "to_lat": [points[c][1] for c in rows["destination"]],
+        "width": (1 + 8 * scale).round(1),
+        "color": [_colour(s, ramp) for s in scale],
+        # the faint end is where people come from: the arc's direction
+        "color_from": [_colour(s, ramp, 40) for s in scale],
+        "title": [f"{_place_name(a, lang)} → {_place_name(b, lang)}" for a, b in zip(rows["origin"], rows["destination"])],
+        "detail": [_detail(n, n / base if base else None, lang) for n in rows["count"]],
+    })
+    unplaced = [f"{a}>{b}" for a, b in shown.loc[~drawable, ["origin", "destination"]].itertuples(index=False)]
+    return MapLayer(layer_id, rows.reset_index(drop=True), hidden=int(table["suppressed"].sum()), unplaced=unplaced)
+
+
+def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str) -> MapLayer:
+    """Counts by country (a core.query.crosstab over a country variable) as circles, or by town
+    (layer TOWNS, the codes of core.geo.TOWN_VARIABLE)."""
+    if layer_id == TOWNS:
+        towns = town_points()
+        position = {code: (lon, lat) for code, (_, lon, lat) in towns.items()}
+        choice = load_codebook(table.attrs["dataset"])[column]
+        name = lambda code: choice.choice_label(code, lang)  # noqa: E731
+    else:
+        position = country_points()
+        name = lambda code: _place_name(code, lang)  # noqa: E731
+    counts = table[~table["suppressed"] & (table["count"].fillna(0) > 0)]
+    placed = counts[column].isin(position)
+    rows = counts[placed]
+    base = table.attrs.get("base") or 0
+    scale = _scaled(rows["count"])
+    biggest = 14 if layer_id == TOWNS else 22
+    out = pd.DataFrame({
+        "code": rows[column].astype(str),
+        "count": rows["count"].astype(int),
+        "lon": [position[c][0] for c in rows[column]], "lat": [position[c][1] for c in rows[column]],
+        "radius": (3 + biggest * scale).round(1),
+        "color": [_colour(s, _RAMPS[layer_id], 190) for s in scale],
+        "title": [name(c) for c in rows[column]],
+        "detail": [_detail(n, n / base if base else None, lang) for n in rows["count"]],
+    })
+    if layer_id == TOWNS:
+        out["country"] = [towns[c][0] for c in out["code"]]
+    return MapLayer(layer_id, out.reset_index(drop=True), hidden=None if table["suppressed"].any() else 0,
+                    unplaced=list(counts.loc[~placed, column].astype(str)))
+
+
+def _basemap(lang: str, chosen: set[str]) -> pdk.Layer:
+    outlines = countries(lang)
+    features = [{**f, "properties": {**f["properties"], "title": f["properties"]["name"], "detail": "",
+                                     "fill": [*(CHOSEN if f["properties"]["code"] in chosen else LAND), 255]}}
+                for f in outlines["features"]]
+    return pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, id=COUNTRIES,
+                     stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=[*BORDER, 255],
+                     line_width_min_pixels=0.6, pickable=True, auto_highlight=True,
+                     highlight_color=[31, 95, 153, 60])
+
+
+def _deck_layer(layer: MapLayer) -> pdk.Layer:
+    # A string argument is an accessor for pydeck ("@@=..."); a constant string goes in quotes.
+    common = dict(id=layer.id, pickable=True, auto_highlight=True)
+    if layer.id == FLOWS:
+        return pdk.Layer("ArcLayer", layer.rows, get_source_position=["from_lon", "from_lat"],
+                         get_target_position=["to_lon", "to_lat"], get_source_color="color_from",
+                         get_target_color="color", get_width="width", width_units="'pixels'", get_height=0.4,
+                         **common)
+    if layer.id == ROUTES:
+        rows = layer.rows.assign(path=[[[a, b], [c, d]] for a, b, c, d in
+                                       layer.rows[["from_lon", "from_lat", "to_lon", "to_lat"]].itertuples(index=False)])
+        return pdk.Layer("PathLayer", rows.drop(columns=["from_lon", "from_lat", "to_lon", "to_lat", "color_from"]),
+                         get_path="path", get_color="color", get_width="width", width_units="'pixels'",
+                         cap_rounded=True, **common)
+    return pdk.Layer("ScatterplotLayer", layer.rows, get_position=["lon", "lat"], get_radius="radius",
+                     radius_units="'pixels'", get_fill_color="color", stroked=True, get_line_color=[255, 255, 255, 220],
+                     line_width_min_pixels=1, **common)
+
+
+def _mercator(lat: float) -> float:
+    return math.log(math.tan(math.pi / 4 + math.radians(max(min(lat, 80.0), -80.0)) / 2))
+
+
+def framed(positions: list[list[float]], width: int = 900, height: int = 560) -> pdk.ViewState:
+    """A view that shows every position on a map of about `width` x `height` pixels (Web Mercator,
+    512-pixel world at zoom 0), with a margin; a lone place is shown with its region around it."""
+    if not positions:
+        return pdk.ViewState(longitude=20, latitude=15, zoom=0.8)
+    lons, lats = [p[0] for p in positions], [p[1] for p in positions]
+    west, east = min(lons), max(lons)
+    south, north = _mercator(min(lats)), _mercator(max(lats))
+    span_x = max(east - west, 30.0) / 360
+    span_y = max(north - south, 0.5) / (2 * math.pi)
+    zoom = math.log2(min(0.8 * width / 512 / span_x, 0.8 * height / 512 / span_y))
+    latitude = math.degrees(2 * math.atan(math.exp((north + south) / 2)) - math.pi / 2)
+    return pdk.ViewState(longitude=(west + east) / 2, latitude=latitude, zoom=round(max(0.6, min(zoom, 4.5)), 2))
+
+
+def deck(layers: list[MapLayer], lang: str, chosen: set[str]) -> pdk.Deck:
+    """The map: the country outlines (filtered countries tinted), then the layers in the order given,
+    framed on the places drawn."""
+    positions = []
+    for layer in layers:
+        rows = layer.rows
+        if {"from_lon", "to_lon"} <= set(rows):
+            positions += rows[["from_lon", "from_lat"]].to_numpy().tolist() + rows[["to_lon", "to_lat"]].to_numpy().tolist()
+        elif "lon" in rows:
+            positions += rows[["lon", "lat"]].to_numpy().tolist()
+    view = framed(positions)
+    provider = os.environ.get(BASEMAP_ENV, "").strip().lower()
+    basemap = {"map_provider": "carto", "map_style": "light"} if provider == "carto" else {"map_provider": None}
+    sea = pdk.Layer("PolygonLayer", [{"polygon": [[-180, -85], [180, -85], [180, 85], [-180, 85]]}], id="sea",
+                    get_polygon="polygon", get_fill_color=[*SEA, 255], stroked=False, pickable=False)
+    return pdk.Deck(layers=[sea, _basemap(lang, chosen), *(_deck_layer(layer) for layer in layers)],
+                    initial_view_state=view, tooltip=TOOLTIP, **basemap)
+

@@ -1,0 +1,203 @@
+"""Route map: where the respondents of the chosen dataset come from, pass through, were interviewed and
+want to go, and where they were harmed, as protected counts on one map; beside it, the top corridors
+and places as a table. A click on a country or an arc narrows the shared filters to it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import route_map as rm
+from components.figures import cached, caveats, count_text, refused, synthetic_banner
+from components.filter_bar import set_filter
+from components.shell import context, put_in_url, seed_from_url
+from core import disclosure
+from core.codebook import OTHER, country_name, load_codebook
+from core.disclosure import TableRefused
+from core.filters import FILTER_PARAMS, allowed_codes
+from core.geo import TOWN_VARIABLE
+from core.i18n import t, tn
+from core.query import flow_kinds, flow_variables
+
+URL_PARAMS = ("flow", "layers", "incident", "perp")
+FLOW_KEY, LAYERS_KEY, INCIDENT_KEY, PERP_KEY, MAP_KEY = "map_flow", "map_layers", "map_incident", "map_perp", "route_map"
+_CLICKED = "map_clicked"
+ANY = "any"
+DEFAULT_LAYERS = (rm.FLOWS, rm.INTERVIEWS)
+TOP = 10
+
+
+def _layers_available(dataset: str, tier: str) -> list[str]:
+    codebook = load_codebook(dataset)
+    kinds = flow_kinds(dataset)
+    out = [rm.FLOWS] if [k for k in kinds if k != "route"] else []
+    out += [rm.ROUTES] if "route" in kinds else []
+    if "incident_country" in codebook and (tier != "public" or codebook["incident_country"].public):
+        out.append(rm.INCIDENTS)
+    out.append(rm.INTERVIEWS)
+    if tier != "public" and TOWN_VARIABLE in codebook:
+        out.append(rm.TOWNS)  # finer than the public granularity (rule 8)
+    return out
+
+
+def _on_click() -> None:
+    """A click on the map: an arc narrows the filters to its ends, a place to its country."""
+    ctx = context()
+    objects = st.session_state[MAP_KEY]["selection"]["objects"]
+    if ctx is None or not objects:
+        return
+    layer, rows = next(iter(objects.items()))
+    row = rows[0] if rows else {}
+    dataset = ctx.filters.dataset
+    if layer == rm.FLOWS and st.session_state.get(FLOW_KEY) in flow_kinds(dataset):
+        ends = zip(flow_variables(st.session_state[FLOW_KEY]), (row.get("origin"), row.get("destination")))
+    elif layer == rm.INTERVIEWS:
+        ends = [("country_of_interview", row.get("code"))]
+    elif layer == rm.TOWNS:
+        ends = [("country_of_interview", row.get("country"))]
+    elif layer == rm.COUNTRIES:
+        code = (row.get("properties") or {}).get("code")
+        options = allowed_codes(ctx.tier)
+        variable = "country_of_interview" if code in options(dataset, "country_of_interview") else "nationality"
+        ends = [(variable, code)]
+    else:
+        return  # corridors and incidents have no filter of their own: their tooltip says it all
+    options = allowed_codes(ctx.tier)
+    applied = []
+    for variable, code in ends:
+        if variable in FILTER_PARAMS.values() and code in options(dataset, variable):
+            set_filter(variable, [code])
+            applied.append(f"{load_codebook(dataset)[variable].label(ctx.lang)}: {_name(code, ctx.lang)}")
+    if applied:
+        st.session_state[_CLICKED] = "; ".join(applied)
+
+
+def _name(code: str, lang: str) -> str:
+    return t("map.other_countries", lang) if code == OTHER else country_name(code, lang)
+
+
+def _controls(lang: str, dataset: str, tier: str) -> tuple[str | None, list[str], dict[str, list[str]]]:
+    """The map's own choices (seeded from the link once, then written to it): the kind of flows, the
+    layers shown, and the incidents' type and perpetrator. Returns them with the incident filters."""
+    codebook = load_codebook(dataset)
+    kinds = [k for k in flow_kinds(dataset) if k != "route"]
+    available = _layers_available(dataset, tier)
+    default_layers = [layer for layer in DEFAULT_LAYERS if layer in available]
+    seed_from_url("flow", FLOW_KEY, kinds, lang)
+    seed_from_url("layers", LAYERS_KEY, available, lang, multiple=True)
+    if st.session_state.get(FLOW_KEY) not in kinds:  # after a dataset switch
+        st.session_state[FLOW_KEY] = kinds[0] if kinds else None
+    if LAYERS_KEY not in st.session_state:
+        st.session_state[LAYERS_KEY] = default_layers
+    else:
+        st.session_state[LAYERS_KEY] = [layer for layer in st.session_state[LAYERS_KEY] if layer in available]
+
+    left, right = st.columns([3, 2])
+    left.pills(t("map.layers", lang), available, key=LAYERS_KEY, selection_mode="multi",
+               format_func=lambda layer: t(f"map.layer.{layer}", lang))
+    if len(kinds) > 1 and rm.FLOWS in st.session_state[LAYERS_KEY]:
+        right.selectbox(t("map.flow_kind", lang), kinds, key=FLOW_KEY,
+                        format_func=lambda kind: t(f"map.flow.{kind}", lang))
+    layers = list(st.session_state[LAYERS_KEY])
+    put_in_url("flow", st.session_state.get(FLOW_KEY) or "", kinds[0] if kinds else "")
+    put_in_url("layers", layers, default_layers)
+
+    incident_filters: dict[str, list[str]] = {}
+    if rm.INCIDENTS in layers:
+        cols = st.columns(2)
+        for col, (param, key, variable) in zip(cols, (("incident", INCIDENT_KEY, "incident_types"),
+                                                      ("perp", PERP_KEY, "perpetrators"))):
+            var = codebook[variable]
+            codes = [ANY, *(c for c in var.codes if c != "none")]
+            seed_from_url(param, key, codes, lang)
+            any_label = t(f"map.any_{param}", lang)
+            choice = col.selectbox(var.label(lang), codes, key=key,
+                                   format_func=lambda c, v=var, a=any_label: a if c == ANY else v.choice_label(c, lang))
+            put_in_url(param, choice, ANY)
+            if choice != ANY:
+                incident_filters[variable] = [choice]
+    return st.session_state.get(FLOW_KEY), layers, incident_filters
+
+
+def _table(layer: rm.MapLayer, source: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A layer's top rows as the side panel shows them: names in the language, protected counts."""
+    base = source.attrs.get("base") or 0
+    top = source[source["count"].fillna(0) > 0].sort_values("count", ascending=False).head(TOP)
+    if layer.id in (rm.FLOWS, rm.ROUTES):
+        out = pd.DataFrame({t("map.col.origin", lang): [_name(c, lang) for c in top["origin"]],
+                            t("map.col.destination", lang): [_name(c, lang) for c in top["destination"]]})
+    elif layer.id == rm.TOWNS:
+        town = load_codebook(source.attrs["dataset"])[TOWN_VARIABLE]
+        out = pd.DataFrame({t("map.col.town", lang): [town.choice_label(c, lang) for c in top[TOWN_VARIABLE]]})
+    else:
+        out = pd.DataFrame({t("map.col.country", lang): [_name(c, lang) for c in top.iloc[:, 0]]})
+    out[t("map.col.respondents", lang)] = [count_text(n, False, lang) for n in top["count"]]
+    out[t("map.col.share", lang)] = [rm.share_text(n / base, lang) if base else "" for n in top["count"]]
+    return out
+
+
+def render() -> None:
+    ctx = context()
+    if ctx is None:
+        return
+    lang, tier, dataset = ctx.lang, ctx.tier, ctx.filters.dataset
+    query_filters = ctx.filters.query_filters()
+
+    st.title(t("map.title", lang))
+    st.markdown(t("map.intro", lang))
+    synthetic_banner(lang, dataset)
+    if clicked := st.session_state.pop(_CLICKED, None):
+        st.toast(t("map.filter_set", lang, filter=clicked), icon=":material/filter_alt:")
+    kind, shown, incident_filters = _controls(lang, dataset, tier)
+
+    layers: list[rm.MapLayer] = []
+    tables: list[tuple[rm.MapLayer, pd.DataFrame]] = []
+    queries = {
+        rm.FLOWS: lambda: ("flows", (kind,), query_filters),
+        rm.ROUTES: lambda: ("flows", ("route",), query_filters),
+        rm.INCIDENTS: lambda: ("crosstab", (["incident_country"],), {**query_filters, **incident_filters}),
+        rm.INTERVIEWS: lambda: ("crosstab", (["country_of_interview"],), query_filters),
+        rm.TOWNS: lambda: ("crosstab", ([TOWN_VARIABLE],), query_filters),
+    }
+    for layer_id in shown:
+        fn, args, filters = queries[layer_id]()
+        try:
+            source = cached(fn, dataset, *args, filters=filters, tier=tier)
+        except TableRefused as e:
+            st.caption(t(f"map.layer.{layer_id}", lang))
+            refused(e, lang, dataset)
+            continue
+        layer = rm.flow_layer(source, lang, layer_id) if fn == "flows" else \
+            rm.place_layer(source, args[0][0], lang, layer_id)
+        layers.append(layer)
+        tables.append((layer, source))
+
+    chosen = {code for var in ("country_of_interview", "nationality") for code in ctx.filters.selections.get(var, ())}
+    main, side = st.columns([13, 7])
+    with main:
+        # Flows under the places, so that a place stays clickable where arcs end.
+        order = [rm.ROUTES, rm.FLOWS, rm.INCIDENTS, rm.INTERVIEWS, rm.TOWNS]
+        drawn = sorted(layers, key=lambda layer: order.index(layer.id))
+        st.pydeck_chart(rm.deck(drawn, lang, chosen), on_select=_on_click, selection_mode="single-object",
+                        key=MAP_KEY, height=560, alt=t("map.alt", lang))
+        st.caption(t("map.click_help", lang))
+        for layer in drawn:
+            st.caption(f"**{t(f'map.layer.{layer.id}', lang)}**: {t(f'map.legend.{layer.id}', lang)}")
+        minimum = disclosure.settings().min_count
+        if hidden := sum(layer.hidden or 0 for layer in layers):
+            st.caption(tn("map.hidden", hidden, lang, minimum=minimum))
+        if any(layer.hidden is None for layer in layers):
+            st.caption(t("map.hidden_places", lang, minimum=minimum))
+    with side:
+        for layer, source in tables:
+            st.markdown(f"**{t(f'map.top.{layer.id}', lang)}**")
+            st.dataframe(_table(layer, source, lang), hide_index=True, width="stretch")
+
+    st.subheader(t("caveats.title", lang))
+    caveats(lang, tier)
+
+
+if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+    from components.shell import hand_to_router
+
+    hand_to_router()

@@ -1,0 +1,88 @@
+"""Reference geography (core/geo.py) and the map's layer rows (components/route_map.py, Streamlit-free
+functions): every place the data can name has a position, and only drawable, protected rows are kept."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from components import route_map as rm
+from core import synthetic
+from core.codebook import OTHER, is_country_code, load_codebook
+from core.geo import TOWN_VARIABLE, countries, country_points, town_points
+
+
+def test_every_country_and_town_the_codebooks_can_name_has_a_position():
+    points, towns = country_points(), town_points()
+    town_var = load_codebook("core")[TOWN_VARIABLE]
+    assert set(town_var.codes) == set(towns)
+    for code, (iso3, lon, lat) in towns.items():
+        assert is_country_code(iso3) and -180 <= lon <= 180 and -90 <= lat <= 90, code
+    # Each town is in the country the synthetic data interview it in.
+    for site, site_towns in synthetic.TOWNS.items():
+        assert {towns[t][0] for t in site_towns} == {site}, site
+    assert all(is_country_code(c) for c in points)
+
+
+@pytest.mark.parametrize("lang, name", [("en", "Côte d’Ivoire"), ("fr", "Côte d’Ivoire"), ("es", "Côte d’Ivoire")])
+def test_country_outlines_are_named_in_the_language(lang, name):
+    by_code = {f["properties"]["code"]: f["properties"]["name"] for f in countries(lang)["features"]}
+    assert by_code["CIV"] == name
+    assert by_code["DEU"] == {"en": "Germany", "fr": "Allemagne", "es": "Alemania"}[lang]
+
+
+def _flows(rows, base=1000):
+    table = pd.DataFrame(rows, columns=["origin", "destination", "count", "suppressed"])
+    table.attrs.update(base=base, dataset="core")
+    return table
+
+
+def test_flow_rows_leave_out_withheld_unplaced_and_self_links():
+    table = _flows([("SDN", "LBY", 400, False), ("ERI", "LBY", None, True), (OTHER, "LBY", 30, False),
+                    ("LBY", "LBY", 200, False), ("NGA", "NER", 100, False)])
+    layer = rm.flow_layer(table, "en")
+    assert list(zip(layer.rows["origin"], layer.rows["destination"])) == [("SDN", "LBY"), ("NGA", "NER")]
+    assert layer.hidden == 1 and layer.unplaced == [f"{OTHER}>LBY", "LBY>LBY"]
+    biggest, smaller = layer.rows.to_dict("records")
+    assert biggest["width"] > smaller["width"] and biggest["color"] != smaller["color"]
+    # The arc fades in from where people come from.
+    assert biggest["color_from"][:3] == biggest["color"][:3] and biggest["color_from"][3] < biggest["color"][3]
+    assert biggest["title"] == "Sudan → Libya" and biggest["detail"] == "400 respondents, 40.0% of the total"
+    assert (biggest["from_lon"], biggest["from_lat"]) == country_points()["SDN"]
+
+
+def test_place_rows_for_towns_carry_their_country():
+    table = pd.DataFrame({"interview_town": ["tripoli", "agadez", "sabha"], "count": [50, 3, 0],
+                          "suppressed": [False, False, False]})
+    table.attrs.update(base=53, dataset="core")
+    layer = rm.place_layer(table, "interview_town", "fr", rm.TOWNS)
+    assert list(layer.rows["code"]) == ["tripoli", "agadez"]  # nobody in Sabha: no circle
+    assert list(layer.rows["country"]) == ["LBY", "NER"]
+    assert layer.rows["title"].tolist() == ["Tripoli", "Agadez"]
+    assert layer.rows["detail"][1] == "3 personnes interrogées, soit 5,7\xa0% du total"
+
+
+def test_a_tiny_share_is_not_shown_as_zero():
+    assert rm.share_text(0.0001, "en") == "under 0.1%"
+    assert rm.share_text(0.25, "es") == "25,0\xa0%"
+
+
+def test_sizes_are_in_pixels_at_every_zoom():
+    """pydeck reads a string argument as an accessor: the units must reach deck.gl as constants."""
+    flows = rm.flow_layer(_flows([("SDN", "LBY", 400, False)]), "en")
+    places = rm.place_layer(pd.DataFrame({"country_of_interview": ["LBY"], "count": [40], "suppressed": [False]}),
+                            "country_of_interview", "en", rm.INTERVIEWS)
+    spec = json.loads(rm.deck([flows, places], "en", set()).to_json())
+    by_id = {layer["id"]: layer for layer in spec["layers"]}
+    assert by_id["flows"]["widthUnits"] == "pixels" and by_id["interviews"]["radiusUnits"] == "pixels"
+
+
+def test_no_tile_server_unless_a_deployment_asks(monkeypatch):
+    layer = rm.flow_layer(_flows([("SDN", "LBY", 400, False)]), "en")
+    monkeypatch.delenv(rm.BASEMAP_ENV, raising=False)
+    spec = rm.deck([layer], "en", set()).to_json()
+    assert "carto" not in spec.lower() and "mapbox" not in spec.lower()
+    monkeypatch.setenv(rm.BASEMAP_ENV, "carto")
+    assert "carto" in rm.deck([layer], "en", set()).to_json().lower()
