@@ -11,6 +11,7 @@ No tile server is asked for anything unless a deployment sets PORTAL_MAP_BASEMAP
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -19,13 +20,16 @@ import pandas as pd
 import pydeck as pdk
 
 from core.codebook import OTHER, country_name, load_codebook
-from core.geo import countries, country_points, town_points
+from core.geo import countries, country_points, town_points, write_outlines
 from core.i18n import fmt_pct, t, tn
+from core.settings import ROOT
 
 # Layer ids: the keys of a selection's objects, and of the page's layer switch.
 FLOWS, ROUTES, INCIDENTS, INTERVIEWS, TOWNS, COUNTRIES = "flows", "routes", "incidents", "interviews", "towns", "countries"
 # "carto" draws Carto's light vector basemap under the layers (a request per tile to a third party).
 BASEMAP_ENV = "PORTAL_MAP_BASEMAP"
+# Served by Streamlit at app/static/ (server.enableStaticServing in .streamlit/config.toml).
+STATIC_DIR = ROOT / "static"
 
 # Colour ramps, light to dark (ColorBrewer YlOrRd for flows, Blues for interviews, Reds for harm).
 _RAMPS = {
@@ -36,7 +40,7 @@ _RAMPS = {
     TOWNS: ((8, 48, 107),),
 }
 LAND, BORDER, CHOSEN, SEA = (238, 236, 230), (180, 176, 168), (198, 219, 239), (242, 247, 251)
-TOOLTIP = {"html": "<b>{title}</b><br/>{detail}",
+TOOLTIP = {"html": "<b>{name}</b><br/>{detail}",
            "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "13px", "maxWidth": "320px"}}
 
 
@@ -101,7 +105,7 @@ def flow_layer(table: pd.DataFrame, lang: str, layer_id: str = FLOWS) -> MapLaye
         "color": [_colour(s, ramp) for s in scale],
         # the faint end is where people come from: the arc's direction
         "color_from": [_colour(s, ramp, 40) for s in scale],
-        "title": [f"{_place_name(a, lang)} → {_place_name(b, lang)}" for a, b in zip(rows["origin"], rows["destination"])],
+        "name": [f"{_place_name(a, lang)} → {_place_name(b, lang)}" for a, b in zip(rows["origin"], rows["destination"])],
         "detail": [_detail(n, n / base if base else None, lang) for n in rows["count"]],
     })
     unplaced = [f"{a}>{b}" for a, b in shown.loc[~drawable, ["origin", "destination"]].itertuples(index=False)]
@@ -131,7 +135,7 @@ def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str) -> M
         "lon": [position[c][0] for c in rows[column]], "lat": [position[c][1] for c in rows[column]],
         "radius": (3 + biggest * scale).round(1),
         "color": [_colour(s, _RAMPS[layer_id], 190) for s in scale],
-        "title": [name(c) for c in rows[column]],
+        "name": [name(c) for c in rows[column]],
         "detail": [_detail(n, n / base if base else None, lang) for n in rows["count"]],
     })
     if layer_id == TOWNS:
@@ -140,15 +144,36 @@ def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str) -> M
                     unplaced=list(counts.loc[~placed, column].astype(str)))
 
 
-def _basemap(lang: str, chosen: set[str]) -> pdk.Layer:
+@functools.cache
+def _outlines_url(lang: str) -> str | None:
+    """Where the browser fetches the country outlines in `lang` from (Streamlit's static serving, on
+    this server; relative, so that a base URL path is kept); None when the file cannot be written."""
+    try:
+        path = write_outlines(lang, STATIC_DIR / "geo")
+    except OSError:
+        return None
+    return path.relative_to(ROOT).as_posix().replace("static/", "app/static/", 1)
+
+
+def _basemap(lang: str, chosen: set[str]) -> list[pdk.Layer]:
+    """The country outlines (fetched once by the browser), the countries in the filters tinted, and a
+    small marker per country to click. The outlines are not pickable: a pickable GeoJSON or polygon
+    layer stops Streamlit 1.67 from reporting any click on the map (seen in Chromium, every layer)."""
     outlines = countries(lang)
-    features = [{**f, "properties": {**f["properties"], "title": f["properties"]["name"], "detail": "",
-                                     "fill": [*(CHOSEN if f["properties"]["code"] in chosen else LAND), 255]}}
-                for f in outlines["features"]]
-    return pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": features}, id=COUNTRIES,
-                     stroked=True, filled=True, get_fill_color="properties.fill", get_line_color=[*BORDER, 255],
-                     line_width_min_pixels=0.6, pickable=True, auto_highlight=True,
-                     highlight_color=[31, 95, 153, 60])
+    land = pdk.Layer("GeoJsonLayer", _outlines_url(lang) or outlines, id="outlines", stroked=True, filled=True,
+                     get_fill_color=[*LAND, 255], get_line_color=[*BORDER, 255], line_width_min_pixels=0.6,
+                     pickable=False)
+    tinted = [f for f in outlines["features"] if f["properties"]["code"] in chosen]
+    chosen_layer = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": tinted}, id="chosen",
+                              stroked=False, filled=True, get_fill_color=[*CHOSEN, 220], pickable=False)] if tinted else []
+    points = country_points()
+    markers = pd.DataFrame({"code": list(points), "lon": [p[0] for p in points.values()],
+                            "lat": [p[1] for p in points.values()],
+                            "name": [country_name(c, lang) for c in points], "detail": ""})
+    marker_layer = pdk.Layer("ScatterplotLayer", markers, id=COUNTRIES, get_position=["lon", "lat"], get_radius=2.5,
+                             radius_units="'pixels'", get_fill_color=[*BORDER, 255], pickable=True,
+                             auto_highlight=True, highlight_color=[31, 95, 153, 200], radius_min_pixels=2.5)
+    return [land, *chosen_layer, marker_layer]
 
 
 def _deck_layer(layer: MapLayer) -> pdk.Layer:
@@ -174,7 +199,7 @@ def _mercator(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(max(min(lat, 80.0), -80.0)) / 2))
 
 
-def framed(positions: list[list[float]], width: int = 900, height: int = 560) -> pdk.ViewState:
+def framed(positions: list[list[float]], width: int = 640, height: int = 560) -> pdk.ViewState:
     """A view that shows every position on a map of about `width` x `height` pixels (Web Mercator,
     512-pixel world at zoom 0), with a margin; a lone place is shown with its region around it."""
     if not positions:
@@ -204,6 +229,6 @@ def deck(layers: list[MapLayer], lang: str, chosen: set[str]) -> pdk.Deck:
     basemap = {"map_provider": "carto", "map_style": "light"} if provider == "carto" else {"map_provider": None}
     sea = pdk.Layer("PolygonLayer", [{"polygon": [[-180, -85], [180, -85], [180, 85], [-180, 85]]}], id="sea",
                     get_polygon="polygon", get_fill_color=[*SEA, 255], stroked=False, pickable=False)
-    return pdk.Deck(layers=[sea, _basemap(lang, chosen), *(_deck_layer(layer) for layer in layers)],
+    return pdk.Deck(layers=[sea, *_basemap(lang, chosen), *(_deck_layer(layer) for layer in layers)],
                     initial_view_state=view, tooltip=TOOLTIP, **basemap)
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import json
+import os
+from pathlib import Path
 
 from core.codebook import country_name
 from core.settings import DATA_DIR
@@ -42,6 +45,12 @@ def _outlines() -> dict:
         return json.load(f)
 
 
+def _rounded(coordinates, digits: int = 3):
+    if isinstance(coordinates[0], (int, float)):
+        return [round(c, digits) for c in coordinates]
+    return [_rounded(c, digits) for c in coordinates]
+
+
 @functools.cache
 def countries(lang: str) -> dict:
     """The country outlines as a GeoJSON FeatureCollection whose features carry `code` (ISO3, "" for
@@ -50,6 +59,21 @@ def countries(lang: str) -> dict:
     for feature in _outlines()["features"]:
         code = feature.get("id") or ""
         name = country_name(code, lang) if code else feature["properties"]["name"]
-        features.append({"type": "Feature", "geometry": feature["geometry"],
-                         "properties": {"code": code, "name": name}})
+        geometry = {**feature["geometry"], "coordinates": _rounded(feature["geometry"]["coordinates"])}
+        features.append({"type": "Feature", "geometry": geometry, "properties": {"code": code, "name": name}})
     return {"type": "FeatureCollection", "features": features}
+
+
+def write_outlines(lang: str, directory: Path) -> Path:
+    """countries(lang) as a compact GeoJSON file in `directory`: for a browser to fetch once and
+    cache, rather than receive with every rerun. The file's name carries a hash of its content, so
+    that a changed file is a new URL. Written atomically, and only when missing."""
+    text = json.dumps(countries(lang), separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+    path = directory / f"countries-{lang}-{digest}.json"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return path

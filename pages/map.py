@@ -56,7 +56,7 @@ def _on_click() -> None:
     elif layer == rm.TOWNS:
         ends = [("country_of_interview", row.get("country"))]
     elif layer == rm.COUNTRIES:
-        code = (row.get("properties") or {}).get("code")
+        code = row.get("code")
         options = allowed_codes(ctx.tier)
         variable = "country_of_interview" if code in options(dataset, "country_of_interview") else "nationality"
         ends = [(variable, code)]

@@ -1,16 +1,19 @@
-"""The Overview page's server-side time, for an anonymous visitor, measured with AppTest, beside a
-plain pandas baseline computing the same figures in the same run.
+"""Pages' server-side time, for an anonymous visitor, measured with AppTest, beside a plain pandas
+baseline computing the same figures in the same run.
 
-    python -m scripts.bench_app                 # 120 thousand core rows (the default data) and 1 million
-    python -m scripts.bench_app --sizes 1m --repeat 9
+    python -m scripts.bench_app                 # every page below, at 120 thousand core rows (the default
+                                                # data) and 1 million
+    python -m scripts.bench_app --pages map --sizes 1m --repeat 9
 
 Two portal figures per size:
   rerun      a rerun of the same view (a widget touched, a chart hovered): query results come from the
              process-wide cache, so this is the router, the filter bar and the drawing;
   cold view  the same run with the query cache emptied first: what the first visitor of a new view waits.
-The pandas baseline computes the page's figures (total, countries, nationalities, region x year),
-unprotected, from the rows already in memory as a DataFrame. Times are medians; AppTest's own overhead
-(a script thread per run) is included. Nothing here asserts a time.
+The pandas baseline computes the page's figures, unprotected, from the rows already in memory as a
+DataFrame: for the Overview the total, countries, nationalities and region x year; for the route map
+(all four public layers) the links nationality -> country of interview, the route segments, incidents
+and interviews by country. Times are medians; AppTest's own overhead (a script thread per run) is
+included. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 from core.engine import Engine, dataset_path, set_engine
+from core.query import ROUTE
 from core.settings import ROOT
 from scripts.bench import data_dir
 
@@ -40,6 +45,31 @@ def overview_in_pandas(df: pd.DataFrame) -> None:
     pd.crosstab(df["region_of_interview"], df["interview_year"])
 
 
+def map_in_pandas(df: pd.DataFrame) -> None:
+    df.groupby(["nationality", "country_of_interview"], observed=True).size()
+    chain = df[list(ROUTE)].astype(object)
+    legs = []
+    for i, a in enumerate(ROUTE[:-1]):
+        b = chain[ROUTE[-1]]
+        for later in reversed(ROUTE[i + 1:-1]):  # the next country named after a
+            b = chain[later].where(chain[later].notna(), b)
+        legs.append(pd.DataFrame({"rid": chain.index, "a": chain[a], "b": b}))
+    segments = pd.concat(legs).dropna()
+    segments = segments[segments["a"] != segments["b"]].drop_duplicates()
+    segments.groupby(["a", "b"]).size()
+    df["incident_country"].value_counts()
+    df["country_of_interview"].value_counts()
+
+
+# page: (its URL path, its link's parameters, the columns and figures of the pandas baseline)
+PAGES = {
+    "overview": ("", {}, ["country_of_interview", "nationality", "region_of_interview", "interview_year"],
+                 overview_in_pandas),
+    "map": ("map", {"layers": ["flows", "routes", "incidents", "interviews"]},
+            ["nationality", *ROUTE, "incident_country"], map_in_pandas),
+}
+
+
 def _median(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -49,8 +79,39 @@ def _median(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
+def _bench_page(page: str, sizes, repeat: int) -> None:
+    path, params, columns, in_pandas = PAGES[page]
+    print(f"\n== {page} page, anonymous visitor, server side (AppTest, median of {repeat} runs) "
+          "vs the same figures in pandas ==")
+    print(f"{'rows':>10} {'rerun ms':>9} {'cold view ms':>13} {'pandas ms':>10}")
+    for size in sizes:
+        directory = data_dir(size)
+        engine = Engine(directory)
+        set_engine(engine)
+        rows = engine.dataset("core").rows
+        at = AppTest.from_file(APP, default_timeout=120)
+        at._page_hash = calc_hash(path)  # opened by its link, as tests/app/conftest.py does
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+        assert not at.exception, at.exception
+        rerun = _median(at.run, repeat)
+
+        def cold(at=at):
+            st.cache_data.clear()
+            at.run()
+
+        cold_s = _median(cold, max(3, repeat // 3))
+        df = pd.read_parquet(dataset_path(directory, "core"), columns=columns)
+        pandas_s = _median(lambda df=df: in_pandas(df), repeat)
+        print(f"{rows:>10,} {rerun * 1000:>9.1f} {cold_s * 1000:>13.1f} {pandas_s * 1000:>10.1f}")
+        set_engine(None)
+        st.cache_data.clear()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES))
     p.add_argument("--sizes", nargs="+", choices=SIZES, default=list(SIZES))
     p.add_argument("--repeat", type=int, default=15)
     args = p.parse_args(argv)
@@ -63,30 +124,8 @@ def main(argv=None) -> int:
 
     PagesManager.__init__ = after_first_visit
 
-    print(f"\n== Overview page, anonymous visitor, server side (AppTest, median of {args.repeat} runs) "
-          "vs the same figures in pandas ==")
-    print(f"{'rows':>10} {'rerun ms':>9} {'cold view ms':>13} {'pandas ms':>10}")
-    for size in args.sizes:
-        directory = data_dir(size)
-        engine = Engine(directory)
-        set_engine(engine)
-        rows = engine.dataset("core").rows
-        at = AppTest.from_file(APP, default_timeout=120)
-        at.run()
-        assert not at.exception, at.exception
-        rerun = _median(at.run, args.repeat)
-
-        def cold(at=at):
-            st.cache_data.clear()
-            at.run()
-
-        cold_s = _median(cold, max(3, args.repeat // 3))
-        df = pd.read_parquet(dataset_path(directory, "core"),
-                             columns=["country_of_interview", "nationality", "region_of_interview", "interview_year"])
-        pandas_s = _median(lambda df=df: overview_in_pandas(df), args.repeat)
-        print(f"{rows:>10,} {rerun * 1000:>9.1f} {cold_s * 1000:>13.1f} {pandas_s * 1000:>10.1f}")
-        set_engine(None)
-        st.cache_data.clear()
+    for page in args.pages:
+        _bench_page(page, args.sizes, args.repeat)
     return 0
 
 

@@ -10,12 +10,12 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from core import disclosure
 from core.query import crosstab, flows
-from tests.app.conftest import as_role, link, open_app, texts
+from tests.app.conftest import ROOT, as_role, link, open_app, texts
 
 MIN = disclosure.settings().min_count
 # Everything a drawn row may carry: names, codes, position, protected count, how to draw it.
 ROW_KEYS = {"origin", "destination", "code", "country", "count", "from_lon", "from_lat", "to_lon", "to_lat", "lon",
-            "lat", "path", "width", "radius", "color", "color_from", "title", "detail"}
+            "lat", "path", "width", "radius", "color", "color_from", "name", "detail"}
 
 
 def open_map(query: dict | None = None, role: str | None = None):
@@ -29,8 +29,8 @@ def deck(at) -> dict:
 
 
 def layers(at) -> dict[str, list[dict]]:
-    """Layer id -> the rows it sends, for the portal's data layers (not the outlines and the sea)."""
-    return {layer["id"]: layer["data"] for layer in deck(at)["layers"] if layer["id"] not in ("countries", "sea")}
+    """Layer id -> the rows it sends, for the portal's data layers (not the basemap's)."""
+    return {layer["id"]: layer["data"] for layer in deck(at)["layers"] if layer["id"] not in ("outlines", "countries", "chosen", "sea")}
 
 
 def click(at, layer: str, row: dict):
@@ -154,8 +154,8 @@ def test_clicking_an_arc_sets_both_filters_and_the_link():
 
 @pytest.mark.parametrize("layer, row, param, value", [
     ("interviews", {"code": "NER"}, "country", ["NER"]),
-    ("countries", {"properties": {"code": "ERI"}}, "nat", ["ERI"]),  # nobody is interviewed in Eritrea
-    ("countries", {"properties": {"code": "MLI"}}, "country", ["MLI"]),
+    ("countries", {"code": "ERI"}, "nat", ["ERI"]),  # nobody is interviewed in Eritrea
+    ("countries", {"code": "MLI"}, "country", ["MLI"]),
 ])
 def test_clicking_a_place_or_a_country_sets_its_filter(layer, row, param, value):
     at = click(open_map(), layer, row)
@@ -178,4 +178,20 @@ def test_the_map_in_french():
     assert at.title[0].value == "Carte des routes"
     details = " ".join(r["detail"] for r in layers(at)["flows"])
     assert "7\u202f819 personnes interrogées, soit 6,5\xa0% du total" in details
-    assert any(r["title"] == "Soudan → Libye" for r in layers(at)["flows"])
+    assert any(r["name"] == "Soudan → Libye" for r in layers(at)["flows"])
+
+
+def test_the_outlines_are_fetched_once_from_this_server_and_the_filtered_countries_tinted():
+    at = open_map({"country": "LBY", "nat": ["SDN", "ERI"]})
+    by_id = {layer["id"]: layer for layer in deck(at)["layers"]}
+    url = by_id["outlines"]["data"]
+    assert isinstance(url, str) and url.startswith("app/static/geo/countries-en-") and url.endswith(".json")
+    served = ROOT / url.replace("app/static/", "static/", 1)
+    names = {f["properties"]["code"]: f["properties"]["name"] for f in json.loads(served.read_text())["features"]}
+    assert names["LBY"] == "Libya"
+    assert sorted(f["properties"]["code"] for f in by_id["chosen"]["data"]["features"]) == ["ERI", "LBY", "SDN"]
+    assert by_id["chosen"]["pickable"] is False and by_id["outlines"]["pickable"] is False
+    # What a click on a country hits: a marker per country, named in the language.
+    markers = {row["code"]: row["name"] for row in by_id["countries"]["data"]}
+    assert markers["ERI"] == "Eritrea" and len(markers) > 170
+    assert len(json.dumps(deck(at))) < 200_000  # the outlines are not in every rerun's message

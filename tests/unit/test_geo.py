@@ -49,7 +49,7 @@ def test_flow_rows_leave_out_withheld_unplaced_and_self_links():
     assert biggest["width"] > smaller["width"] and biggest["color"] != smaller["color"]
     # The arc fades in from where people come from.
     assert biggest["color_from"][:3] == biggest["color"][:3] and biggest["color_from"][3] < biggest["color"][3]
-    assert biggest["title"] == "Sudan → Libya" and biggest["detail"] == "400 respondents, 40.0% of the total"
+    assert biggest["name"] == "Sudan → Libya" and biggest["detail"] == "400 respondents, 40.0% of the total"
     assert (biggest["from_lon"], biggest["from_lat"]) == country_points()["SDN"]
 
 
@@ -60,7 +60,7 @@ def test_place_rows_for_towns_carry_their_country():
     layer = rm.place_layer(table, "interview_town", "fr", rm.TOWNS)
     assert list(layer.rows["code"]) == ["tripoli", "agadez"]  # nobody in Sabha: no circle
     assert list(layer.rows["country"]) == ["LBY", "NER"]
-    assert layer.rows["title"].tolist() == ["Tripoli", "Agadez"]
+    assert layer.rows["name"].tolist() == ["Tripoli", "Agadez"]
     assert layer.rows["detail"][1] == "3 personnes interrogées, soit 5,7\xa0% du total"
 
 
