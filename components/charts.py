@@ -110,7 +110,7 @@ def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group
     """One small bar chart of shares per group, side by side, sharing the answers' axis."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
-    base = alt.Chart().encode(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)))
+    base = alt.Chart().encode(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=190)))
     bars = base.mark_bar(color="#1f77b4").encode(
         x=alt.X("share:Q", title=None, axis=alt.Axis(format=".0%", tickCount=3), scale=alt.Scale(domain=[0, top])),
         opacity=_highlight(pick), tooltip=tooltip or [])
@@ -118,9 +118,10 @@ def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group
         bars = bars.add_params(pick)
     labels = base.mark_text(align="left", dx=2, fontSize=10).encode(
         x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151"))
-    layer = alt.layer(bars, labels, data=inline(data)).properties(width=110, height=alt.Step(20))
+    layer = alt.layer(bars, labels, data=inline(data)).properties(width=88, height=alt.Step(20))
     return layer.facet(column=alt.Column("group:N", sort=group_order, title=f"{group_title} · {x_title}",
-                                         header=alt.Header(labelLimit=110, labelFontWeight="bold")))
+                                         header=alt.Header(labelLimit=92, labelFontWeight="bold")),
+                       spacing=8)
 
 
 def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order: list[str],

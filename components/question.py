@@ -100,6 +100,8 @@ def share_text(share, flag: str, lang: str) -> str:
         return t("figures.over_band", lang, share=fmt_pct(1 - s.sensitive_extreme_band / 100, lang))
     if share is None or pd.isna(share):
         return "–"
+    if 0 < share < 0.005:  # not a zero: someone chose it
+        return f"<{fmt_pct(0.01, lang)}"
     return fmt_pct(share, lang)
 
 
@@ -114,13 +116,13 @@ def _nice(x: float) -> float:
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= x)
 
 
-def edges(var: Variable, p75: float, bins: int = 8) -> list[float]:
+def edges(var: Variable, p75: float, bins: int = 10) -> list[float]:
     """Interval edges for a distribution: from the codebook's minimum (else 0) in equal nice steps to
-    2.5 times the third quartile, the last interval open. Set from public figures only."""
+    about twice the third quartile, the last interval open. Set from public figures only."""
     low = float(var.min) if var.min is not None else 0.0
     if not (p75 > low):
         return []
-    step = _nice((2.5 * p75 - low) / bins)
+    step = _nice((2 * p75 - low) / bins)
     return [low + i * step for i in range(bins + 1)]
 
 
@@ -299,7 +301,7 @@ def _number_figure(var: Variable, by: Variable | None, ctx: View, codebook: Code
                 "text": [count_text(n, s, lang) for n, s in zip(dist["count"], dist["suppressed"])],
             })
             data["pos"] = data["count"].astype("Float64").fillna(0).to_numpy(dtype=float)
-            axis = t("charts.amount_axis", lang, unit=var.unit) if var.unit else var.label(lang)
+            axis = var.label(lang)
             chart = charts.histogram(data, x_title=axis, y_title=t("charts.respondents_axis", lang),
                                      order=list(data["option"]),
                                      tooltip=_tooltip(lang, ("option", axis), ("text", t("charts.col.count", lang))))
@@ -320,7 +322,7 @@ def _number_figure(var: Variable, by: Variable | None, ctx: View, codebook: Code
             else list(dict.fromkeys(data["group_code"]))
         order_labels = [by.choice_label(c, lang) for c in order if c in set(data["group_code"])]
         select = {"group_code": by.name} if by.name in FILTER_VARIABLES else {}
-        axis = t("charts.amount_axis", lang, unit=var.unit) if var.unit else var.label(lang)
+        axis = var.label(lang)
         chart = charts.quartile_ranges(data, x_title=axis, group_order=order_labels, select=list(select) or None,
                                        tooltip=_tooltip(lang, ("group", by.label(lang)), ("text", t("charts.col.median", lang))))
         lines.append(t("charts.quartiles_note", lang))
