@@ -119,7 +119,7 @@ def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group
     labels = base.mark_text(align="left", dx=2, fontSize=10).encode(
         x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151"))
     layer = alt.layer(bars, labels, data=inline(data)).properties(width=88, height=alt.Step(20))
-    return layer.facet(column=alt.Column("group:N", sort=group_order, title=f"{group_title} · {x_title}",
+    return layer.facet(column=alt.Column(field="group", type="nominal", sort=group_order, title=f"{group_title} · {x_title}",
                                          header=alt.Header(labelLimit=92, labelFontWeight="bold")),
                        spacing=8)
 
@@ -160,10 +160,10 @@ def grouped_count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order
 
 def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_order: list[str],
             select: list[str] | None = None, tooltip: list | None = None) -> alt.LayerChart:
-    """Respondents by age band (rows) and gender: the first gender to the left, the second to the right.
-    `signed` is the count, negative on the left; `text` the count as shown."""
+    """Respondents by age band (`band`, rows) and gender: the first gender to the left, the second to
+    the right. `signed` is the count, negative on the left; `text` the count as shown."""
     pick = _pick(select) if select else None
-    base = alt.Chart(inline(data)).encode(y=alt.Y("age:N", sort=list(reversed(age_order)), title=None))
+    base = alt.Chart(inline(data)).encode(y=alt.Y("band:N", sort=list(reversed(age_order)), title=None))
     bars = base.mark_bar().encode(
         x=alt.X("signed:Q", title=x_title, axis=alt.Axis(labelExpr="format(abs(datum.value), ',d')")),
         color=alt.Color("gender:N", sort=gender_order, title=None, legend=alt.Legend(orient="top"),

@@ -339,7 +339,7 @@ def pyramid_figure(ctx: View) -> Figure:
     res = cached("crosstab", dataset, ["age_band", "gender"], filters=ctx.filters.query_filters(), tier=ctx.tier)
     left, right = gender.codes[:2]
     data = pd.DataFrame({
-        "age_code": res["age_band"].astype(str).to_numpy(), "age": _labels(age, res["age_band"], lang),
+        "age_code": res["age_band"].astype(str).to_numpy(), "band": _labels(age, res["age_band"], lang),
         "gender_code": res["gender"].astype(str).to_numpy(), "gender": _labels(gender, res["gender"], lang),
         "count": res["count"].to_numpy(),
         "text": [count_text(n, s, lang) for n, s in zip(res["count"], res["suppressed"])],
@@ -353,10 +353,10 @@ def pyramid_figure(ctx: View) -> Figure:
                            age_order=[age.choice_label(c, lang) for c in age.codes if c in set(shown["age_code"])],
                            gender_order=[gender.choice_label(c, lang) for c in (left, right)],
                            select=["age_code", "gender_code"],
-                           tooltip=_tooltip(lang, ("age", age.label(lang)), ("gender", gender.label(lang)),
+                           tooltip=_tooltip(lang, ("band", age.label(lang)), ("gender", gender.label(lang)),
                                             ("text", t("charts.col.count", lang))))
-    table = data[["age", "gender", "count", "text"]].rename(columns={
-        "age": age.label(lang), "gender": gender.label(lang), "count": t("charts.col.count", lang),
+    table = data[["band", "gender", "count", "text"]].rename(columns={
+        "band": age.label(lang), "gender": gender.label(lang), "count": t("charts.col.count", lang),
         "text": t("charts.col.shown", lang)})
     others = [gender.choice_label(c, lang) for c in dict.fromkeys(data["gender_code"]) if c not in (left, right)]
     lines = [t("charts.pyramid_note", lang, others=", ".join(others))] if others else []
