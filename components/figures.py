@@ -13,8 +13,8 @@ import streamlit as st
 
 from core import disclosure, query
 from core.codebook import load_codebook, quarter_label
-from core.filters import FilterState
 from core.engine import get_engine
+from core.filters import FilterState
 from core.i18n import fmt_int, refusal_message, t
 
 

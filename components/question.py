@@ -459,8 +459,9 @@ def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: 
     source = source_line(view, synthetic)
     st.caption("  \n".join([*notes, " · ".join(details), f"{source} {t('charts.caveat', lang)}"]))
 
-    def spec(chart=figure.chart, title=figure.question,
-             subtitle=(*figure.lines, *details, source, t("charts.caveat", lang))):
+    subtitle = [*figure.lines, *details, source, t("charts.caveat", lang)]
+
+    def spec(chart=figure.chart, title=figure.question, subtitle=tuple(subtitle)):
         return charts.for_export(chart, title=title, subtitle=list(subtitle))
 
     download_menu(key, lang, stem=file_stem(view.filters.dataset, figure.name), table=figure.table,
