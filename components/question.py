@@ -146,11 +146,13 @@ def _share_figure(var: Variable, by: Variable | None, ctx: View, codebook: Codeb
     lang, dataset = ctx.lang, ctx.filters.dataset
     res = cached("shares", dataset, var.name, [by.name] if by else [], filters=ctx.filters.query_filters(),
                  tier=ctx.tier)
+    banded = res["flag"].isin(["under_band", "over_band"]).to_numpy()
     data = pd.DataFrame({
         "code": res[var.name].astype(str).to_numpy(),
         "option": _labels(var, res[var.name], lang),
         "share": res["share"].astype("Float64").to_numpy(dtype=float, na_value=float("nan")),
-        "count": res["count"].to_numpy(),
+        # A share shown as a band ("over 95%") must not be given back by its count beside its base.
+        "count": res["count"].mask(banded).to_numpy(),
         "base": res["base"].to_numpy(),
         "text": [share_text(s, f, lang) for s, f in zip(res["share"], res["flag"])],
     })

@@ -373,3 +373,26 @@ def test_every_theme_page_in_every_language(dataset, lang):
             headings = [s.value for s in at.subheader]
             assert t("caveats.title", lang) in headings and t("caveats.title", "en") not in headings
             assert t("charts.filters", "en", filters="").strip() not in texts(at)
+
+
+def test_a_banded_share_sends_its_band_not_its_count(monkeypatch):
+    """A sensitive 100% on a small base is shown as "over 95%" (rule 5): its count, beside its base,
+    would give the 100% back, so neither the chart nor the table carries it."""
+    import pandas as pd
+
+    from components import charts as chart_module
+    from core.filters import FilterState
+
+    protected = pd.DataFrame({
+        "used_smuggler": ["yes", "no"], "count": pd.array([40, None], dtype="Int64"),
+        "base": pd.array([40, 40], dtype="Int64"), "share": pd.array([None, None], dtype="Float64"),
+        "flag": ["over_band", "under_band"], "suppressed": [False, True]})
+    protected.attrs["base"] = 40
+    monkeypatch.setattr(question, "cached", lambda *args, **kwargs: protected)
+    figure = question.build(load_codebook("core")["used_smuggler"], None,
+                            question.View("en", "public", FilterState()))
+    spec = chart_module.finish(figure.chart, "en").to_dict()
+    rows = [row for values in spec["datasets"].values() for row in values]
+    assert {r["code"]: r["text"] for r in rows} == {"yes": "over 95%", "no": "under 5%"}
+    assert all(r["count"] is None for r in rows)
+    assert figure.table[t("charts.col.count", "en")].isna().all()
