@@ -9,7 +9,7 @@ from core.access import can_open, tier_for
 from core.i18n import t
 from core.settings import ROOT, MissingSecret
 from core.store import ensure_built
-from pages import about, admin, microdata, overview
+from pages import about, admin, microdata, overview, themes
 from pages import map as map_page
 
 # (page id, module, icon, menu section); the page id is also its URL path.
@@ -34,12 +34,15 @@ session = auth.current_session()
 role = session.role if session else None
 shell.language_picker(lang)
 try:
-    filters = filter_bar(lang, tier_for(role), ignore=[p for params in PAGE_PARAMS.values() for p in params])
+    filters = filter_bar(lang, tier_for(role),
+                         ignore=[p for params in [*PAGE_PARAMS.values(), themes.URL_PARAMS] for p in params])
 except MissingSecret:
     st.error(t("app.not_configured", lang))
     st.stop()
 
-sections: dict[str, list] = {}
+# After "explore", the chosen dataset's theme pages, from its codebook, in a section named after it.
+sections: dict[str, list] = {t("nav.section.explore", lang): [],
+                             t(f"dataset.{filters.dataset}", lang): themes.pages(filters.dataset, lang)}
 for page_id, module, icon, section in PAGES:
     if can_open(page_id, role):
         sections.setdefault(t(f"nav.section.{section}", lang), []).append(
@@ -47,7 +50,7 @@ for page_id, module, icon, section in PAGES:
                     default=page_id == "overview"))
 page = st.navigation(sections)
 
-shell.write_url(lang, filters, keep=PAGE_PARAMS.get(page.url_path or "overview", ()))
+shell.write_url(lang, filters, keep=PAGE_PARAMS.get(page.url_path or "overview", themes.URL_PARAMS))
 auth.sign_in_panel(lang)
 shell.set_context(shell.PageContext(lang, session, filters))
 shell.show_url_notes(lang, filters)

@@ -12,8 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from core import disclosure, query
-from core.codebook import load_codebook
+from core.codebook import load_codebook, quarter_label
 from core.engine import get_engine
+from core.filters import FilterState
 from core.i18n import fmt_int, refusal_message, t
 
 
@@ -21,9 +22,18 @@ def _version(dataset: str) -> str:
     return get_engine().dataset(dataset).table  # a new name each time the file is reloaded
 
 
+def data_version(dataset: str) -> str:
+    """The loaded version of a dataset: a cache key that changes when its file is reloaded."""
+    return _version(dataset)
+
+
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _cached(version: str, fn: str, dataset: str, args: tuple, filters: tuple, tier: str):
-    function = {"crosstab": query.crosstab, "total": query.total, "shares": query.shares, "flows": query.flows}[fn]
+    function = {"crosstab": query.crosstab, "total": query.total, "shares": query.shares, "flows": query.flows,
+                "timeseries": query.timeseries, "summary": query.summary, "distribution": query.distribution,
+                "categories": query.categories}[fn]
+    if fn == "categories":
+        return function(dataset, *args, tier=tier)
     return function(dataset, *args, filters={k: list(v) for k, v in filters}, tier=tier)
 
 
@@ -65,3 +75,19 @@ def caveats(lang: str, tier: str) -> None:
                   t("caveats.percent_base", lang, minimum=s.min_percentage_base),
                   t("caveats.granularity", lang, minimum=s.min_category_size)]
     st.markdown("\n".join(f"- {line}" for line in lines))
+
+
+def filters_text(filters: FilterState, lang: str) -> str:
+    """The filters in force, in words: "Q1 2023 – Q4 2024 · Gender: Woman · Region of interview: …",
+    or that there are none. Charts and their downloads carry it."""
+    codebook = load_codebook(filters.dataset)
+    parts = []
+    if filters.start is not None or filters.end is not None:
+        quarters = filters.quarters()
+        parts.append(t("charts.filter_period", lang, start=quarter_label(quarters[0], lang),
+                       end=quarter_label(quarters[-1], lang)))
+    for name, codes in filters.selections.items():
+        var = codebook[name]
+        parts.append(t("charts.filter_item", lang, variable=var.label(lang),
+                       values=", ".join(var.choice_label(c, lang) for c in codes)))
+    return " · ".join(parts) if parts else t("charts.no_filter", lang)

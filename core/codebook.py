@@ -15,7 +15,8 @@ import pycountry
 import yaml
 from babel import Locale
 
-from core.settings import CODEBOOK_DIR, DATASETS, LANGUAGES
+from core import settings
+from core.settings import DATASETS, LANGUAGES
 
 TYPES = ("id", "single", "multiple", "number", "date", "country", "quarter", "year")
 # Types whose values are categories that can be rows, columns or filters of a table.
@@ -235,13 +236,15 @@ def parse_codebook(raw: dict, dataset: str) -> Codebook:
     )
 
 
-def codebook_path(dataset: str, directory: Path = CODEBOOK_DIR) -> Path:
-    return directory / f"{dataset}.yaml"
+def codebook_path(dataset: str, directory: Path | None = None) -> Path:
+    return (directory or settings.CODEBOOK_DIR) / f"{dataset}.yaml"
 
 
 @functools.lru_cache(maxsize=16)
-def load_codebook(dataset: str, directory: Path = CODEBOOK_DIR) -> Codebook:
-    if directory == CODEBOOK_DIR and dataset not in DATASETS:
+def load_codebook(dataset: str, directory: Path | None = None) -> Codebook:
+    """The codebook of `dataset`, from `directory` or else settings.CODEBOOK_DIR (read when called, so
+    that a test can point it at codebooks of its own; clear this cache after)."""
+    if directory is None and dataset not in DATASETS:
         raise KeyError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
     path = codebook_path(dataset, directory)
     with path.open(encoding="utf-8") as f:

@@ -29,7 +29,7 @@ from core.codebook import OTHER, Variable
 from core.engine import RKEY, LoadedDataset, get_engine, lit, q
 
 __all__ = [
-    "crosstab", "microdata", "shares", "total", "timeseries", "flows", "summary", "categories",
+    "crosstab", "microdata", "shares", "total", "timeseries", "flows", "summary", "distribution", "categories",
     "flow_kinds", "flow_variables", "UnknownFilter", "TIERS", "FLOW_KINDS",
 ]
 
@@ -564,6 +564,45 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
         df[col] = [disclosure.round_magnitude(float(v)) if keep else np.nan for v, keep in zip(df[col], ok)]
     cols = [*by, "contributors", "mean", "p25", "median", "p75", "sum", "flag"]
     return _result(df[cols], ds, tier, filters, base)
+
+
+MAX_BINS = 40
+
+
+def distribution(dataset: str, variable: str, edges: Sequence[float],
+                 filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
+    """Respondents per interval of a number variable, protected like a crosstab's counts.
+
+    `edges` (increasing) make the intervals [edges[0], edges[1]), ..., [edges[-1], no upper bound);
+    values under edges[0] count in the first. The caller fixes the edges from the codebook or from
+    public figures (e.g. summary's rounded quartiles), never from the raw values' extremes, which
+    rule 7 keeps from the public. Columns: `lower`, `upper` (NaN for the last, open interval), `count`
+    (perturbed, missing where suppressed, in the public tier), `suppressed`. Public: rules 1 to 4 as
+    for crosstab (a population under rule 3's minimum, or a mostly hidden distribution, is refused).
+    """
+    public = _is_public(tier)
+    ds = get_engine().dataset(dataset)
+    var = ds.codebook[variable]
+    if var.type != "number":
+        raise ValueError(f"{variable!r} is not a number variable")
+    if public and not var.public:
+        raise PermissionError(f"{variable!r} is not available in the public tier")
+    edges = [float(e) for e in edges]
+    if not edges or len(edges) > MAX_BINS or any(b <= a for a, b in zip(edges, edges[1:])) \
+            or not all(np.isfinite(edges)):
+        raise ValueError(f"edges must be 1 to {MAX_BINS} increasing finite numbers")
+    where = _where(ds, filters, public, not_null=[variable])
+    x = q(variable)
+    # The interval's index: how many edges after the first the value has reached.
+    index = " + ".join(f"({x} >= {e!r})::INTEGER" for e in edges[1:]) or "0"
+    found = get_engine().query_arrays(f"SELECT {index} AS i, count(*) AS n, sum({RKEY})::BIGINT AS k "
+                                      f"FROM {q(ds.table)} WHERE {where} GROUP BY 1")
+    n, k = np.zeros(len(edges), dtype=np.int64), np.zeros(len(edges), dtype=np.int64)
+    i = np.ma.getdata(found["i"]).astype(np.int64)
+    n[i], k[i] = np.ma.getdata(found["n"]), np.ma.getdata(found["k"])
+    cells = pd.DataFrame({"lower": edges, "upper": [*edges[1:], np.nan], "n": n, "k": k})
+    table = _protect(cells, int(n.sum()), int(k.sum()), public)
+    return _result(table.cells[["lower", "upper", "count", "suppressed"]], ds, tier, filters, table.base)
 
 
 def microdata(dataset: str, columns: Sequence[str] | None = None,

@@ -14,6 +14,11 @@ DataFrame: for the Overview the total, countries, nationalities and region x yea
 (all four public layers) the links nationality -> country of interview, the route segments, incidents
 and interviews by country. Times are medians; AppTest's own overhead (a script thread per run) is
 included. Nothing here asserts a time.
+
+Theme pages: every theme page of the core survey is rerun, and the slowest is reported with its cold
+view; its pandas baseline computes the same figures unprotected (shares per answer, multiple choice
+decoded from the bit masks, quartiles and intervals of numbers, respondents per period, the
+age-gender pyramid).
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ import statistics
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from components import question
+from core.codebook import load_codebook
 from core.engine import Engine, dataset_path, set_engine
 from core.query import ROUTE
 from core.settings import ROOT
@@ -59,6 +67,28 @@ def map_in_pandas(df: pd.DataFrame) -> None:
     segments.groupby(["a", "b"]).size()
     df["incident_country"].value_counts()
     df["country_of_interview"].value_counts()
+
+
+def theme_in_pandas(df: pd.DataFrame, theme: str) -> None:
+    """The figures of a theme page, unprotected, in pandas: what the page shows, without the rules."""
+    book = load_codebook("core")
+    shown = question.questions(book, theme, "public")
+    if question.has_pyramid(book, theme, "public"):
+        pd.crosstab(df["age_band"], df["gender"])
+    for var in shown:
+        col = df[var.name]
+        if var.type == "multiple":
+            asked = col.dropna().astype(np.int64).to_numpy()
+            [((asked >> i) & 1).mean() for i in range(len(var.codes))]
+        elif var.type == "number":
+            values = col.dropna()
+            p75 = values.quantile([0.25, 0.5, 0.75]).iloc[2]
+            values.mean()
+            cuts = question.edges(var, float(p75))
+            if cuts:
+                pd.cut(values, [*cuts, np.inf], right=False).value_counts(sort=False)
+        else:
+            col.value_counts(normalize=True)
 
 
 # page: (its URL path, its link's parameters, the columns and figures of the pandas baseline)
@@ -109,9 +139,48 @@ def _bench_page(page: str, sizes, repeat: int) -> None:
         st.cache_data.clear()
 
 
+def _bench_themes(sizes, repeat: int) -> None:
+    """Rerun every theme page of the core survey; the slowest one's rerun, cold view and pandas time."""
+    print(f"\n== Heaviest theme page of the core survey, anonymous visitor, server side (AppTest, median of "
+          f"{repeat} runs) vs the same figures in pandas ==")
+    print(f"{'rows':>10} {'page':>14} {'charts':>7} {'rerun ms':>9} {'cold view ms':>13} {'pandas ms':>10}")
+    book = load_codebook("core")
+    for size in sizes:
+        directory = data_dir(size)
+        engine = Engine(directory)
+        set_engine(engine)
+        rows = engine.dataset("core").rows
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        reruns = {}
+        for theme in book.themes:
+            at._page_hash = calc_hash(theme.id)
+            at.run()
+            assert not at.exception, at.exception
+            reruns[theme.id] = _median(at.run, max(5, repeat // 2))
+        heaviest = max(reruns, key=reruns.get)
+        at._page_hash = calc_hash(heaviest)
+        at.run()
+        rerun = _median(at.run, repeat)
+        charts = len(at.get("vega_lite_chart")) + len(at.get("arrow_vega_lite_chart"))
+
+        def cold(at=at):
+            st.cache_data.clear()
+            at.run()
+
+        cold_s = _median(cold, max(3, repeat // 3))
+        names = [v.name for v in question.questions(book, heaviest, "public")] + ["age_band", "gender"]
+        df = pd.read_parquet(dataset_path(directory, "core"), columns=list(dict.fromkeys(names)))
+        pandas_s = _median(lambda df=df, theme=heaviest: theme_in_pandas(df, theme), repeat)
+        print(f"{rows:>10,} {heaviest:>14} {charts:>7} {rerun * 1000:>9.1f} {cold_s * 1000:>13.1f} "
+              f"{pandas_s * 1000:>10.1f}")
+        set_engine(None)
+        st.cache_data.clear()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pages", nargs="+", choices=list(PAGES), default=list(PAGES))
+    p.add_argument("--pages", nargs="+", choices=[*PAGES, "themes"], default=[*PAGES, "themes"])
     p.add_argument("--sizes", nargs="+", choices=SIZES, default=list(SIZES))
     p.add_argument("--repeat", type=int, default=15)
     args = p.parse_args(argv)
@@ -125,7 +194,10 @@ def main(argv=None) -> int:
     PagesManager.__init__ = after_first_visit
 
     for page in args.pages:
-        _bench_page(page, args.sizes, args.repeat)
+        if page == "themes":
+            _bench_themes(args.sizes, args.repeat)
+        else:
+            _bench_page(page, args.sizes, args.repeat)
     return 0
 
 

@@ -182,7 +182,7 @@ def test_t_fills_placeholders_and_formats_numbers_for_the_language():
 
 def test_a_message_missing_in_a_language_falls_back_to_english(lenient, french_lacks):
     french_lacks("nav.map")
-    assert t("nav.map", "fr") == "Map"
+    assert t("nav.map", "fr") == "Route map"
     assert t("nav.overview", "fr") == "Vue d’ensemble"
 
 
@@ -192,7 +192,7 @@ def test_an_unknown_key_shows_as_itself(lenient):
 
 
 def test_an_unsupported_language_falls_back_to_english(lenient):
-    assert t("nav.map", "de") == "Map"
+    assert t("nav.map", "de") == "Route map"
     assert tn("figures.respondents", 1234, "de") == "1,234 respondents"
 
 

@@ -1,0 +1,222 @@
+"""Altair charts of protected tables: bars of shares, grouped bars and small multiples, trends, an age
+and gender pyramid, quartile ranges and distributions of numbers.
+
+Each function takes a small DataFrame that the caller made from a core.query result (one row per
+category, never per respondent) and draws it as it is, its values written into the spec (`inline`):
+what a chart holds is what Streamlit sends to the browser. Rows carry the category codes beside their labels (`code`, `group_code`), so that a click
+can set a filter, and a `text` column with the figure as the page writes it ("34%", "<10"), so that a
+withheld value is labelled as such, never drawn as a zero. Numbers on the axes follow the language
+(`locale`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import altair as alt
+import pandas as pd
+from babel import Locale
+from babel.numbers import format_percent
+
+# A click on a mark selects its category: the parameter Streamlit reports in the chart's state.
+PICK = "pick"
+MUTED = "#9ca3af"
+LABEL_LIMIT = 260
+# Up to this many groups a breakdown is drawn as grouped bars, above as small multiples.
+GROUPED_MAX = 3
+
+
+@functools.cache
+def locale(lang: str) -> dict:
+    """d3's number format locale for `lang`, from CLDR: "1 234,5" and "25 %" in French."""
+    symbols = Locale.parse(lang).number_symbols["latn"]
+    percent = format_percent(0.25, locale=lang).replace("25", "")
+    return {"decimal": symbols["decimal"], "thousands": symbols["group"], "grouping": [3],
+            "currency": ["", ""], "percent": percent}
+
+
+def finish(chart, lang: str):
+    """The top-level settings every chart gets: the language's number format, quiet views."""
+    return chart.configure(locale={"number": locale(lang)}).configure_view(stroke=None)
+
+
+def inline(data: pd.DataFrame) -> alt.InlineData:
+    """The table as values written into the spec. Not a DataFrame: Streamlit switches Altair's data
+    transformer for the whole process while it draws, and a download rendered meanwhile on another
+    thread would get a reference to data it cannot read. Tables here are a few dozen rows."""
+    clean = data.astype(object).where(data.notna(), None)
+    return alt.InlineData(values=[{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                                  for row in clean.to_dict("records")])
+
+
+def _pick(fields: list[str]):
+    return alt.selection_point(name=PICK, fields=fields, on="click", clear="dblclick")
+
+
+def _highlight(pick):
+    return alt.condition(pick, alt.value(1.0), alt.value(0.45)) if pick is not None else alt.value(1.0)
+
+
+def _share_axis(title: str | None) -> alt.X:
+    return alt.X("share:Q", title=title, axis=alt.Axis(format=".0%", grid=True, tickCount=5),
+                 scale=alt.Scale(domainMin=0))
+
+
+def _domain_max(values: pd.Series, floor: float) -> float:
+    top = pd.to_numeric(values, errors="coerce").max()
+    return max(float(top) * 1.18 if pd.notna(top) else 0.0, floor)
+
+
+def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = None,
+               tooltip: list | None = None) -> alt.LayerChart:
+    """Horizontal bars of shares, one per answer (data order), labelled with `text`."""
+    pick = _pick(select) if select else None
+    top = _domain_max(data["share"], 0.1)
+    base = alt.Chart(inline(data)).encode(
+        y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+    )
+    bars = base.mark_bar(color="#1f77b4").encode(
+        x=_share_axis(x_title).scale(domain=[0, top]), opacity=_highlight(pick), tooltip=tooltip or [])
+    if pick is not None:
+        bars = bars.add_params(pick)
+    labels = base.mark_text(align="left", dx=3, fontSize=11).encode(
+        x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N",
+        color=alt.condition(alt.datum.share == None, alt.value(MUTED), alt.value("#1f2937")))  # noqa: E711
+    return (bars + labels).properties(height=alt.Step(22))
+
+
+def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, group_order: list[str],
+                       select: list[str] | None = None, tooltip: list | None = None) -> alt.LayerChart:
+    """Bars of shares per answer, one bar per group side by side (a few groups)."""
+    pick = _pick(select) if select else None
+    top = _domain_max(data["share"], 0.1)
+    base = alt.Chart(inline(data)).encode(
+        y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+        yOffset=alt.YOffset("group:N", sort=group_order),
+    )
+    bars = base.mark_bar().encode(
+        x=_share_axis(x_title).scale(domain=[0, top]),
+        color=alt.Color("group:N", sort=group_order, title=group_title, legend=alt.Legend(orient="top")),
+        opacity=_highlight(pick), tooltip=tooltip or [])
+    if pick is not None:
+        bars = bars.add_params(pick)
+    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(
+        x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151"))
+    return (bars + labels).properties(height=alt.Step(13))
+
+
+def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group_order: list[str],
+                    select: list[str] | None = None, tooltip: list | None = None) -> alt.FacetChart:
+    """One small bar chart of shares per group, side by side, sharing the answers' axis."""
+    pick = _pick(select) if select else None
+    top = _domain_max(data["share"], 0.1)
+    base = alt.Chart().encode(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=190)))
+    bars = base.mark_bar(color="#1f77b4").encode(
+        x=alt.X("share:Q", title=None, axis=alt.Axis(format=".0%", tickCount=3), scale=alt.Scale(domain=[0, top])),
+        opacity=_highlight(pick), tooltip=tooltip or [])
+    if pick is not None:
+        bars = bars.add_params(pick)
+    labels = base.mark_text(align="left", dx=2, fontSize=10).encode(
+        x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151"))
+    layer = alt.layer(bars, labels, data=inline(data)).properties(width=88, height=alt.Step(20))
+    return layer.facet(column=alt.Column(field="group", type="nominal", sort=group_order, title=f"{group_title} · {x_title}",
+                                         header=alt.Header(labelLimit=92, labelFontWeight="bold")),
+                       spacing=8)
+
+
+def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order: list[str],
+                tooltip: list | None = None) -> alt.Chart:
+    """Shares of each answer by quarter, a line per answer; withheld quarters leave a gap."""
+    return alt.Chart(inline(data)).mark_line(point=True).encode(
+        x=alt.X("group:O", sort=quarter_order, title=x_title, axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("share:Q", title=y_title, axis=alt.Axis(format=".0%")),
+        color=alt.Color("option:N", sort=None, title=None, legend=alt.Legend(orient="bottom", columns=2,
+                                                                          labelLimit=LABEL_LIMIT)),
+        tooltip=tooltip or [],
+    ).properties(height=320)
+
+
+def count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
+                tooltip: list | None = None) -> alt.Chart:
+    """Respondents per period (quarters or years), bars labelled; withheld periods say "<10"."""
+    base = alt.Chart(inline(data)).encode(x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45)))
+    bars = base.mark_bar(color="#1f77b4").encode(
+        y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or [])
+    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=9, angle=0).encode(
+        y=alt.Y("pos:Q"), text="text:N", color=alt.value("#374151"))
+    return (bars + labels).properties(height=260)
+
+
+def grouped_count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
+                        group_title: str, group_order: list[str], tooltip: list | None = None) -> alt.Chart:
+    """Respondents per period and group, a line per group."""
+    return alt.Chart(inline(data)).mark_line(point=True).encode(
+        x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")),
+        color=alt.Color("group:N", sort=group_order, title=group_title, legend=alt.Legend(orient="top")),
+        tooltip=tooltip or [],
+    ).properties(height=300)
+
+
+def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_order: list[str],
+            select: list[str] | None = None, tooltip: list | None = None) -> alt.LayerChart:
+    """Respondents by age band (`band`, rows) and gender: the first gender to the left, the second to
+    the right. `signed` is the count, negative on the left; `text` the count as shown."""
+    pick = _pick(select) if select else None
+    base = alt.Chart(inline(data)).encode(y=alt.Y("band:N", sort=list(reversed(age_order)), title=None))
+    bars = base.mark_bar().encode(
+        x=alt.X("signed:Q", title=x_title, axis=alt.Axis(labelExpr="format(abs(datum.value), ',d')")),
+        color=alt.Color("gender:N", sort=gender_order, title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(range=["#1f77b4", "#d62728"])),
+        opacity=_highlight(pick), tooltip=tooltip or [])
+    if pick is not None:
+        bars = bars.add_params(pick)
+    text = {"x": "pos:Q", "text": "text:N", "color": alt.value("#1f2937")}
+    left = base.mark_text(fontSize=10, align="right", dx=-3).encode(**text).transform_filter(alt.datum.pos < 0)
+    right = base.mark_text(fontSize=10, align="left", dx=3).encode(**text).transform_filter(alt.datum.pos >= 0)
+    return (bars + left + right).properties(height=alt.Step(30))
+
+
+def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
+                    select: list[str] | None = None, tooltip: list | None = None) -> alt.LayerChart:
+    """Per group, the middle half of the answers (first to third quartile) as a bar and the median as
+    a tick, labelled; groups whose figures are withheld say why in `text`."""
+    pick = _pick(select) if select else None
+    base = alt.Chart(inline(data)).encode(y=alt.Y("group:N", sort=group_order, title=None,
+                                          axis=alt.Axis(labelLimit=LABEL_LIMIT)))
+    band = base.mark_bar(color="#9ecae1", height=14).encode(
+        x=alt.X("p25:Q", title=x_title, axis=alt.Axis(format=",d")), x2="p75:Q",
+        opacity=_highlight(pick), tooltip=tooltip or [])
+    if pick is not None:
+        band = band.add_params(pick)
+    median = base.mark_tick(color="#08519c", thickness=3, size=18).encode(x="median:Q", tooltip=tooltip or [])
+    labels = base.mark_text(align="left", dx=6, fontSize=11).encode(x="pos:Q", text="text:N",
+                                                                     color=alt.value("#1f2937"))
+    return (band + median + labels).properties(height=alt.Step(28))
+
+
+def histogram(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
+              tooltip: list | None = None) -> alt.LayerChart:
+    """Respondents per interval of a number (`option`: the interval's label, in order)."""
+    base = alt.Chart(inline(data)).encode(x=alt.X("option:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-30)))
+    bars = base.mark_bar(color="#6baed6").encode(
+        y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or [])
+    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=10).encode(
+        y="pos:Q", text="text:N", color=alt.condition(alt.datum.count == None, alt.value(MUTED),  # noqa: E711
+                                                       alt.value("#1f2937")))
+    return (bars + labels).properties(height=240)
+
+
+def for_export(spec: dict, *, title: str, subtitle: list[str], width: int = 640) -> dict:
+    """A chart's Vega-Lite spec (made with `finish`) as a stand-alone figure for a file: an explicit
+    width (no page to take one from), the question as its title, and the base, filters and source
+    under it, on white."""
+    out = dict(spec)
+    if "facet" not in out:  # small multiples keep the width of their panels
+        out["width"] = width
+    out["title"] = {"text": title, "subtitle": subtitle, "anchor": "start", "fontSize": 15, "subtitleFontSize": 11,
+                    "subtitleColor": "#374151", "limit": width + 300, "subtitleLimit": width + 300,
+                    "offset": 12}
+    out["padding"] = 16
+    out["background"] = "white"
+    return out

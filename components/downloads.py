@@ -1,0 +1,60 @@
+"""Download buttons for a figure: the chart as PNG and SVG, its table as CSV and Excel (core.export).
+
+The files are made when a user clicks (Streamlit's deferred download: `data` is a function, run on
+its own thread), not on every page run: rendering a chart takes vl-convert a few tenths of a second.
+So the functions given here must not use Streamlit, and must hold only what the page shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from core import disclosure, export
+from core.codebook import load_codebook
+from core.filters import FilterState
+from core.i18n import fmt_date, t
+
+
+def header(lang: str, filters: FilterState, title: str, filters_line: str, base_line: str,
+           source_line: str) -> list[tuple[str, str]]:
+    """The header block of a download, in `lang`: what the figure is, of which data, filtered how,
+    made when, and the caveat that goes with it."""
+    codebook = load_codebook(filters.dataset)
+    return [
+        (t("downloads.header.title", lang), title),
+        (t("downloads.header.dataset", lang), codebook.title(lang)),
+        (t("downloads.header.filters", lang), filters_line),
+        (t("downloads.header.base", lang), base_line),
+        (t("downloads.header.date", lang), fmt_date(dt.date.today(), lang, "long")),
+        (t("downloads.header.source", lang), source_line),
+        (t("downloads.header.caveat", lang), t("downloads.caveat", lang, minimum=disclosure.settings().min_count)),
+    ]
+
+
+def file_stem(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", "_".join(parts)).strip("-") or "figure"
+
+
+def download_menu(key: str, lang: str, *, stem: str, table: pd.DataFrame, header_rows: list[tuple[str, str]],
+                  spec: Callable[[], dict] | None) -> None:
+    """A "Download" menu with PNG and SVG of the chart (when `spec` gives its Vega-Lite spec) and CSV
+    and Excel of `table`."""
+    with st.popover(t("downloads.label", lang), icon=":material/download:"):
+        if spec is not None:
+            st.download_button(t("downloads.png", lang), data=lambda: export.chart_png(spec(), lang),
+                               file_name=f"{stem}.png", mime=export.MIME["png"], key=f"{key}_png",
+                               on_click="ignore", icon=":material/image:", width="stretch")
+            st.download_button(t("downloads.svg", lang), data=lambda: export.chart_svg(spec(), lang),
+                               file_name=f"{stem}.svg", mime=export.MIME["svg"], key=f"{key}_svg",
+                               on_click="ignore", icon=":material/polyline:", width="stretch")
+        st.download_button(t("downloads.csv", lang), data=lambda: export.to_csv(table, header_rows),
+                           file_name=f"{stem}.csv", mime=export.MIME["csv"], key=f"{key}_csv",
+                           on_click="ignore", icon=":material/table_view:", width="stretch")
+        st.download_button(t("downloads.xlsx", lang), data=lambda: export.to_excel(table, header_rows, stem),
+                           file_name=f"{stem}.xlsx", mime=export.MIME["xlsx"], key=f"{key}_xlsx",
+                           on_click="ignore", icon=":material/grid_on:", width="stretch")

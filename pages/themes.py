@@ -1,0 +1,77 @@
+"""Theme pages: one per theme of the chosen dataset's codebook (Profiles, Drivers, The journey... for
+the core survey; the Covid-19 and Returns modules' own themes), each a column of charts, one per
+question of the theme, with a "break down by" choice for the whole page. A question or a theme added
+to a codebook shows up here without new code.
+
+The router registers these pages from the codebook (`pages()`): the same function draws every theme.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from components import question as q
+from components.figures import caveats, synthetic_banner
+from components.shell import context, put_in_url, seed_from_url
+from core.codebook import load_codebook
+from core.engine import get_engine
+from core.i18n import t, tn
+
+BY_PARAM, BY_KEY = "by", "theme_by"
+NO_BREAKDOWN = ""
+URL_PARAMS = (BY_PARAM,)
+ICON = ":material/bar_chart:"
+
+
+def pages(dataset: str, lang: str) -> list[st.Page]:
+    """One page per theme of `dataset`, its URL path the theme's id."""
+    return [st.Page(functools.partial(render_theme, theme.id), title=theme.label(lang), icon=ICON,
+                    url_path=theme.id) for theme in load_codebook(dataset).themes]
+
+
+def _breakdown_picker(codebook, lang: str, tier: str) -> str:
+    """The page's "break down by" choice, kept across theme pages and in the link (?by=)."""
+    options = [NO_BREAKDOWN, *q.breakdowns(codebook, tier)]
+    seed_from_url(BY_PARAM, BY_KEY, options, lang)
+    if st.session_state.get(BY_KEY) not in options:  # after a dataset switch or a sign-out
+        st.session_state[BY_KEY] = NO_BREAKDOWN
+    by = st.selectbox(t("themes.by", lang), options, key=BY_KEY, help=t("themes.by_help", lang),
+                      format_func=lambda name: codebook[name].label(lang) if name else t("themes.by_none", lang))
+    put_in_url(BY_PARAM, by, NO_BREAKDOWN)
+    return by
+
+
+def render_theme(theme_id: str) -> None:
+    ctx = context()
+    if ctx is None:
+        return
+    lang, dataset = ctx.lang, ctx.filters.dataset
+    codebook = load_codebook(dataset)
+    theme = next(th for th in codebook.themes if th.id == theme_id)
+    shown = q.questions(codebook, theme_id, ctx.tier)
+
+    st.title(theme.label(lang))
+    st.caption(f"{codebook.title(lang)} · {tn('themes.questions', len(shown), lang)}")
+    synthetic_banner(lang, dataset)
+    by = _breakdown_picker(codebook, lang, ctx.tier)
+    by_var = codebook[by] if by else None
+    synthetic = get_engine().dataset(dataset).synthetic
+
+    if not shown:
+        st.info(t("themes.empty", lang))
+    view = q.View(lang, ctx.tier, ctx.filters)
+    if q.has_pyramid(codebook, theme_id, ctx.tier):
+        q.question(None, None, view, f"q_{dataset}_{theme_id}_{q.PYRAMID}", synthetic)
+    for var in shown:
+        q.question(var, by_var, view, f"q_{dataset}_{theme_id}_{var.name}", synthetic)
+
+    st.subheader(t("caveats.title", lang))
+    caveats(lang, ctx.tier)
+
+
+if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+    from components.shell import hand_to_router
+
+    hand_to_router()

@@ -1,0 +1,101 @@
+"""Theme pages in a browser: a page in Spanish, a breakdown, a click on a bar that filters the portal
+(and its link), and a chart downloaded as a PNG that opens as an image."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.e2e
+
+
+def charts(portal, page: Page):
+    return portal.current(portal.main(page)).get_by_test_id("stVegaLiteChart")
+
+
+def open_theme(portal, page: Page, path: str, params: dict | None = None) -> None:
+    """Open a theme page by its link. The server must have run the router once: until then it looks
+    for the page in pages/ and shows "Page not found" first (tests/e2e/test_fresh_server.py)."""
+    portal.open(page, "/")
+    portal.open(page, path, params)
+    expect(page.get_by_role("dialog").filter(has_text="Page not found")).to_have_count(0)
+
+
+def chart_under(heading):
+    """The chart drawn right after a question's heading."""
+    return heading.locator("xpath=ancestor::div[@data-testid='stElementContainer'][1]"
+                           "/following-sibling::div[@data-testid='stElementContainer'][1]").get_by_test_id(
+        "stVegaLiteChart")
+
+
+def test_a_theme_page_in_spanish_with_a_breakdown(portal, page: Page):
+    open_theme(portal, page, "/drivers", {"lang": "es"})
+    expect(portal.title(page)).to_have_text("Motivos de la migración")
+    main = portal.main(page)
+    expect(main.get_by_role("heading", name="Motivos para partir (varias respuestas posibles)")).to_be_visible()
+    expect(charts(portal, page)).to_have_count(3)
+    expect(charts(portal, page).first.locator("canvas, svg").first).to_be_visible()
+    expect(main.get_by_text(re.compile(r"Base: 1\d\d\.\d\d\d\spersonas encuestadas")).first).to_be_visible()
+    expect(main.get_by_text("Datos sintéticos.").first).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(portal.sidebar(page).get_by_role("link", name="Motivos de la migración")).to_be_visible()
+    portal.screenshot(page, "themes_drivers_es")
+
+    # Break every chart down by gender: grouped bars, and the choice goes into the link.
+    main.get_by_test_id("stSelectbox").filter(has_text="Desglosar por").click()
+    page.get_by_role("option", name="Género", exact=True).click()
+    portal.settle(page)
+    expect(page).to_have_url(re.compile(r"[?&]by=gender(&|$)"))
+    expect(charts(portal, page)).to_have_count(3)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    portal.screenshot(page, "themes_drivers_es_by_gender")
+
+    # The link opens the same view elsewhere.
+    other = page.context.browser.new_page()
+    portal.open(other, "/drivers", {"lang": "es", "by": "gender"})
+    expect(other.get_by_role("combobox", name="Desglosar por")).to_have_value("Género")
+    other.close()
+
+
+def test_a_click_on_a_bar_filters_the_portal_and_the_link(portal, page: Page):
+    open_theme(portal, page, "/profiles")
+    heading = portal.main(page).get_by_role("heading", name="Gender", exact=True)
+    expect(heading).to_be_visible()
+    # The chart under the "Gender" heading: three bars, Man (the longest) first.
+    chart = chart_under(heading)
+    chart.scroll_into_view_if_needed()
+    box = chart.locator("canvas, svg").first.bounding_box()
+    assert box, "the gender chart is not drawn"
+    page.mouse.click(box["x"] + box["width"] * 0.35, box["y"] + 16)
+    portal.settle(page)
+    expect(page).to_have_url(re.compile(r"[?&]gender=man(&|$)"))
+    expect(portal.pill(page, "Man")).to_have_attribute("aria-pressed", "true")
+    expect(portal.main(page).get_by_text("Gender: Man").first).to_be_visible()
+    portal.screenshot(page, "themes_profiles_clicked_man")
+
+
+def test_a_chart_downloads_as_a_png_image(portal, page: Page):
+    from PIL import Image
+
+    open_theme(portal, page, "/smuggling", {"lang": "fr"})
+    expect(portal.title(page)).to_have_text("Trafic de migrants")
+    menu = portal.main(page).get_by_role("button", name="Télécharger").first
+    menu.click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Graphique (image PNG)").first.click()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / "themes_download_used_smuggler_fr.png"
+    download.value.save_as(path)
+    assert download.value.suggested_filename == "core_used_smuggler.png"
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(data))
+    assert image.width >= 1200 and image.height >= 300  # 640 px wide and more, at scale 2
+    # Mostly white paper with some ink: a chart, not an empty image.
+    colours = image.convert("L").getcolors(maxcolors=1 << 16)
+    assert colours and len(colours) > 20
