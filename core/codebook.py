@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,12 +241,35 @@ def codebook_path(dataset: str, directory: Path | None = None) -> Path:
     return (directory or settings.CODEBOOK_DIR) / f"{dataset}.yaml"
 
 
-@functools.lru_cache(maxsize=16)
-def load_codebook(dataset: str, directory: Path | None = None) -> Codebook:
-    """The codebook of `dataset`, from `directory` or else settings.CODEBOOK_DIR (read when called, so
-    that a test can point it at codebooks of its own; clear this cache after)."""
-    if directory is None and dataset not in DATASETS:
-        raise KeyError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
-    path = codebook_path(dataset, directory)
-    with path.open(encoding="utf-8") as f:
+@functools.lru_cache(maxsize=32)
+def read_codebook(path: Path, dataset: str) -> Codebook:
+    """The codebook in one YAML file, cached by path: a built-in codebook, or a loaded version's (a
+    version's files never change once written, core/versions.py)."""
+    with Path(path).open(encoding="utf-8") as f:
         return parse_codebook(yaml.safe_load(f), dataset)
+
+
+def builtin_codebook(dataset: str) -> Codebook:
+    """The codebook shipped in settings.CODEBOOK_DIR (read when called, so that a test can point it at
+    codebooks of its own; clear the cache after): what the synthetic data are generated from."""
+    if dataset not in DATASETS:
+        raise KeyError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    return read_codebook(_builtin_path(os.fspath(settings.CODEBOOK_DIR), dataset), dataset)
+
+
+@functools.lru_cache(maxsize=64)
+def _builtin_path(directory: str, dataset: str) -> Path:
+    return codebook_path(dataset, Path(directory))
+
+
+def load_codebook(dataset: str, directory: Path | None = None) -> Codebook:
+    """The codebook of `dataset` as the portal shows it: that of the data the query engine reads (a loaded
+    version's own codebook, core/versions.py; else the built-in one). From `directory` when given."""
+    if directory is not None:
+        return read_codebook(codebook_path(dataset, directory), dataset)
+    from core.engine import get_engine  # the engine imports this module; it decides which data are current
+
+    return get_engine().codebook(dataset)
+
+
+load_codebook.cache_clear = read_codebook.cache_clear  # type: ignore[attr-defined]
