@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, choices=DATASETS)
     p.add_argument("--builtin", action="store_true", help="go back to the built-in synthetic data")
 
-    p = commands.add_parser("template", help="write an XLSForm asking a dataset's questions")
-    p.add_argument("out", type=Path)
+    p = commands.add_parser("template", help="write an XLSForm asking a dataset's questions, and its mapping")
+    p.add_argument("out", type=Path, help="the XLSForm to write (.xlsx); its mapping goes beside it (.yaml)")
     p.add_argument("--dataset", required=True, choices=DATASETS)
     return parser
 
@@ -135,10 +135,14 @@ def run(args: argparse.Namespace) -> str:
             return t("ingest.cli.restored_builtin", lang, dataset=args.dataset)
         return t("ingest.cli.restored", lang, dataset=args.dataset, version=target)
     if args.command == "template":
-        if args.out.exists():
-            raise CommandError(t("ingest.cli.exists", lang, path=str(args.out)))
-        kobo.write_xlsform(args.out, *kobo.form_from_codebook(load_codebook(args.dataset)))
-        return t("ingest.cli.template_written", lang, path=str(args.out))
+        mapping = args.out.with_suffix(".yaml")
+        for path in (args.out, mapping):
+            if path.exists():
+                raise CommandError(t("ingest.cli.exists", lang, path=str(path)))
+        codebook = load_codebook(args.dataset)
+        kobo.write_xlsform(args.out, *kobo.form_from_codebook(codebook))
+        mapping.write_text(kobo.mapping_from_codebook(codebook), encoding="utf-8")
+        return t("ingest.cli.template_written", lang, path=str(args.out), mapping=str(mapping))
     raise CommandError(f"unknown command {args.command!r}")  # pragma: no cover
 
 

@@ -214,17 +214,20 @@ def _sample(path: Path, encoding: str) -> str:
 
 
 def detect_delimiter(sample: str, name: str) -> str:
-    """The delimiter that splits the first lines into the same number of columns, the most of them
-    (a comma when several do equally well)."""
+    """The delimiter that splits most of the first lines into as many columns as the header, the most
+    columns (a comma when several do equally well)."""
     best, best_columns = None, 1
     for delimiter in DELIMITERS:
-        rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r][:50]
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter) if r][:50]
+        except csv.Error:
+            continue
         if not rows:
             continue
-        widths = {len(r) for r in rows}
-        if len(rows) == 1 or len(widths) == 1:
-            if len(rows[0]) > best_columns:
-                best, best_columns = delimiter, len(rows[0])
+        # Most lines as wide as the header (a ragged line is reported later, with its number).
+        agree = sum(len(r) == len(rows[0]) for r in rows)
+        if agree * 2 > len(rows) and len(rows[0]) > best_columns:
+            best, best_columns = delimiter, len(rows[0])
     if best is None:
         raise refuse("no_columns", file=name)
     return best
@@ -240,7 +243,10 @@ def read_csv(path: Path, name: str, encoding: str | None = None) -> RawTable:
     encoding = detect_encoding(path, name, encoding)
     sample = _sample(path, encoding)
     delimiter = detect_delimiter(sample, name)
-    first = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter)][:2]
+    try:
+        first = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)][:2]
+    except csv.Error as e:
+        raise refuse("csv_unreadable", file=name, detail=str(e)) from None
     headers = [h.strip() for h in first[0]] if first else []
     if not headers:
         raise refuse("no_rows", file=name)
@@ -249,10 +255,10 @@ def read_csv(path: Path, name: str, encoding: str | None = None) -> RawTable:
     hxl = first[1] if len(first) > 1 and is_hxl_row(first[1]) else None
     skip = 1 + (hxl is not None)
     names = [f"c{i}" for i in range(len(headers))]
-    ragged: list[tuple[int | None, int]] = []
+    ragged: list[int] = []
 
     def bad_row(row) -> str:
-        ragged.append((row.number, row.actual_columns))
+        ragged.append(row.actual_columns)
         return "skip"
 
     try:
@@ -269,8 +275,7 @@ def read_csv(path: Path, name: str, encoding: str | None = None) -> RawTable:
     except (pa.ArrowInvalid, UnicodeDecodeError, ValueError) as e:
         raise refuse("csv_unreadable", file=name, detail=str(e).splitlines()[0][:200]) from None
     if ragged:
-        raise IngestError([Problem("ragged_row", {"found": found, "expected": len(headers)}, file=name,
-                                   row=number) for number, found in ragged[:20]])
+        raise IngestError(_ragged_rows(path, name, encoding, delimiter, len(headers)))
     if table.num_rows > settings.INGEST_MAX_ROWS:
         raise refuse("too_many_rows", file=name, rows=table.num_rows, limit=settings.INGEST_MAX_ROWS)
     notes = []
@@ -282,6 +287,22 @@ def read_csv(path: Path, name: str, encoding: str | None = None) -> RawTable:
     return RawTable(file=name, sheet=None, headers=headers, columns=[table.column(n) for n in names],
                     row_numbers=np.arange(first_row, first_row + table.num_rows), hxl=hxl,
                     delimiter=delimiter, encoding=encoding, notes=notes)
+
+
+def _ragged_rows(path: Path, name: str, encoding: str, delimiter: str, width: int) -> list[Problem]:
+    """The rows whose cells do not match the header, with their numbers (pyarrow does not know them when
+    values may hold line breaks): read again with the csv module, only when there are some."""
+    out = []
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
+        try:
+            for number, row in enumerate(csv.reader(f, delimiter=delimiter), start=1):
+                if row and len(row) != width:
+                    out.append(Problem("ragged_row", {"found": len(row), "expected": width}, file=name, row=number))
+                    if len(out) == 20:
+                        break
+        except csv.Error as e:
+            out.append(Problem("csv_unreadable", {"detail": str(e)}, file=name))
+    return out or [Problem("ragged_row", {"found": "?", "expected": width}, file=name)]
 
 
 # --- workbooks ---------------------------------------------------------------------------------------
@@ -326,7 +347,7 @@ def read_xlsx(path: Path, name: str, sheet: str | None = None) -> RawTable:
     book = open_workbook(path, name)
     try:
         if sheet is not None and sheet not in book.sheetnames:
-            raise refuse("sheet_missing", file=name, sheet=sheet, sheets=", ".join(book.sheetnames))
+            raise refuse("sheet_missing", file=name, wanted=sheet, sheets=", ".join(book.sheetnames))
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         declared = ws.max_row or 0  # from the sheet's <dimension>: refuse early when it says too many
         if declared > settings.INGEST_MAX_ROWS + 2:
@@ -394,6 +415,14 @@ def read_export(path: Path, name: str | None = None, *, encoding: str | None = N
     if export_format(path, name) == "xlsx":
         return read_xlsx(path, name, sheet)
     return read_csv(path, name, encoding)
+
+
+def sheet_names(path: Path, name: str) -> list[str]:
+    book = open_workbook(path, name)
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
 
 
 def read_sheets(path: Path, name: str, wanted: tuple[str, ...]) -> dict[str, list[tuple[int, list[str]]]]:

@@ -118,6 +118,49 @@ def form_from_codebook(codebook: Codebook, *, version: str = "1") -> tuple[list[
     return survey, choices, settings
 
 
+def mapping_from_codebook(codebook: Codebook) -> str:
+    """The mapping (core.ingest.mapping) of the form `form_from_codebook` writes: every question to the
+    codebook variable it came from, with the codebook's themes, sensitivity and public flags."""
+    import yaml
+
+    from core.ingest.mapping import FROM_FIELDS
+
+    standard = {name: name for name in FROM_FIELDS if name in codebook}
+    fields = {}
+    for v in codebook.variables.values():
+        if v.name in standard or v.type in ("quarter", "year"):
+            continue
+        entry: dict = {"theme": v.theme, "sensitive": v.sensitive, "public": v.public}
+        if v.type == "country":
+            entry["type"] = "country"
+        for key in ("unit", "min", "max", "asked"):
+            if getattr(v, key) is not None:
+                entry[key] = getattr(v, key)
+        fields[v.name] = entry
+    mapping = {
+        "dataset": codebook.dataset, "title": dict(codebook.titles), "description": dict(codebook.descriptions),
+        "period": {"start": codebook.period_start.isoformat(), "end": codebook.period_end.isoformat()},
+        "standard": standard, "themes": {th.id: dict(th.labels) for th in codebook.themes}, "fields": fields,
+    }
+    header = f"# Mapping of the form written from the {codebook.dataset!r} codebook (python -m scripts.ingest template).\n"
+    return header + yaml.safe_dump(mapping, allow_unicode=True, sort_keys=False, width=120)
+
+
+def write_sample(directory: Path, codebook: Codebook, frame: pd.DataFrame, layout: Layout = Layout(),
+                 name: str = "export") -> tuple[Path, Path, Path]:
+    """A form asking a codebook's questions, its mapping, and `frame` (portal conventions) as a Kobo export
+    in `layout`: (form, export, mapping) paths in `directory`."""
+    from core.ingest.xlsform import read_form
+
+    directory = Path(directory)
+    form = write_xlsform(directory / "form.xlsx", *form_from_codebook(codebook))
+    mapping = directory / "mapping.yaml"
+    mapping.write_text(mapping_from_codebook(codebook), encoding="utf-8")
+    export = write_export(directory / f"{name}.{layout.format}", read_form(form),
+                          submissions_from_frame(frame, codebook), layout)
+    return form, export, mapping
+
+
 def _countries() -> list[str]:
     import pycountry
 
@@ -172,20 +215,20 @@ def _columns(form: Form, submissions: Mapping[str, Sequence[str]], layout: Layou
         choices = form.choices(f)
         label_of = {c.name: form.label(c.labels, lang, c.name) for c in choices} if lang else {}
         if f.type == "select_multiple":
-            unique = {v: v.split() for v in set(values) if v}
+            # per distinct answer, not per row: a 200,000-row export is written in seconds
+            distinct, inverse = np.unique(values.astype(str), return_inverse=True)
+            chosen_names = [set(v.split()) for v in distinct]
             if layout.multiple in ("single", "both"):
                 if lang:
-                    joined = {v: " ".join(label_of[x] for x in names) for v, names in unique.items()}
-                    shown = np.array([joined.get(v, "") for v in values], dtype=object)
+                    joined = np.array([" ".join(label_of[x] for x in v.split()) for v in distinct], dtype=object)
+                    out.append((header, tag, joined[inverse], "text"))
                 else:
-                    shown = values
-                out.append((header, tag, shown, "text"))
+                    out.append((header, tag, values, "text"))
             if layout.multiple in ("separate", "both"):
-                asked = values != ""
                 for c in choices:
-                    chosen = np.array([bool(v) and c.name in unique[v] for v in values])
-                    cell = np.where(asked, np.where(chosen, "1", "0"), "")
-                    out.append((f"{header}/{label_of[c.name] if lang else c.name}", "", cell.astype(object), "number"))
+                    cell = np.array(["1" if c.name in names else ("0" if v else "") for v, names in
+                                     zip(distinct, chosen_names)], dtype=object)
+                    out.append((f"{header}/{label_of[c.name] if lang else c.name}", "", cell[inverse], "number"))
         elif f.type == "select_one" and lang:
             out.append((header, tag, np.array([label_of.get(v, v) if v else "" for v in values], dtype=object), "text"))
         else:

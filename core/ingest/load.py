@@ -243,9 +243,7 @@ def _check_written(staging: Path, dataset: str, rows: int) -> None:
     from core.engine import Engine  # the engine imports core.store, which this module uses
 
     source = versions.Source(dataset, "staging", staging / versions.DATA_FILE, staging / versions.CODEBOOK_FILE)
-    with open(source.codebook, encoding="utf-8") as f:
-        parse_codebook(yaml.safe_load(f), dataset)
-    loaded = Engine(staging).check(source)
+    loaded = Engine(staging).check(source)  # reads the codebook file back too
     if loaded.rows != rows:
         raise refuse("check_failed", detail=f"{loaded.rows} rows read back, {rows} written")
 

@@ -40,7 +40,7 @@ import pycountry
 import yaml
 
 from core import settings
-from core.codebook import STANDARD_VARIABLES, builtin_codebook
+from core.codebook import SAFE_LOADER, STANDARD_VARIABLES, builtin_codebook
 from core.ingest import files
 from core.ingest.problems import WARNING, IngestError, Problem, refuse
 from core.ingest.xlsform import DATE_TYPES, NUMBER_TYPES, SELECT_TYPES, Field, Form
@@ -259,11 +259,8 @@ def _proposed_regions(form: Form, country_field: str | None, builtin) -> list[st
 
 # --- reading ---------------------------------------------------------------------------------------------
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that also records the line of each key of `standard` and `fields`, for messages."""
-
-
 def _key_lines(node) -> dict[str, int]:
+    """The line of each top-level key and of each key under `standard` and `fields`, for messages."""
     out = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -319,8 +316,8 @@ def text_line(data: bytes, offset: int) -> int:
 
 def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: str | None = None) -> Mapping:
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        node = yaml.compose(text, Loader=SAFE_LOADER)
+        raw = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise refuse("mapping_yaml", file=name, row=mark.line + 1 if mark else None,
@@ -346,6 +343,8 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
     period = None
     if raw.get("period"):
         p = raw["period"]
+        if not isinstance(p, dict):
+            raise refuse("mapping_value", file=name, row=lines.get("period"), key="period", value=str(p)[:80])
         try:
             period = (dt.date.fromisoformat(str(p["start"])), dt.date.fromisoformat(str(p["end"])))
         except (TypeError, KeyError, ValueError):
@@ -404,14 +403,15 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
         else:
             seen_countries: dict[str, str] = {}
             for code, entry in raw["regions"].items():
-                if not isinstance(entry, dict):
+                if not isinstance(entry, dict) or not isinstance(entry.get("countries") or [], list):
                     errors.append(Problem("mapping_value", {"key": f"regions.{code}", "value": str(entry)[:80]},
                                           file=name, row=lines.get("regions")))
                     continue
                 labels = _labels(entry.get("label"), f"regions.{code}.label", name, lines.get("regions"))
                 countries = []
                 for c in entry.get("countries") or []:
-                    iso3 = country_code(str(c))
+                    # YAML 1.1 reads an unquoted NO (Norway) as false
+                    iso3 = country_code("NO" if c is False else str(c))
                     if iso3 is None:
                         errors.append(Problem("mapping_country", {"code": str(c), "key": f"regions.{code}"},
                                               file=name, row=lines.get("regions")))
@@ -427,7 +427,10 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
         errors.append(Problem("mapping_region_missing", {}, file=name, row=lines.get("standard")))
 
     themes = {}
-    for theme, labels in (raw.get("themes") or {}).items():
+    themes_raw = raw.get("themes") or {}
+    if not isinstance(themes_raw, dict):
+        raise refuse("mapping_value", file=name, row=lines.get("themes"), key="themes", value=str(themes_raw)[:80])
+    for theme, labels in themes_raw.items():
         themes[str(theme)] = _labels(labels, f"themes.{theme}", name, lines.get("themes"))
 
     # the other fields

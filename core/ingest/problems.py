@@ -78,7 +78,7 @@ class IngestError(Exception):
         return str(self.problems[0]) + (f" (and {more} more problems)" if more else "")
 
 
-def refuse(key: str, **kwargs) -> IngestError:
+def refuse(key: str, /, **kwargs) -> IngestError:
     """An IngestError of one problem: `raise refuse("file_empty", file=name)`."""
     place = {k: kwargs.pop(k) for k in ("file", "sheet", "row", "column") if k in kwargs}
     return IngestError(Problem(key, kwargs, **place))

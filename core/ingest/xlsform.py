@@ -208,7 +208,7 @@ def read_form(path: Path, name: str | None = None) -> Form:
     files.check_xlsx(path, name, settings.INGEST_MAX_FORM_MB)
     sheets = files.read_sheets(path, name, (SURVEY, CHOICES, SETTINGS))
     if SURVEY not in sheets:
-        raise refuse("sheet_missing", file=name, sheet=SURVEY, sheets="-")
+        raise refuse("sheet_missing", file=name, wanted=SURVEY, sheets=", ".join(files.sheet_names(path, name)) or "-")
     problems: list[Problem] = []
     errors: list[Problem] = []
 
@@ -224,7 +224,7 @@ def read_form(path: Path, name: str | None = None) -> Form:
     survey = _sheet(SURVEY, sheets[SURVEY], default_language)
     for column in ("type", "name"):
         if column not in survey.columns:
-            errors.append(Problem("form_column_missing", {"column": column}, file=name, sheet=SURVEY))
+            errors.append(Problem("form_column_missing", {"name": column}, file=name, sheet=SURVEY))
     if errors:
         raise IngestError(errors)
     choices_sheet = _sheet(CHOICES, sheets[CHOICES], default_language) if CHOICES in sheets else None
@@ -235,7 +235,7 @@ def read_form(path: Path, name: str | None = None) -> Form:
         name_column = "name" if "name" in choices_sheet.columns else "value"
         if "list_name" not in choices_sheet.columns or name_column not in choices_sheet.columns:
             missing = "list_name" if "list_name" not in choices_sheet.columns else "name"
-            raise refuse("form_column_missing", file=name, sheet=CHOICES, column=missing)
+            raise refuse("form_column_missing", file=name, sheet=CHOICES, name=missing)
         seen: dict[tuple[str, str], int] = {}
         for number, cells in choices_sheet.rows:
             list_name = choices_sheet.get(cells, "list_name")
