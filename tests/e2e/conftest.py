@@ -140,8 +140,10 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"streamlit-{self.port}.log"
+        self.audit_path = workdir / f"audit-{self.port}.sqlite3"  # the server's own audit log
         env = {**os.environ,
                "PORTAL_USERS_FILE": str(users_file),
+               "PORTAL_AUDIT_DB": str(self.audit_path),
                "PORTAL_COOKIE_KEY": "e2e-" + secrets.token_urlsafe(48),
                "PORTAL_TEST_BCRYPT_COST": "4",
                "PYTHONUNBUFFERED": "1"}
