@@ -23,6 +23,8 @@ from core.settings import DATASETS
 from core.users import ROLES, UserError, UserStore, generate_password
 
 AUDIT_ROWS_SHOWN = 500
+# The audit log's columns in the order read: who did what and how much first, then which filters and columns.
+SHOWN = ("id", "timestamp", "username", "role", "action", "format", "rows", "dataset", "filters", "columns")
 _FLASH = "admin_flash"  # (kind, message, one-time password or None): shown once, on the next run
 
 
@@ -152,10 +154,11 @@ def audit_log(lang: str) -> None:
     entries = log.entries(username=username or None, dataset=dataset or None, start=start, end=end or start)
     st.caption(t("admin.audit_count", lang, n=fmt_int(len(entries), lang), shown=fmt_int(
         min(len(entries), AUDIT_ROWS_SHOWN), lang)))
-    table = audit.as_table(entries)
-    names = {c: t(f"admin.audit_col.{c}", lang) for c in audit.COLUMNS}
-    st.dataframe(table.head(AUDIT_ROWS_SHOWN), hide_index=True, width="stretch",
-                 column_config={c: st.column_config.Column(names[c]) for c in audit.COLUMNS})
+    table = audit.as_table(entries)[list(SHOWN)]
+    names = {c: t(f"admin.audit_col.{c}", lang) for c in SHOWN}
+    screen = table.head(AUDIT_ROWS_SHOWN).assign(timestamp=lambda d: d["timestamp"].str[:19].str.replace("T", " "))
+    st.dataframe(screen, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.Column(names[c]) for c in SHOWN})
     header = [(t("admin.audit", lang), t("admin.audit_file", lang)),
               (t("admin.audit_user", lang), username or t("admin.audit_all", lang)),
               (t("admin.audit_dataset", lang), dataset or t("admin.audit_all", lang)),

@@ -68,7 +68,8 @@ ROOT_ADMIN = Account("root", "Admin-pass-2026!Qz7w", "admin", "Ada Admin")  # ad
 BOB = Account("bob", "Throttled-key-2026!Kp9", "researcher", "Bob Brown")  # throttling
 CAROL = Account("carol", "Fourth-user-2026!Tm4w", "researcher", "Carol Chen")  # researcher vs /admin
 DAVE = Account("dave", "Fifth-user-2026!Rx5v", "researcher", "Dave Diallo")  # slow cookie iframe
-ACCOUNTS = (ALICE, ROOT_ADMIN, BOB, CAROL, DAVE)
+ERIN = Account("erin", "Sixth-user-2026!Wq8z", "researcher", "Erin Evans")  # microdata downloads
+ACCOUNTS = (ALICE, ROOT_ADMIN, BOB, CAROL, DAVE, ERIN)
 # What must never show to someone not entitled to it: display names (and a username unlikely to
 # appear in any public text), and respondent ids.
 PRIVATE_TEXT = (*(a.name for a in ACCOUNTS), "alice")
