@@ -61,15 +61,20 @@ export default function(component) {
   const byName = Object.fromEntries(fields.map(f => [f.name, f]));
   const ZONES = ['rows', 'cols', 'filters'];
   let layout = Object.fromEntries(ZONES.map(z => [z, (data.layout[z] || []).filter(n => byName[n])]));
-  const state = parentElement.__picker || (parentElement.__picker = { search: '', seq: 0, focus: null });
+  const state = parentElement.__picker || (parentElement.__picker = { search: '', seq: 0, drawn: null });
+  // Streamlit calls this again on every rerun: redraw only when what is shown has changed (keeps the
+  // list's scroll position, and never takes the focus from a widget elsewhere on the page).
+  const drawn = JSON.stringify([fields, text, layout]);
+  if (state.drawn === drawn && root.childElementCount) return;
+  state.drawn = drawn;
 
   function zoneOf(name) { return ZONES.find(z => layout[z].includes(name)) || null; }
 
   function send(next, focus) {
     layout = next;
-    state.focus = focus || null;
     state.seq += 1;
-    render();
+    state.drawn = JSON.stringify([fields, text, layout]);
+    render(focus);
     setStateValue('layout', { rows: next.rows, cols: next.cols, filters: next.filters, seq: Date.now() + state.seq });
   }
 
@@ -149,8 +154,12 @@ export default function(component) {
     });
   }
 
-  function render() {
-    const hadFocus = state.focus;
+  function render(focusName) {
+    // Keep the keyboard focus where it was, if it was in the picker (a redraw replaces the elements).
+    const active = root.getRootNode().activeElement;
+    const inside = active && root.contains(active);
+    const hadFocus = focusName || (inside && active.dataset && active.dataset.name) || null;
+    const searchFocused = inside && active.tagName === 'INPUT';
     root.replaceChildren();
     const avail = document.createElement('div');
     avail.className = 'avail';
@@ -198,7 +207,8 @@ export default function(component) {
     root.appendChild(zones);
     const help = document.createElement('div'); help.className = 'help'; help.textContent = text.help;
     root.appendChild(help);
-    if (hadFocus) {
+    if (searchFocused) { search.focus(); }
+    else if (hadFocus) {
       const el = zones.querySelector('li.field[data-name="' + CSS.escape(hadFocus) + '"]')
               || list.querySelector('li.field[data-name="' + CSS.escape(hadFocus) + '"]');
       if (el) el.focus();

@@ -147,18 +147,17 @@ def chart(pivot: Pivot, view: str, lang: str):
     tooltip = [alt.Tooltip("row:N", title=row_title or ""), alt.Tooltip("column:N", title=col_title or ""),
                alt.Tooltip("text:N", title=measure)]
     base = alt.Chart(inline(data))
-    height = max(120, min(24 * len(row_order) * (len(col_order) if view == "grouped" else 1), 1400))
     if view == "heatmap":
         rect = base.mark_rect().encode(
             x=alt.X("column:N", sort=col_order, title=col_title, axis=alt.Axis(labelLimit=180, labelAngle=-30)),
             y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelLimit=260)),
-            color=alt.condition("datum.value === null", alt.value("#e5e7eb"),
+            color=alt.condition("!isValid(datum.value)", alt.value("#e5e7eb"),
                                 alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme="blues"))),
             tooltip=tooltip)
         text = base.mark_text(fontSize=11).encode(
             x=alt.X("column:N", sort=col_order), y=alt.Y("row:N", sort=row_order), text="text:N",
             color=alt.value("#111827"))
-        chart_ = (rect + text).properties(height=max(120, 28 * len(row_order)))
+        chart_ = (rect + text).properties(height=alt.Step(30))
     else:
         x = alt.X("value:Q", title=value_title, stack="zero" if view == "stacked" else None)
         encoding = dict(
@@ -168,5 +167,5 @@ def chart(pivot: Pivot, view: str, lang: str):
         if view == "grouped":
             encoding["yOffset"] = alt.YOffset("column:N", sort=col_order)
         chart_ = base.transform_calculate(order=f"indexof({json.dumps(col_order)}, datum.column)").mark_bar().encode(
-            **encoding).properties(height=height)
+            **encoding).properties(height=alt.Step(13 if view == "grouped" else 26))
     return finish(chart_, lang)

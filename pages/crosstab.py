@@ -156,16 +156,29 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
     if st.session_state.get(VIEW_KEY) not in VIEWS:
         st.session_state[VIEW_KEY] = "table"
     left, mid, right = st.columns([3, 2, 3])
-    measure = left.radio(t("crosstab.measure", lang), measures, key=MEASURE_KEY, horizontal=True,
-                         format_func=lambda m: t(f"crosstab.measure.{m}", lang))
+    measure = _choice(left.radio, t("crosstab.measure", lang), measures, MEASURE_KEY, lang,
+                      lambda m: t(f"crosstab.measure.{m}", lang), horizontal=True)
     value = None
     if measure in NUMBER_MEASURES:
         if st.session_state.get(VALUE_KEY) not in numbers:
             st.session_state[VALUE_KEY] = numbers[0]
-        value = mid.selectbox(t("crosstab.value", lang), numbers, key=VALUE_KEY, format_func=label)
-    view = right.radio(t("crosstab.view", lang), VIEWS, key=VIEW_KEY, horizontal=True,
-                       format_func=lambda v: t(f"crosstab.view.{v}", lang))
+        value = _choice(mid.selectbox, t("crosstab.value", lang), numbers, VALUE_KEY, lang, label)
+    view = _choice(right.radio, t("crosstab.view", lang), VIEWS, VIEW_KEY, lang,
+                   lambda v: t(f"crosstab.view.{v}", lang), horizontal=True)
     return measure, value, view
+
+
+def _copy(widget_key: str, key: str) -> None:
+    st.session_state[key] = st.session_state[widget_key]
+
+
+def _choice(widget, label: str, options: list[str], key: str, lang: str, format_func, **kwargs) -> str:
+    """A choice kept under `key` and drawn by a widget of the language's own: a keyed radio whose
+    labels change language comes back drawn with nothing selected in Streamlit 1.67."""
+    widget_key = f"{key}_{lang}"
+    st.session_state[widget_key] = st.session_state[key]
+    widget(label, options, key=widget_key, format_func=format_func, on_change=_copy, args=(widget_key, key), **kwargs)
+    return st.session_state[key]
 
 
 def _run(fn, dataset, *args, filters=None, tier="public"):
