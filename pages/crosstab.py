@@ -11,7 +11,7 @@ from components.downloads import download_menu, file_stem, header
 from components.field_picker import field_picker, grouped_fields, sent_layout
 from components.figures import cached, caveats, filters_text, refused, synthetic_banner
 from components.question import source_line
-from components.shell import add_notes, context, first_run, put_in_url, seed_from_url
+from components.shell import add_notes, context, put_in_url, seed_from_url
 from core import disclosure, pivot
 from core.codebook import load_codebook
 from core.engine import get_engine
@@ -91,11 +91,13 @@ def _layout(dataset: str, tier: str, lang: str) -> Layout:
             name, _, code = item.partition(":")
             if name in cats:
                 cats[name].append(code)
-        layout, dropped = _clean(dataset, tier, q.get_all("rows"), q.get_all("cols"), cats)
-        if dropped and first_run():
-            add_notes([("crosstab", d) for d in dropped])
-            for d in dropped:
-                st.warning(t("filters.dropped", lang, param="crosstab", value=d), icon=":material/link_off:")
+        layout, _ = _clean(dataset, tier, q.get_all("rows"), q.get_all("cols"), cats)
+        kept = {"rows": layout.rows, "cols": layout.columns, "filt": tuple(layout.filters),
+                "fcat": tuple(f"{n}:{c}" for n, codes in layout.filters.items() for c in codes)}
+        dropped = [(param, value) for param, names in kept.items() for value in q.get_all(param) if value not in names]
+        add_notes(dropped)
+        for param, value in dropped:
+            st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
         s[LAYOUT_KEY] = layout
     current: Layout = s[LAYOUT_KEY]
     layout, _ = _clean(dataset, tier, current.rows, current.columns, dict(current.filters))
