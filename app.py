@@ -49,7 +49,7 @@ for page_id, module, icon, section in PAGES:
         sections.setdefault(t(f"nav.section.{section}", lang), []).append(
             st.Page(module.render, title=t(TITLES[page_id], lang), icon=icon, url_path=page_id,
                     default=page_id == "overview"))
-page = st.navigation(sections)
+page = st.navigation(sections, expanded=True)  # every page in view: no "View more" fold
 
 shell.write_url(lang, filters, keep=PAGE_PARAMS.get(page.url_path or "overview", themes.URL_PARAMS))
 auth.sign_in_panel(lang)
