@@ -99,6 +99,9 @@ export default function(component) {
 
   function onKey(e, name) {
     const key = e.key.toLowerCase();
+    // Streamlit binds R (rerun) and C (clear caches) on the page: a key meant for the picker must not
+    // reach them, or the rerun races the layout just sent.
+    if (!e.ctrlKey && !e.metaKey && ['r', 'c', 'f'].includes(key)) e.stopPropagation();
     if (e.altKey && e.key === 'ArrowUp') { move(name, -1); e.preventDefault(); }
     else if (e.altKey && e.key === 'ArrowDown') { move(name, 1); e.preventDefault(); }
     else if (e.ctrlKey || e.metaKey || e.altKey) return;

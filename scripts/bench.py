@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.engine import Engine, dataset_path, set_engine
 from core import pivot
+from core.engine import Engine, dataset_path, set_engine
 from core.query import crosstab
 from core.settings import DATA_DIR, GENERATED_DIR
 from core.store import build_synthetic, ensure_built, is_stale_synthetic
@@ -129,7 +129,7 @@ def bench_builder(sizes: list[str], repeat: int) -> None:
         rows = engine.dataset("core").rows
         builder_s, _ = timed(lambda: pivot.build("core", BUILDER, "row_pct", "public"), repeat)
         filters = BUILDER.query_filters()
-        cells_s, _ = timed(lambda: crosstab("core", BUILDER.rows, BUILDER.columns, filters, tier="public"), repeat)
+        cells_s, _ = timed(lambda f=filters: crosstab("core", BUILDER.rows, BUILDER.columns, f, tier="public"), repeat)
         year = pd.read_parquet(dataset_path(directory, "core"), columns=[*BUILDER.dims, "interview_year"])
         pandas_s, _ = timed(lambda df=year: pandas_builder_baseline(df), max(3, repeat // 4))
         aim = aims.get(size)

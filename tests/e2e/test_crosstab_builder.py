@@ -11,7 +11,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from core import disclosure
-from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_public import query
 
 pytestmark = pytest.mark.e2e
@@ -36,8 +35,7 @@ def test_drag_a_table_chart_it_in_french_and_download_it(portal, page: Page):
     expect(page.locator("#zone-rows li.field")).to_have_count(1)
     expect(page.locator("#zone-cols li.field")).to_have_text(re.compile("Age"))
     expect(page.locator("#zone-filters li.field")).to_have_count(1)
-    expect(page).to_have_url(re.compile(r"[?&]filt=region_of_interview(&|$)"))
-    params = query(page.url)
+    params = query(portal.wait_for_url(page, r"[?&]filt=region_of_interview(&|$)"))
     assert params["rows"] == ["gender"] and params["cols"] == ["age_band"]
 
     # The table: gender by age band, with totals.
@@ -55,14 +53,14 @@ def test_drag_a_table_chart_it_in_french_and_download_it(portal, page: Page):
     page.get_by_role("option", name="North Africa", exact=True).click()
     page.keyboard.press("Escape")
     portal.settle(page)
-    expect(page).to_have_url(re.compile(r"[?&]fcat=region_of_interview%3Anorth_africa(&|$)"))
+    portal.wait_for_url(page, r"[?&]fcat=region_of_interview%3Anorth_africa(&|$)")
     expect(main.get_by_text(re.compile("Region of interview: North Africa")).first).to_be_visible()
 
     # The chart.
     main.get_by_text("Heatmap", exact=True).click()
     portal.settle(page)
     expect(portal.current(main).get_by_test_id("stVegaLiteChart")).to_be_visible()
-    expect(page).to_have_url(re.compile(r"[?&]view=heatmap(&|$)"))
+    portal.wait_for_url(page, r"[?&]view=heatmap(&|$)")
     page.wait_for_timeout(500)  # let Vega draw
     portal.screenshot(page, "crosstab_heatmap")
 
@@ -97,3 +95,37 @@ def test_drag_a_table_chart_it_in_french_and_download_it(portal, page: Page):
         for value in row[1:]:
             if value.isdigit():
                 assert int(value) >= minimum, row
+
+
+def test_the_picker_works_with_the_keyboard_alone(portal, page: Page):
+    portal.open(page, "/")
+    portal.nav_link(page, "Crosstab").click()
+    portal.settle(page)
+    search = page.get_by_role("searchbox", name="Search questions")
+    search.fill("gender")
+    gender = page.locator("li.field[data-name='gender']").first
+    expect(gender).to_be_visible()
+    gender.focus()
+    page.keyboard.press("r")
+    portal.settle(page)
+    expect(page.locator("#zone-rows li.field")).to_have_text(re.compile("Gender"))
+    # The focus stays on the field, now in its zone: the next key acts on it.
+    page.keyboard.press("c")
+    portal.settle(page)
+    expect(page.locator("#zone-cols li.field")).to_have_text(re.compile("Gender"))
+    expect(page.locator("#zone-rows li.field")).to_have_count(0)
+    search.fill("age")
+    page.locator("li.field[data-name='age_band']").first.focus()
+    page.keyboard.press("c")
+    portal.settle(page)
+    # Reorder with Alt+Up: age group before gender in the columns.
+    page.keyboard.press("Alt+ArrowUp")
+    portal.settle(page)
+    expect(page.locator("#zone-cols li.field")).to_have_text([re.compile("Age"), re.compile("Gender")])
+    portal.wait_for_url(page, r"cols=age_band&cols=gender")
+    portal.screenshot(page, "crosstab_keyboard")
+    # Delete takes it out again.
+    page.keyboard.press("Delete")
+    portal.settle(page)
+    expect(page.locator("#zone-cols li.field")).to_have_count(1)
+    portal.wait_for_url(page, r"[?&]cols=gender(&|$)")
