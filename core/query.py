@@ -502,6 +502,15 @@ def _shown_sql(ds: LoadedDataset, d: _Dim) -> tuple[str, str]:
             f"coalesce({col}::VARCHAR, {lit(OTHER)})")
 
 
+def _number_variable(ds: LoadedDataset, name: str, public: bool) -> Variable:
+    var = ds.codebook[name]
+    if var.type != "number":
+        raise ValueError(f"{name!r} is not a number variable")
+    if public and not var.public:
+        raise PermissionError(f"{name!r} is not available in the public tier")
+    return var
+
+
 def summary(dataset: str, variable: str, by: Sequence[str] = (),
             filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
     """Mean, quartiles and sum of a number variable, within each group of `by`.
@@ -512,11 +521,7 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
     """
     public = _is_public(tier)
     ds = get_engine().dataset(dataset)
-    var = ds.codebook[variable]
-    if var.type != "number":
-        raise ValueError(f"{variable!r} is not a number variable")
-    if public and not var.public:
-        raise PermissionError(f"{variable!r} is not available in the public tier")
+    var = _number_variable(ds, variable, public)
     by_vars = [_variable(ds, b, public, role="dimension") for b in by]
     if any(v.type == "multiple" for v in by_vars):
         raise ValueError("summaries break down by single-choice, country or quarter variables only")
@@ -582,11 +587,7 @@ def distribution(dataset: str, variable: str, edges: Sequence[float],
     """
     public = _is_public(tier)
     ds = get_engine().dataset(dataset)
-    var = ds.codebook[variable]
-    if var.type != "number":
-        raise ValueError(f"{variable!r} is not a number variable")
-    if public and not var.public:
-        raise PermissionError(f"{variable!r} is not available in the public tier")
+    _number_variable(ds, variable, public)
     edges = [float(e) for e in edges]
     if not edges or len(edges) > MAX_BINS or any(b <= a for a, b in zip(edges, edges[1:])) \
             or not all(np.isfinite(edges)):

@@ -124,8 +124,8 @@ def _table(layer: rm.MapLayer, source: pd.DataFrame, lang: str) -> pd.DataFrame:
     base = source.attrs.get("base") or 0
     top = source[source["count"].fillna(0) > 0].sort_values("count", ascending=False).head(TOP)
     if layer.id in (rm.FLOWS, rm.ROUTES):
-        out = pd.DataFrame({t("map.col.origin", lang): [_name(c, lang) for c in top["origin"]],
-                            t("map.col.destination", lang): [_name(c, lang) for c in top["destination"]]})
+        out = pd.DataFrame({t(f"map.col.{layer.id}", lang): [f"{_name(a, lang)} → {_name(b, lang)}"
+                                                            for a, b in zip(top["origin"], top["destination"])]})
     elif layer.id == rm.TOWNS:
         town = load_codebook(source.attrs["dataset"])[TOWN_VARIABLE]
         out = pd.DataFrame({t("map.col.town", lang): [town.choice_label(c, lang) for c in top[TOWN_VARIABLE]]})

@@ -109,6 +109,16 @@ def _median(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
+def _cold_view(at: AppTest, repeat: int) -> float:
+    """The median time of the same run with the query cache emptied first."""
+
+    def cold():
+        st.cache_data.clear()
+        at.run()
+
+    return _median(cold, max(3, repeat // 3))
+
+
 def _bench_page(page: str, sizes, repeat: int) -> None:
     path, params, columns, in_pandas = PAGES[page]
     print(f"\n== {page} page, anonymous visitor, server side (AppTest, median of {repeat} runs) "
@@ -126,12 +136,7 @@ def _bench_page(page: str, sizes, repeat: int) -> None:
         at.run()
         assert not at.exception, at.exception
         rerun = _median(at.run, repeat)
-
-        def cold(at=at):
-            st.cache_data.clear()
-            at.run()
-
-        cold_s = _median(cold, max(3, repeat // 3))
+        cold_s = _cold_view(at, repeat)
         df = pd.read_parquet(dataset_path(directory, "core"), columns=columns)
         pandas_s = _median(lambda df=df: in_pandas(df), repeat)
         print(f"{rows:>10,} {rerun * 1000:>9.1f} {cold_s * 1000:>13.1f} {pandas_s * 1000:>10.1f}")
@@ -163,12 +168,7 @@ def _bench_themes(sizes, repeat: int) -> None:
         at.run()
         rerun = _median(at.run, repeat)
         charts = len(at.get("vega_lite_chart")) + len(at.get("arrow_vega_lite_chart"))
-
-        def cold(at=at):
-            st.cache_data.clear()
-            at.run()
-
-        cold_s = _median(cold, max(3, repeat // 3))
+        cold_s = _cold_view(at, repeat)
         names = [v.name for v in question.questions(book, heaviest, "public")] + ["age_band", "gender"]
         df = pd.read_parquet(dataset_path(directory, "core"), columns=list(dict.fromkeys(names)))
         pandas_s = _median(lambda df=df, theme=heaviest: theme_in_pandas(df, theme), repeat)

@@ -66,6 +66,12 @@ def test_public_layers_send_protected_aggregates_only():
     interviews = {r["code"]: r["count"] for r in sent["interviews"]}
     table = crosstab("core", ["country_of_interview"])
     assert interviews.items() <= dict(zip(table["country_of_interview"], table["count"])).items()
+    # The side panel: the top rows of each layer, named, with the same protected counts.
+    flows_table = at.dataframe[0].value
+    assert list(flows_table.columns) == ["Flow", "Respondents", "Share"]
+    assert flows_table.iloc[0]["Flow"] == "Venezuela → Colombia"
+    top = public.sort_values("count", ascending=False).iloc[0]
+    assert flows_table.iloc[0]["Respondents"] == f"{int(top['count']):,}"
     # Nothing that identifies a respondent travels, and no town in the public tier.
     assert "respondent_id" not in json.dumps(deck(at)) and "towns" not in sent
 

@@ -238,6 +238,16 @@ class Portal:
         now (so a rerun that the last action is about to cause is waited for, not missed)."""
         page.wait_for_function(_SETTLED_JS, arg=[quiet_ms, next(_settle_ids)], timeout=timeout_ms, polling=50)
 
+    @staticmethod
+    def wait_for_url(page: Page, pattern: str, present: bool = True, timeout_ms: int = 20_000) -> str:
+        """Wait until the address bar matches the regular expression `pattern` (or, with `present`
+        False, no longer does) and return it. Streamlit writes the link with history.pushState, which
+        Playwright's page.url (and so expect(page).to_have_url) only sees at the next navigation event:
+        it lags one interaction behind, so the link is read from the page itself."""
+        page.wait_for_function("([p, want]) => new RegExp(p).test(location.href) === want", arg=[pattern, present],
+                               timeout=timeout_ms, polling=50)
+        return page.evaluate("location.href")
+
     def open(self, page: Page, path: str = "/", params: dict | list | None = None) -> Page:
         page.goto(self.url(path, params))
         self.settle(page)
