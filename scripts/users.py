@@ -20,8 +20,16 @@ import getpass
 import os
 import sys
 
-from core.users import (ROLES, TEST_COST_ENV, User, UserError, UserStore, check_password, generate_password,
-                        normalize_username)
+from core.users import (
+    ROLES,
+    TEST_COST_ENV,
+    User,
+    UserError,
+    UserStore,
+    check_password,
+    generate_password,
+    normalize_username,
+)
 
 EXIT_ERROR = 2
 

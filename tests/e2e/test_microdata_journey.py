@@ -37,7 +37,7 @@ def test_a_researcher_downloads_rows_and_an_admin_sees_it_in_the_audit_log(porta
 
     # Filter (the shared filter bar), open the explorer, add a question from the "Drivers" theme.
     portal.pill(page, "Woman").click()
-    expect(page).to_have_url(re.compile(r"[?&]gender=woman(&|$)"))
+    portal.wait_for_url(page, r"[?&]gender=woman(&|$)")
     portal.settle(page)
     portal.nav_link(page, "Microdata").click()
     portal.settle(page)
