@@ -68,7 +68,8 @@ ROOT_ADMIN = Account("root", "Admin-pass-2026!Qz7w", "admin", "Ada Admin")  # ad
 BOB = Account("bob", "Throttled-key-2026!Kp9", "researcher", "Bob Brown")  # throttling
 CAROL = Account("carol", "Fourth-user-2026!Tm4w", "researcher", "Carol Chen")  # researcher vs /admin
 DAVE = Account("dave", "Fifth-user-2026!Rx5v", "researcher", "Dave Diallo")  # slow cookie iframe
-ACCOUNTS = (ALICE, ROOT_ADMIN, BOB, CAROL, DAVE)
+ERIN = Account("erin", "Sixth-user-2026!Wq8z", "researcher", "Erin Evans")  # microdata downloads
+ACCOUNTS = (ALICE, ROOT_ADMIN, BOB, CAROL, DAVE, ERIN)
 # What must never show to someone not entitled to it: display names (and a username unlikely to
 # appear in any public text), and respondent ids.
 PRIVATE_TEXT = (*(a.name for a in ACCOUNTS), "alice")
@@ -140,8 +141,10 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"streamlit-{self.port}.log"
+        self.audit_path = workdir / f"audit-{self.port}.sqlite3"  # the server's own audit log
         env = {**os.environ,
                "PORTAL_USERS_FILE": str(users_file),
+               "PORTAL_AUDIT_DB": str(self.audit_path),
                "PORTAL_COOKIE_KEY": "e2e-" + secrets.token_urlsafe(48),
                "PORTAL_TEST_BCRYPT_COST": "4",
                "PYTHONUNBUFFERED": "1"}
