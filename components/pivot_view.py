@@ -149,14 +149,22 @@ def chart(pivot: Pivot, view: str, lang: str):
     base = alt.Chart(inline(data))
     if view == "heatmap":
         rect = base.mark_rect().encode(
-            x=alt.X("column:N", sort=col_order, title=col_title, axis=alt.Axis(labelLimit=180, labelAngle=-30)),
+            # Column labels on top, every one drawn: a heatmap whose columns are not named is unreadable,
+            # and Vega hides labels that overlap.
+            x=alt.X("column:N", sort=col_order, title=col_title,
+                    axis=alt.Axis(orient="top", labelLimit=200, labelAngle=-35, labelAlign="left",
+                                  labelOverlap=False)),
             y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelLimit=260)),
             color=alt.condition("!isValid(datum.value)", alt.value("#e5e7eb"),
                                 alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme="blues"))),
             tooltip=tooltip)
+        top = data["value"].max()
+        dark = float(top) * 0.6 if pd.notna(top) else None  # light text on the darker cells
+        text_color = (alt.condition(f"isValid(datum.value) && datum.value > {dark}", alt.value("white"),
+                                    alt.value("#111827")) if dark else alt.value("#111827"))
         text = base.mark_text(fontSize=11).encode(
             x=alt.X("column:N", sort=col_order), y=alt.Y("row:N", sort=row_order), text="text:N",
-            color=alt.value("#111827"))
+            color=text_color)
         chart_ = (rect + text).properties(height=alt.Step(30))
     else:
         x = alt.X("value:Q", title=value_title, stack="zero" if view == "stacked" else None)
