@@ -9,18 +9,19 @@ from core.access import can_open, tier_for
 from core.i18n import t
 from core.settings import ROOT, MissingSecret
 from core.store import ensure_built
-from pages import about, admin, microdata, overview, themes
+from pages import about, admin, crosstab, microdata, overview, themes
 from pages import map as map_page
 
 # (page id, module, icon, menu section); the page id is also its URL path.
 PAGES = [
     ("overview", overview, ":material/public:", "explore"),
     ("map", map_page, ":material/map:", "explore"),
+    ("crosstab", crosstab, ":material/table_chart:", "explore"),
     ("about", about, ":material/menu_book:", "explore"),
     ("microdata", microdata, ":material/table_rows:", "research"),
     ("admin", admin, ":material/manage_accounts:", "admin"),
 ]
-TITLES = {"overview": "nav.overview", "map": "nav.map", "about": "nav.about", "microdata": "nav.microdata", "admin": "nav.admin"}
+TITLES = {"overview": "nav.overview", "map": "nav.map", "crosstab": "nav.crosstab", "about": "nav.about", "microdata": "nav.microdata", "admin": "nav.admin"}
 # A page's own link parameters (its module's URL_PARAMS): not reported as unknown, kept while it is open.
 PAGE_PARAMS = {page_id: getattr(module, "URL_PARAMS", ()) for page_id, module, _, _ in PAGES}
 

@@ -18,7 +18,7 @@ from core.access import can_open, tier_for
 from core.filters import FilterState
 from core.i18n import language_name, negotiate_language, t
 from core.sessions import Session
-from core.settings import LANGUAGES, ROOT
+from core.settings import LANGUAGES
 
 LANG_PARAM = "lang"
 # Parameters that Streamlit itself reads: never reported as unknown, never rewritten.
@@ -143,12 +143,15 @@ def show_url_notes(lang: str, filters: FilterState) -> None:
 
 def hand_to_router() -> None:
     """What a page module does when Streamlit runs its file as a script: on a freshly started server,
-    until the router has run once, a URL such as /microdata runs pages/microdata.py directly and skips
-    the router's sign-in check (reference/streamlit-notes.md 1.1). The page draws nothing and sends the
-    visit, with its link's parameters, through the router, which decides what this visitor may see."""
-    from streamlit.errors import StreamlitAPIException
+    until some session has run the router's st.navigation, a URL such as /crosstab runs
+    pages/crosstab.py directly and would skip the router's sign-in check (reference/streamlit-notes.md
+    1.1). The page draws nothing; it turns Streamlit's `pages/` mode off, exactly as the router's
+    st.navigation would, and reruns: the rerun is the router's, for the same URL, which opens the page
+    asked for if this visitor may see it (a shared link works on a fresh server too) and the Overview
+    otherwise."""
+    from streamlit.runtime.pages_manager import PagesManager
 
-    try:
-        st.switch_page(ROOT / "app.py", query_params=url_params())
-    except StreamlitAPIException:  # not under the portal's router (a test running the file alone)
-        pass
+    if not PagesManager.uses_pages_directory:  # not in pages/ mode (a test running the file alone)
+        return
+    PagesManager.uses_pages_directory = False  # what st.navigation sets (streamlit/commands/navigation.py)
+    st.rerun()

@@ -1,4 +1,5 @@
-"""Files a user takes away: a table as CSV or Excel, a chart as PNG or SVG (no Streamlit here).
+"""Files a user takes away: a table as CSV, Excel, Parquet or Stata, a chart as PNG or SVG, several files
+as one zip (no Streamlit here).
 
 Every export carries a header block, label and value pairs the caller writes in the user's language
 (dataset, filters, date, source and caveat): a file passed on without its page must still say what it
@@ -8,6 +9,10 @@ never rows.
 Text cells are neutralised in every CSV and Excel file: a cell that begins with = + - @, a tab or a
 carriage return is read as a formula by spreadsheet programs (CSV injection), so it gets a leading
 apostrophe, which they show as text. Numbers stay numbers.
+
+Parquet and Stata files are for analysis tools, not spreadsheets: they hold the values as they are
+(no apostrophe), with their header block as file metadata (Parquet) or data label (Stata); a Stata
+file carries its variables' labels and the value labels of its coded columns.
 
 Charts are rendered on the server by vl-convert (Vega-Lite to SVG or PNG, offline, fonts bundled).
 It takes a few tenths of a second per chart, so call it when a user asks for the file, not on every
@@ -23,8 +28,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-__all__ = ["FORMULA_STARTS", "MIME", "neutralise", "neutral_frame", "to_csv", "to_excel", "chart_svg",
-           "chart_png"]
+__all__ = ["FORMULA_STARTS", "MIME", "EXCEL_MAX_ROWS", "TooManyRows", "neutralise", "neutral_frame", "to_csv",
+           "to_excel", "to_parquet", "to_stata", "to_zip", "chart_svg", "chart_png"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MIME = {
@@ -32,13 +37,28 @@ MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "png": "image/png",
     "svg": "image/svg+xml",
+    "parquet": "application/vnd.apache.parquet",
+    "dta": "application/x-stata-dta",
+    "zip": "application/zip",
 }
+EXCEL_MAX_ROWS = 1_048_576  # rows of one worksheet, the column names' row included
+STATA_NAME_CHARS = 32
+STATA_LABEL_CHARS = 80
 # Characters XML 1.0 (and so an .xlsx file) cannot hold; tab, newline and carriage return can.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # d3-format locales of the portal's languages, for vl-convert's number formatting.
 _FORMAT_LOCALES = {"en": "en-US", "fr": "fr-FR", "es": "es-ES"}
 
 Header = Sequence[tuple[str, str]]
+
+
+class TooManyRows(ValueError):
+    """A table longer than a format can hold (Excel: EXCEL_MAX_ROWS). `rows` and `limit` say by how much."""
+
+    def __init__(self, rows: int, limit: int):
+        super().__init__(f"{rows} rows do not fit in one worksheet (at most {limit})")
+        self.rows = rows
+        self.limit = limit
 
 
 def neutralise(value):
@@ -87,15 +107,34 @@ def to_csv(table: pd.DataFrame, header: Header = ()) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def to_excel(table: pd.DataFrame, header: Header = (), sheet: str = "table") -> bytes:
-    """An .xlsx workbook of one sheet: the header block (labels in bold), an empty row, then the table
-    (column names in bold, frozen under the header block)."""
+def excel_rows(table: pd.DataFrame, header: Header = ()) -> int:
+    """How many worksheet rows `table` takes with its header block and column names."""
+    return len(table) + 1 + (len(header) + 1 if header else 0)
+
+
+def to_excel(table: pd.DataFrame, header: Header = (), sheet: str = "table",
+             more: Sequence[tuple[str, pd.DataFrame, Header]] = ()) -> bytes:
+    """An .xlsx workbook: the sheet `sheet` with the header block (labels in bold), an empty row, then
+    the table (column names in bold, frozen under the header block); then one more sheet for each
+    (name, table, header) of `more`. TooManyRows when a sheet would pass Excel's row limit."""
     from openpyxl import Workbook
+
+    for frame, head in [(table, header), *((f, h) for _, f, h in more)]:
+        if excel_rows(frame, head) > EXCEL_MAX_ROWS:
+            raise TooManyRows(len(frame), EXCEL_MAX_ROWS - 1 - (len(head) + 1 if head else 0))
+    book = Workbook()
+    _sheet(book.active, table, header, sheet)
+    for name, frame, head in more:
+        _sheet(book.create_sheet(), frame, head, name)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet(ws, table: pd.DataFrame, header: Header, title: str) -> None:
     from openpyxl.styles import Font
 
-    book = Workbook()
-    ws = book.active
-    ws.title = re.sub(r"[\[\]:*?/\\]", " ", sheet)[:31] or "table"
+    ws.title = re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "table"
     bold = Font(bold=True)
     rows = _rows(table, header)
     names_row = len(header) + (2 if header else 1)
@@ -112,8 +151,53 @@ def to_excel(table: pd.DataFrame, header: Header = (), sheet: str = "table") -> 
     for c in range(1, len(table.columns) + 1):
         values = [len(str(row[c - 1])) for row in rows[names_row - 1:names_row + 200] if len(row) >= c]
         ws.column_dimensions[ws.cell(row=1, column=c).column_letter].width = min(max(values or [8]) + 2, 60)
+
+
+def to_parquet(table: pd.DataFrame, header: Header = ()) -> bytes:
+    """A Parquet file of the table as it is (types kept, no apostrophes), with the header block in the
+    file's key-value metadata ("portal.header", JSON pairs)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    metadata = {**(arrow.schema.metadata or {}),
+                b"portal.header": json.dumps([[str(k), str(v)] for k, v in header], ensure_ascii=False).encode()}
     out = io.BytesIO()
-    book.save(out)
+    pq.write_table(arrow.replace_schema_metadata(metadata), out, compression="zstd")
+    return out.getvalue()
+
+
+def to_stata(table: pd.DataFrame, *, variable_labels: dict[str, str] | None = None,
+             value_labels: dict[str, dict[int, str]] | None = None, data_label: str = "") -> bytes:
+    """A Stata 14+ .dta file (format 118, UTF-8). Coded columns are integers (or missing) and
+    `value_labels` gives each one's {code: label}; `variable_labels` the columns' labels. Column
+    names must be Stata names (32 characters, letters, digits, _): a name pandas would have to change
+    is refused here rather than renamed behind the caller's back. Date columns stay dates."""
+    bad = [c for c in table.columns if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", str(c))]
+    if bad:
+        raise ValueError(f"not Stata variable names: {', '.join(map(str, bad))}")
+    frame = table.copy()
+    dates = {c: "td" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    for c in frame.columns:
+        if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]):
+            frame[c] = frame[c].astype("object").where(frame[c].notna(), "").astype(str)
+    out = io.BytesIO()
+    frame.to_stata(out, write_index=False, version=118, convert_dates=dates, data_label=data_label[:STATA_LABEL_CHARS],
+                   variable_labels={c: v[:STATA_LABEL_CHARS] for c, v in (variable_labels or {}).items()},
+                   value_labels={c: {int(k): v for k, v in labels.items()} for c, labels in (value_labels or {}).items()})
+    return out.getvalue()
+
+
+def to_zip(files: Sequence[tuple[str, bytes]]) -> bytes:
+    """Several files as one zip archive, in the order given."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
     return out.getvalue()
 
 

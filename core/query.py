@@ -608,11 +608,14 @@ def distribution(dataset: str, variable: str, edges: Sequence[float],
 
 def microdata(dataset: str, columns: Sequence[str] | None = None,
               filters: Mapping[str, Sequence[str]] | None = None, tier: str = "researcher",
-              limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+              limit: int | None = None, offset: int = 0, sort: str | None = None,
+              descending: bool = False) -> pd.DataFrame:
     """Respondents' rows, for the researcher and admin tiers only (PermissionError for "public").
 
     `respondent_id` always comes first. Single choice and country values are codes; a
-    multiple-choice answer is the list of chosen codes (missing when not asked).
+    multiple-choice answer is the list of chosen codes (missing when not asked). Rows come in
+    respondent order, or sorted on `sort` (single choices in codebook order, missing values last, ties
+    in respondent order): a page (`limit`, `offset`) is cut on the server, so that only it is sent.
     """
     if _is_public(tier):
         raise PermissionError("Microdata are not available in the public tier.")
@@ -622,9 +625,18 @@ def microdata(dataset: str, columns: Sequence[str] | None = None,
         if n not in ds.codebook:
             raise KeyError(f"{dataset} has no variable {n!r}")
     where = _where(ds, filters, public=False)
+    order = "respondent_id"
+    if sort is not None and sort != "respondent_id":
+        if sort not in ds.codebook:
+            raise KeyError(f"{dataset} has no variable {sort!r}")
+        if ds.codebook[sort].type == "multiple":
+            raise ValueError(f"{sort!r} is a multiple-choice variable: rows cannot be sorted on it")
+        order = f"{q(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, respondent_id"
+    elif descending:
+        order = "respondent_id DESC"
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     df = get_engine().query(f"SELECT {', '.join(q(n) for n in names)} FROM {q(ds.table)} "
-                            f"WHERE {where} ORDER BY respondent_id{page}")
+                            f"WHERE {where} ORDER BY {order}{page}")
     for n in names:
         var = ds.codebook[n]
         if var.type == "multiple":

@@ -1,7 +1,7 @@
 """The user store: who may log in, with which role, and since when their sessions count.
 
 Users live in one YAML file outside git (env PORTAL_USERS_FILE, default var/users.yaml), managed with
-`python -m scripts.users` (or an admin page later). Passwords are kept only as bcrypt hashes (cost 12).
+`python -m scripts.users` or the admin page (pages/admin.py), through the same methods. Passwords are kept only as bcrypt hashes (cost 12).
 
 Rules kept here, so that the CLI and the UI cannot disagree:
 * usernames: lower-case [a-z0-9._-], 3 to 32 characters; the login form lower-cases and strips what
@@ -136,6 +136,23 @@ def check_password(password: str, username: str | None = None) -> None:
         raise refuse("contains_username", "The password contains the username.")
     if is_common_password(password):
         raise refuse("common", "This password is too common or too easy to guess: choose another one.")
+
+
+# One-time passwords an admin hands over: no look-alike characters (0/O, 1/l/I), in dash-separated groups
+# that read out and type easily; 4 groups of 5 from 55 characters is about 115 bits.
+_OTP_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password(username: str | None = None) -> str:
+    """A random password that the store accepts, for an admin to hand over (the admin page and
+    `python -m scripts.users ... --generate`)."""
+    while True:
+        password = "-".join("".join(secrets.choice(_OTP_ALPHABET) for _ in range(5)) for _ in range(4))
+        try:
+            check_password(password, username)
+            return password
+        except UserError:  # pragma: no cover - vanishingly rare (the username inside it)
+            continue
 
 
 _SWAPS = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}

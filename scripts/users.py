@@ -1,13 +1,14 @@
 """Manage the portal's users (the YAML file at PORTAL_USERS_FILE, default var/users.yaml).
 
-    python -m scripts.users add NAME --role researcher [--name "Full Name"] [--email ADDRESS]
+    python -m scripts.users add NAME --role researcher [--name "Full Name"] [--email ADDRESS] [--generate]
     python -m scripts.users disable NAME | enable NAME
     python -m scripts.users set-role NAME ROLE
-    python -m scripts.users reset-password NAME
+    python -m scripts.users reset-password NAME [--generate]
     python -m scripts.users list
 
 Passwords are asked twice on the terminal, never taken from the command line (where `ps` and the shell
-history would show them); `--password-stdin` reads one line from standard input instead, for scripts.
+history would show them); `--password-stdin` reads one line from standard input instead, for scripts;
+`--generate` makes a random one and prints it once, to hand over (as the admin page does).
 Disabling a user, changing a role or resetting a password also signs the user out everywhere.
 On any error: one line on stderr, exit code 2, and the file is left as it was.
 """
@@ -19,7 +20,16 @@ import getpass
 import os
 import sys
 
-from core.users import ROLES, TEST_COST_ENV, User, UserError, UserStore, check_password, normalize_username
+from core.users import (
+    ROLES,
+    TEST_COST_ENV,
+    User,
+    UserError,
+    UserStore,
+    check_password,
+    generate_password,
+    normalize_username,
+)
 
 EXIT_ERROR = 2
 
@@ -43,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", help="display name (default: the username)")
     add.add_argument("--email")
     add.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+    add.add_argument("--generate", action="store_true", help="make a random password and print it once")
 
     for command, help_text in (("disable", "disable a user and end their sessions"),
                                ("enable", "enable a disabled user")):
@@ -55,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset = commands.add_parser("reset-password", help="set a new password (ends their sessions)")
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+    reset.add_argument("--generate", action="store_true", help="make a random password and print it once")
 
     commands.add_parser("list", help="list the users (no password hashes)")
     return parser
@@ -99,9 +111,9 @@ def run(args: argparse.Namespace, store: UserStore) -> str:
     username = normalize_username(args.username) if hasattr(args, "username") else None
     if args.command == "add":
         store.check_new_user(username, role=args.role, name=args.name, email=args.email)
-        password = read_password(username, args.password_stdin)
+        password = generate_password(username) if args.generate else read_password(username, args.password_stdin)
         user = store.add_user(username, password, role=args.role, name=args.name, email=args.email)
-        return f"added {user.username} ({user.role})"
+        return f"added {user.username} ({user.role})" + (f"\none-time password: {password}" if args.generate else "")
     if args.command == "list":
         users = store.list_users()
         if not users:
@@ -119,8 +131,10 @@ def run(args: argparse.Namespace, store: UserStore) -> str:
         store.set_role(username, args.role)
         return f"{username} is now {args.role}; their sessions are ended"
     if args.command == "reset-password":
-        store.reset_password(username, read_password(username, args.password_stdin))
-        return f"new password set for {username}; their sessions are ended"
+        password = generate_password(username) if args.generate else read_password(username, args.password_stdin)
+        store.reset_password(username, password)
+        return f"new password set for {username}; their sessions are ended" + (
+            f"\none-time password: {password}" if args.generate else "")
     raise CommandError(f"unknown command {args.command!r}")  # pragma: no cover
 
 

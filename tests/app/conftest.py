@@ -48,6 +48,7 @@ def users(tmp_path, monkeypatch) -> UserStore:
     for name, password in PASSWORDS.items():
         store.add_user(name, password, role=ROLES[name], name=name.title())
     monkeypatch.setenv("PORTAL_USERS_FILE", str(path))
+    monkeypatch.setenv("PORTAL_AUDIT_DB", str(tmp_path / "audit.sqlite3"))  # each test's own audit log
     monkeypatch.setenv("PORTAL_TEST_BCRYPT_COST", "4")
     monkeypatch.setenv("PORTAL_COOKIE_KEY", COOKIE_KEY)
     # A message or placeholder missing in a language raises instead of showing its key.

@@ -68,7 +68,8 @@ ROOT_ADMIN = Account("root", "Admin-pass-2026!Qz7w", "admin", "Ada Admin")  # ad
 BOB = Account("bob", "Throttled-key-2026!Kp9", "researcher", "Bob Brown")  # throttling
 CAROL = Account("carol", "Fourth-user-2026!Tm4w", "researcher", "Carol Chen")  # researcher vs /admin
 DAVE = Account("dave", "Fifth-user-2026!Rx5v", "researcher", "Dave Diallo")  # slow cookie iframe
-ACCOUNTS = (ALICE, ROOT_ADMIN, BOB, CAROL, DAVE)
+ERIN = Account("erin", "Sixth-user-2026!Wq8z", "researcher", "Erin Evans")  # microdata downloads
+ACCOUNTS = (ALICE, ROOT_ADMIN, BOB, CAROL, DAVE, ERIN)
 # What must never show to someone not entitled to it: display names (and a username unlikely to
 # appear in any public text), and respondent ids.
 PRIVATE_TEXT = (*(a.name for a in ACCOUNTS), "alice")
@@ -140,8 +141,10 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"streamlit-{self.port}.log"
+        self.audit_path = workdir / f"audit-{self.port}.sqlite3"  # the server's own audit log
         env = {**os.environ,
                "PORTAL_USERS_FILE": str(users_file),
+               "PORTAL_AUDIT_DB": str(self.audit_path),
                "PORTAL_COOKIE_KEY": "e2e-" + secrets.token_urlsafe(48),
                "PORTAL_TEST_BCRYPT_COST": "4",
                "PYTHONUNBUFFERED": "1"}
@@ -234,6 +237,16 @@ class Portal:
         """Wait until the app is connected and its script has been idle for `quiet_ms`, counted from
         now (so a rerun that the last action is about to cause is waited for, not missed)."""
         page.wait_for_function(_SETTLED_JS, arg=[quiet_ms, next(_settle_ids)], timeout=timeout_ms, polling=50)
+
+    @staticmethod
+    def wait_for_url(page: Page, pattern: str, present: bool = True, timeout_ms: int = 20_000) -> str:
+        """Wait until the address bar matches the regular expression `pattern` (or, with `present`
+        False, no longer does) and return it. Streamlit writes the link with history.pushState, which
+        Playwright's page.url (and so expect(page).to_have_url) only sees at the next navigation event:
+        it lags one interaction behind, so the link is read from the page itself."""
+        page.wait_for_function("([p, want]) => new RegExp(p).test(location.href) === want", arg=[pattern, present],
+                               timeout=timeout_ms, polling=50)
+        return page.evaluate("location.href")
 
     def open(self, page: Page, path: str = "/", params: dict | list | None = None) -> Page:
         page.goto(self.url(path, params))

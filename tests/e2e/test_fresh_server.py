@@ -1,12 +1,17 @@
 """The `pages/` folder trap: on a freshly started Streamlit server, until some session has run app.py
 (st.navigation), a URL such as /microdata runs pages/microdata.py directly, past the router and its
 sign-in. The portal's page modules must draw nothing internal when run that way (whether they then
-show a blank page or hand the visit to the router is theirs to choose)."""
+show a blank page or hand the visit to the router is theirs to choose). They hand it to the router
+(components.shell.hand_to_router), so that a shared link to a public page works on a fresh server too."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
+
+from tests.e2e.test_public import query
 
 pytestmark = pytest.mark.e2e
 
@@ -34,3 +39,18 @@ def test_internal_urls_show_nothing_on_a_fresh_server(fresh_portal, new_context)
         expect(portal.title(page)).to_have_text(EN_TITLE)
         portal.assert_nothing_internal(page)
         expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+
+
+def test_a_shared_link_opens_its_page_on_a_fresh_server(fresh_portal, new_context):
+    """The server's very first request is a link someone shared: the crosstab with its layout and a
+    filter. The router opens that page, with that layout, rather than the Overview."""
+    portal = fresh_portal
+    page = new_context().new_page()
+    portal.open(page, "/crosstab", {"lang": "fr", "gender": "woman", "rows": "age_band", "cols": "region_of_interview"})
+    expect(portal.title(page)).to_have_text("Tableau croisé à la carte")
+    expect(page.locator("#zone-rows li.field")).to_have_text(re.compile("Tranche d.âge"))
+    expect(page.get_by_role("dialog").filter(has_text="Page not found")).to_have_count(0)
+    params = query(portal.wait_for_url(page, r"/crosstab\?"))
+    assert params["rows"] == ["age_band"] and params["cols"] == ["region_of_interview"]
+    assert params["gender"] == ["woman"] and params["lang"] == ["fr"]
+    portal.assert_nothing_internal(page)

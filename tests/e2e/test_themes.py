@@ -50,7 +50,7 @@ def test_a_theme_page_in_spanish_with_a_breakdown(portal, page: Page):
     main.get_by_test_id("stSelectbox").filter(has_text="Desglosar por").click()
     page.get_by_role("option", name="Género", exact=True).click()
     portal.settle(page)
-    expect(page).to_have_url(re.compile(r"[?&]by=gender(&|$)"))
+    portal.wait_for_url(page, r"[?&]by=gender(&|$)")
     expect(charts(portal, page)).to_have_count(3)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     portal.screenshot(page, "themes_drivers_es_by_gender")
@@ -73,7 +73,7 @@ def test_a_click_on_a_bar_filters_the_portal_and_the_link(portal, page: Page):
     assert box, "the gender chart is not drawn"
     page.mouse.click(box["x"] + box["width"] * 0.35, box["y"] + 16)
     portal.settle(page)
-    expect(page).to_have_url(re.compile(r"[?&]gender=man(&|$)"))
+    portal.wait_for_url(page, r"[?&]gender=man(&|$)")
     expect(portal.pill(page, "Man")).to_have_attribute("aria-pressed", "true")
     expect(portal.main(page).get_by_text("Gender: Man").first).to_be_visible()
     portal.screenshot(page, "themes_profiles_clicked_man")
