@@ -19,6 +19,7 @@ stderr, exit code 2, and nothing changed.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> str:
                                 sheet=args.sheet)
         if args.command == "check":
             return report_text(prepared.report, lang) + "\n" + t("ingest.cli.checked", lang)
-        report = load.commit(prepared)
+        report = load.commit(prepared, by=f"{getpass.getuser()} (command line)")
         return report_text(report, lang) + "\n" + t("ingest.cli.loaded", lang, version=report.version,
                                                     dataset=args.dataset)
     if args.command == "versions":

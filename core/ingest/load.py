@@ -207,9 +207,10 @@ def _data_period(frame: pd.DataFrame) -> tuple[dt.date, dt.date]:
     return dates.min().date(), dates.max().date()
 
 
-def commit(prepared: Prepared) -> Report:
+def commit(prepared: Prepared, by: str | None = None) -> Report:
     """Write the prepared version beside the current one, check it as queries will read it, and make it
-    current. Refused, with nothing changed, when another load changed the dataset since `prepare`."""
+    current. Refused, with nothing changed, when another load changed the dataset since `prepare`. `by`:
+    who loaded it (an admin's username, or the server account of the command line), kept in version.json."""
     report = prepared.report
     data_dir, dataset = prepared.data_dir, report.dataset
     with versions.locked(data_dir, dataset):
@@ -220,11 +221,11 @@ def commit(prepared: Prepared) -> Report:
             write_dataset(prepared.frame, staging / versions.DATA_FILE, synthetic=False,
                           provenance={"loaded_by": "core.ingest", "files": report.files, "base": report.base})
             with open(staging / versions.CODEBOOK_FILE, "w", encoding="utf-8") as f:
-                f.write("# Written by core/ingest from the form and mapping below; schema: data/codebooks/README.md\n")
+                f.write("# Written by core/ingest from the form and the mapping.yaml beside it; schema: data/codebooks/README.md\n")
                 yaml.safe_dump(prepared.codebook, f, allow_unicode=True, sort_keys=False, width=120)
             (staging / versions.MAPPING_FILE).write_text(prepared.mapping_text, encoding="utf-8")
             _check_written(staging, dataset, len(prepared.frame))
-            info = {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **_info(report)}
+            info = {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "by": by, **_info(report)}
             versions.write_json(staging / versions.INFO_FILE, info)
             report.version = versions.commit(data_dir, dataset, staging)
         except BaseException:
@@ -248,9 +249,9 @@ def _check_written(staging: Path, dataset: str, rows: int) -> None:
         raise refuse("check_failed", detail=f"{loaded.rows} rows read back, {rows} written")
 
 
-def load(form_path: Path, export_path: Path, mapping_path: Path, **kwargs) -> Report:
+def load(form_path: Path, export_path: Path, mapping_path: Path, by: str | None = None, **kwargs) -> Report:
     """prepare, then commit: the command-line tool's `load`."""
-    return commit(prepare(form_path, export_path, mapping_path, **kwargs))
+    return commit(prepare(form_path, export_path, mapping_path, **kwargs), by=by)
 
 
 def restore(dataset: str, version: str | None = None, *, builtin: bool = False,
@@ -274,6 +275,7 @@ def describe_versions(dataset: str, lang: str, data_dir: Path | None = None) -> 
         rows.append({"version": info["version"], "current": info["current"],
                      "created": (info.get("created_at") or "")[:19].replace("T", " "),
                      "mode": t(f"ingest.report.mode_{info.get('mode', 'new')}", lang, base=info.get("base") or "-"),
+                     "by": info.get("by") or "",
                      "respondents": info.get("total"), "added": info.get("added"), "replaced": info.get("replaced"),
                      "rejected": info.get("rejected"),
                      "export": (info.get("files") or {}).get("export", {}).get("name", "")})
