@@ -36,7 +36,7 @@ def data_updates(lang: str, username: str) -> None:
     dataset = st.selectbox(t("ingest.ui.dataset", lang), DATASETS, key="ingest_dataset",
                            format_func=lambda d: t(f"dataset.{d}", lang))
     flash()
-    st.caption(load.builtin_current_text(dataset, lang))
+    st.caption(load.current_text(dataset, lang))
     load_tab, versions_tab = st.tabs([t("ingest.ui.load_tab", lang), t("ingest.ui.versions_tab", lang)])
     with load_tab:
         upload_and_load(dataset, lang, username)
@@ -117,6 +117,7 @@ def upload_and_load(dataset: str, lang: str, username: str) -> None:
                                                             skip, encoding))
     checked = st.session_state.get(_CHECKED)
     if not checked or checked[0] != signature:
+        st.session_state.pop(_CHECKED, None)  # a check of other inputs: its rows need not stay in memory
         st.caption(t("ingest.ui.check_first", lang))
         return
     _, prepared, problems = checked

@@ -173,9 +173,12 @@ def locked(data_dir: Path, dataset: str) -> Iterator[None]:
 
 
 def new_staging(data_dir: Path, dataset: str) -> Path:
-    """An empty directory to write a version into, beside the versions (same file system: one rename)."""
+    """An empty directory (mode 0700) to write a version into, beside the versions (same file system: one
+    rename). Call under `locked`: any other staging directory is then what a killed load left behind."""
     folder = dataset_dir(data_dir, dataset)
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("staging-*"):
+        discard(stale)
     return Path(tempfile.mkdtemp(prefix="staging-", dir=folder))
 
 

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> str:
                                                     dataset=args.dataset)
     if args.command == "versions":
         rows = load.describe_versions(args.dataset, lang, data_dir)
-        current = load.builtin_current_text(args.dataset, lang, data_dir)
+        current = load.current_text(args.dataset, lang, data_dir)
         if not rows:
             return current
         header = [t(f"ingest.versions.{k}", lang) for k in ("version", "created", "respondents", "added",

@@ -6,8 +6,8 @@ falls back (core.ingest.xlsform.Form.label) and is reported. A label that a spre
 formula (it begins with = + - @, a tab or a carriage return) is neutralised with core.export.neutralise,
 the same rule as every download (a leading apostrophe, so that it reads as text), and reported with its
 place: the portal shows the label as written with that apostrophe, and never hands a formula on.
-Standard variables keep the portal's own labels (those of the built-in codebook), so that filters read
-the same whatever the form called them.
+Standard variables keep the portal's own labels and public flags (those of the built-in codebook), so that
+filters read the same whatever the form called them, and ids, dates and exact ages stay out of the public tier.
 
 When a round is appended to an earlier version (`base`), every variable keeps its type and its choices
 keep their order, new choices coming after the old ones: the stored multiple-choice bit masks of earlier
@@ -31,8 +31,6 @@ from core.ingest.xlsform import CHOICES, DATE_TYPES, NUMBER_TYPES, SURVEY, Field
 from core.settings import LANGUAGES
 
 MAX_MULTIPLE_CHOICES = 62  # bits of the stored mask (core.codebook)
-# Standard variables that the public tier may not see by themselves (design.md rules 8 and 9).
-NOT_PUBLIC = ("respondent_id", "interview_date", "age")
 
 
 @dataclass
@@ -98,8 +96,10 @@ class _Labels:
 
     def report(self) -> list[Problem]:
         out = list(self.problems)
-        used = self.form.default_language or ("en" if "en" in self.form.languages else
-                                              (self.form.languages or ["en"])[0])
+        if not self.form.languages:  # only a plain `label` column, or none
+            out.append(Problem("labels_untagged", {}, file=self.form.file, level=WARNING))
+            return out
+        used = self.form.default_language or ("en" if "en" in self.form.languages else self.form.languages[0])
         for lang in LANGUAGES:
             if lang not in self.form.languages:
                 out.append(Problem("language_missing", {"language": language_name(lang),
@@ -169,7 +169,7 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
                     plan.codes.append(code)
                     plan.choice_labels[code] = labels.of(c.labels, c.name, CHOICES, c.row)
             plan.by_name[c.name] = code
-            for lang in form.languages:
+            for lang in form.label_modes:
                 text = c.labels.get(lang)
                 if text:
                     plan.by_label.setdefault(lang, {}).setdefault(text, code)
@@ -182,9 +182,10 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
         if variable is not None:
             kind = {"respondent_id": "id", "interview_date": "date", "age": "number",
                     "country_of_interview": "country", "nationality": "country"}.get(variable, "single")
-            plan = VarPlan(name=variable, type=kind, theme=_theme(f), labels=dict(builtin[variable].labels),
-                           public=variable not in NOT_PUBLIC, field=f.name,
-                           unit=builtin[variable].unit if kind == "number" else None)
+            standard = builtin[variable]  # its labels and flags are the portal's, whatever the form says
+            plan = VarPlan(name=variable, type=kind, theme=_theme(f), labels=dict(standard.labels),
+                           sensitive=standard.sensitive, public=standard.public, field=f.name,
+                           unit=standard.unit if kind == "number" else None)
         else:
             if f.type == "select_multiple":
                 kind = "multiple"

@@ -38,7 +38,7 @@ HXL_TAGS = {"respondent_id": "#respondee+id", "interview_date": "#date+interview
 
 @dataclass(frozen=True)
 class Layout:
-    values: str = "xml"         # "xml": names; or a language ("en", "fr", "es"): labels in it
+    values: str = "xml"         # "xml": names; or a language ("en", "fr", "es"; "" a form's untagged labels)
     multiple: str = "both"      # "single" column, "separate" 0/1 columns, or "both"
     groups: bool = True         # group path in the headers ("profiles/gender")
     hxl: bool = False           # an HXL hashtag row under the headers
@@ -206,20 +206,20 @@ def _columns(form: Form, submissions: Mapping[str, Sequence[str]], layout: Layou
         if f.name not in submissions:
             continue
         values = np.asarray(submissions[f.name], dtype=object)
-        if lang:
+        if lang is not None:
             parts = [form.label(g.labels, lang, g.name) for g in f.groups] + [form.label(f.labels, lang, f.name)]
         else:
             parts = [g.name for g in f.groups] + [f.name]
         header = "/".join(parts if layout.groups else parts[-1:])
         tag = f.hxl or HXL_TAGS.get(f.name, "")
         choices = form.choices(f)
-        label_of = {c.name: form.label(c.labels, lang, c.name) for c in choices} if lang else {}
+        label_of = {c.name: form.label(c.labels, lang, c.name) for c in choices} if lang is not None else {}
         if f.type == "select_multiple":
             # per distinct answer, not per row: a 200,000-row export is written in seconds
             distinct, inverse = np.unique(values.astype(str), return_inverse=True)
             chosen_names = [set(v.split()) for v in distinct]
             if layout.multiple in ("single", "both"):
-                if lang:
+                if lang is not None:
                     joined = np.array([" ".join(label_of[x] for x in v.split()) for v in distinct], dtype=object)
                     out.append((header, tag, joined[inverse], "text"))
                 else:
@@ -228,8 +228,8 @@ def _columns(form: Form, submissions: Mapping[str, Sequence[str]], layout: Layou
                 for c in choices:
                     cell = np.array(["1" if c.name in names else ("0" if v else "") for v, names in
                                      zip(distinct, chosen_names)], dtype=object)
-                    out.append((f"{header}/{label_of[c.name] if lang else c.name}", "", cell[inverse], "number"))
-        elif f.type == "select_one" and lang:
+                    out.append((f"{header}/{label_of[c.name] if lang is not None else c.name}", "", cell[inverse], "number"))
+        elif f.type == "select_one" and lang is not None:
             out.append((header, tag, np.array([label_of.get(v, v) if v else "" for v in values], dtype=object), "text"))
         else:
             out.append((header, tag, values, _kind(f)))

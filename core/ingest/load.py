@@ -282,7 +282,8 @@ def describe_versions(dataset: str, lang: str, data_dir: Path | None = None) -> 
     return rows
 
 
-def builtin_current_text(dataset: str, lang: str, data_dir: Path | None = None) -> str:
+def current_text(dataset: str, lang: str, data_dir: Path | None = None) -> str:
+    """Which data of `dataset` are in use, in words."""
     data_dir = Path(data_dir or settings.GENERATED_DIR)
     version = versions.current_version(data_dir, dataset)
     if version is None:

@@ -229,7 +229,8 @@ def propose(form: Form, dataset: str) -> str:
         if is_country_list(form, f):
             entry["type"] = "country"
         entry["sensitive"] = bool(_SENSITIVE.search(f.name) or _SENSITIVE.search(label) or
-                                  any(_SENSITIVE.search(g.name) for g in f.groups))
+                                  any(_SENSITIVE.search(g.name) or g.name.lower().startswith("protection")
+                                      for g in f.groups))
         entry["public"] = not (_NOT_PUBLIC.search(f.name) or f.type in DATE_TYPES)
         lines.append(f"  {f.name}: {_flow(entry)}")
     return "\n".join(lines) + "\n"

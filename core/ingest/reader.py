@@ -103,7 +103,7 @@ def match_columns(raw: RawTable, form: Form, fields: list[Field]) -> Columns:
     wanted = {f.name for f in fields}
     best: Columns | None = None
     best_score = -1
-    for mode in ["xml", *form.languages]:
+    for mode in ["xml", *form.label_modes]:
         candidates = _candidates(form, list(form.fields.values()), mode)
         folded: dict[str, set] = defaultdict(set)
         for key, targets in candidates.items():
@@ -405,8 +405,7 @@ class _Reader:
             if v.derive is None:
                 continue
             if v.derive in ("quarter", "year"):
-                days = data.get("interview_date")
-                data[v.name] = ("date", days, v.derive)
+                data[v.name] = data.get("interview_date")  # to_column turns the dates into periods
             elif v.derive == "age_band":
                 data[v.name] = self.age_band(v, data.get("age"))
             elif v.derive == "region":
@@ -450,9 +449,9 @@ class _Reader:
         raw, cols = self.raw, self.columns
         out = list(raw.notes)
         mode = cols.mode
-        out.append(Problem("header_mode_xml" if mode == "xml" else "header_mode_labels",
-                           {"language": language_name(mode)} if mode != "xml" else {}, file=raw.file,
-                           sheet=raw.sheet, level=INFO))
+        key = {"xml": "header_mode_xml", "": "header_mode_labels_untagged"}.get(mode, "header_mode_labels")
+        out.append(Problem(key, {"language": language_name(mode)} if key == "header_mode_labels" else {},
+                           file=raw.file, sheet=raw.sheet, level=INFO))
         if raw.hxl:
             out.append(Problem("hxl_row", {}, file=raw.file, sheet=raw.sheet, row=int(raw.row_numbers[0]) - 1
                                if raw.num_rows else None, level=INFO))
@@ -490,10 +489,10 @@ def to_column(v: VarPlan, value, n: int, categories: list[str]):
         if value is None:
             return pd.array([None] * n, dtype="string[pyarrow]")
         return value
-    if v.type in ("quarter", "year"):
-        if value is None or value[1] is None:
+    if v.type in ("quarter", "year"):  # value: the interview dates
+        if value is None:
             return pd.array([None] * n, dtype="string[pyarrow]")
-        return period_strings(value[1], v.type)
+        return period_strings(value, v.type)
     if v.type == "date":
         if value is None:
             return np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")

@@ -76,14 +76,21 @@ class Form:
     languages: list[str]                     # portal languages with labels in the form
     label_columns: dict[str, dict[str, str]]  # sheet -> portal language -> its column header
     default_language: str | None = None
+    untagged_labels: bool = False            # a plain `label` column in no declared language (key "")
     problems: list[Problem] = field(default_factory=list)  # warnings found while reading
 
     def label(self, labels: dict[str, str], lang: str, fallback: str) -> str:
-        """A label in `lang`, else in the form's default language, English, any language, else `fallback`."""
-        for candidate in (lang, self.default_language, "en", *self.languages):
-            if candidate and labels.get(candidate):
+        """A label in `lang`, else in the form's default language, English, any language, the untagged
+        `label` column, else `fallback`. `lang` "" asks for the untagged label first."""
+        for candidate in (lang, self.default_language, "en", *self.languages, ""):
+            if candidate is not None and labels.get(candidate):
                 return labels[candidate]
         return fallback
+
+    @property
+    def label_modes(self) -> list[str]:
+        """The languages a labels export of this form can be in ("" for its untagged labels)."""
+        return [*self.languages, *([""] if self.untagged_labels else [])]
 
     def choices(self, f: Field) -> list[Choice]:
         return self.lists.get(f.list_name or "", [])
@@ -327,5 +334,5 @@ def read_form(path: Path, name: str | None = None) -> Form:
         file=name, title=meta.get("form_title") or "", form_id=meta.get("form_id") or meta.get("id_string") or "",
         version=meta.get("version") or "", fields=fields, lists=lists,
         languages=[lang for lang in LANGUAGES if lang in survey.labels], label_columns=label_columns,
-        default_language=default_language, problems=problems,
+        default_language=default_language, problems=problems, untagged_labels=survey.plain_label is not None,
     )

@@ -48,8 +48,8 @@ def test_layouts_are_recognised_and_reported(tmp_path):
     assert layouts["export_labels_es_single.csv"]["multiple"] == "single"
     assert layouts["export_xml_hxl.csv"]["hxl"] == "yes"
     report = prepare(KOBO / "export_xml_separate_semicolon.csv", tmp_path).report
-    assert "Columns are separated by semicolons (;)." in [m for _, m in report.messages("en")][0] + "".join(
-        m for _, m in report.messages("en"))
+    assert "export_xml_separate_semicolon.csv: Columns are separated by semicolons (;)." in [
+        m for _, m in report.messages("en")]
 
 
 def test_values_follow_the_portals_conventions(reference):
@@ -121,3 +121,36 @@ def test_cells_of_a_workbook_read_as_an_export_writes_them():
     assert files.cell_text(dt.datetime(2024, 3, 1)) == "2024-03-01"
     assert files.cell_text(dt.datetime(2024, 3, 1, 9, 30)) == "2024-03-01T09:30:00"
     assert files.cell_text(None) == "" and files.cell_text(True) == "1" and files.cell_text("NA") == "NA"
+
+
+def test_a_form_in_one_untagged_language_and_its_labels_export(tmp_path, reference):
+    """Many forms have a plain `label` column only: its labels serve every language, and a labels export
+    of it reads as well as the XML one."""
+    import openpyxl
+
+    from core.ingest.kobo import Layout, write_export, write_xlsform
+    from core.ingest.xlsform import read_form
+
+    book = openpyxl.load_workbook(KOBO / "form.xlsx")
+    sheets = {}
+    for ws in book.worksheets:
+        rows = list(ws.iter_rows(values_only=True))
+        sheets[ws.title] = [dict(zip(rows[0], r)) for r in rows[1:]]
+    for sheet in ("survey", "choices"):
+        for row in sheets[sheet]:
+            row["label"] = row.pop("label::English (en)", None)
+            row.pop("label::Français (fr)", None)
+            row.pop("label::Español (es)", None)
+    sheets["settings"][0].pop("default_language")
+    form = write_xlsform(tmp_path / "form.xlsx", sheets["survey"], sheets["choices"], sheets["settings"][0])
+    parsed = read_form(form)
+    assert parsed.languages == [] and parsed.untagged_labels
+    xml = pd.read_csv(KOBO / "export_xml_single.csv", dtype=str, keep_default_na=False)
+    export = write_export(tmp_path / "labels.csv", parsed, {c: xml[c].tolist() for c in xml.columns
+                                                            if c in parsed.fields}, Layout(values="", multiple="both"))
+    got = prepare(export, tmp_path / "data", form=form)
+    pd.testing.assert_frame_equal(got.frame, reference.frame)
+    education = next(v for v in got.codebook["variables"] if v["name"] == "education")
+    assert education["label"] == dict.fromkeys(("en", "fr", "es"), "Highest level of education")
+    keys = [p.key for p in got.report.problems]
+    assert "labels_untagged" in keys and "header_mode_labels_untagged" in keys and "language_missing" not in keys

@@ -224,3 +224,12 @@ def test_the_fixture_mapping_is_what_the_proposal_gives_once_checked(tmp_path):
     report = load.prepare(FORM, KOBO / "export_xml_single.csv", mapping, dataset="core", data_dir=tmp_path).report
     assert report.total == 40 and not [p for p in report.problems if p.level == "error"]
     assert MAPPING.exists()
+
+
+def test_what_a_killed_load_left_behind_is_cleared_by_the_next_one(data_dir):
+    load_first_round(data_dir)
+    left = versions.dataset_dir(data_dir, "core") / "staging-killed"
+    left.mkdir()
+    (left / "data.parquet").write_bytes(b"half")
+    append_round2(data_dir)
+    assert not left.exists() and versions.current_version(data_dir, "core") == "v0002"
