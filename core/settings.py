@@ -68,8 +68,8 @@ def _env_int(name: str, default: int) -> int:
 
 # Limits of a data load (core/ingest), checked before anything is parsed; README "Loading real data".
 # Read as settings.NAME at call time, so that a test can lower one.
-INGEST_MAX_FILE_MB = _env_int("PORTAL_INGEST_MAX_FILE_MB", 500)        # an export or a mapping file
-INGEST_MAX_FORM_MB = _env_int("PORTAL_INGEST_MAX_FORM_MB", 20)         # an XLSForm
+INGEST_MAX_FILE_MB = _env_int("PORTAL_INGEST_MAX_FILE_MB", 500)        # an export
+INGEST_MAX_FORM_MB = _env_int("PORTAL_INGEST_MAX_FORM_MB", 20)         # an XLSForm or a mapping file
 INGEST_MAX_ROWS = _env_int("PORTAL_INGEST_MAX_ROWS", 1_000_000)        # data rows of one export
 INGEST_MAX_COLUMNS = _env_int("PORTAL_INGEST_MAX_COLUMNS", 5_000)      # columns of one export
 # An .xlsx is a zip: refused before it is opened when its members would unpack to more than this in all,

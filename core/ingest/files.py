@@ -43,6 +43,7 @@ _MAGIC = [  # first bytes -> what the file is, for messages
 ]
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _SNIFF_BYTES = 1 << 16
+_SAMPLE_MAX = 1 << 23
 _CHUNK_ROWS = 20_000
 
 
@@ -203,12 +204,20 @@ def _byte_at(path: Path, offset: int) -> int:
 
 
 def _sample(path: Path, encoding: str) -> str:
+    """The first lines of a text file, decoded: at least a few whole lines (a header with thousands of
+    long labels is longer than one block), at most _SAMPLE_MAX bytes."""
     with open(path, "rb") as f:
         raw = f.read(_SNIFF_BYTES)
+        while raw.count(b"\n") < 60 and len(raw) < _SAMPLE_MAX:
+            more = f.read(_SNIFF_BYTES)
+            if not more:
+                break
+            raw += more
+        complete = not f.read(1)
     text = raw.decode(encoding, errors="ignore")
     if text.startswith("\ufeff"):
         text = text[1:]
-    if len(raw) == _SNIFF_BYTES and "\n" in text:  # drop a line cut in the middle
+    if not complete and "\n" in text:  # drop a line cut in the middle
         text = text[: text.rindex("\n") + 1]
     return text
 

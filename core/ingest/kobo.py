@@ -257,8 +257,11 @@ def write_export(path: Path, form: Form, submissions: Mapping[str, Sequence[str]
     if layout.format == "xlsx":
         from openpyxl import Workbook
 
-        book = Workbook(write_only=True)
-        ws = book.create_sheet((form.title or "data")[:31])
+        # Not write-only: that mode leaves out the sheet's <dimension>, which Excel and Kobo write and without
+        # which openpyxl's read-only mode parses the whole sheet once more just to size it.
+        book = Workbook()
+        ws = book.active
+        ws.title = (form.title or "data")[:31]
         ws.append(headers)
         if layout.hxl:
             ws.append(tags)

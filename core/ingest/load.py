@@ -129,13 +129,11 @@ def _canonical(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _base(data_dir: Path, dataset: str, replace: bool) -> tuple[str | None, Codebook | None]:
-    if replace:
+def _base(source: versions.Source, replace: bool) -> tuple[str | None, Codebook | None]:
+    """The version a round is appended to, and its codebook (None: the dataset starts from this export)."""
+    if replace or source.version is None:
         return None, None
-    src = versions.source(data_dir, dataset)
-    if src.version is None:
-        return None, None
-    return src.version, read_codebook(src.codebook, dataset)
+    return source.version, read_codebook(source.codebook, source.dataset)
 
 
 def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: str,
@@ -151,7 +149,8 @@ def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: 
         raise refuse("dataset_unknown", dataset=dataset, known=", ".join(settings.DATASETS))
     form = read_form(form_path, names["form"])
     mapping = read_mapping(mapping_path, form, names["mapping"], dataset)
-    base_version, base_codebook = _base(data_dir, dataset, replace)
+    current = versions.source(data_dir, dataset)  # read once: commit refuses if it is no longer current
+    base_version, base_codebook = _base(current, replace)
     plan = build_plan(form, mapping, base_codebook)
     raw = files.read_export(export_path, names["export"], encoding=encoding, sheet=sheet)
     if raw.num_rows == 0:
@@ -176,7 +175,7 @@ def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: 
 
     replaced = 0
     if base_version is not None:
-        old = _canonical(pd.read_parquet(versions.source(data_dir, dataset).parquet), plan)
+        old = _canonical(pd.read_parquet(current.parquet), plan)
         again = old["respondent_id"].isin(new["respondent_id"]).to_numpy()
         replaced = int(again.sum())
         frame = pd.concat([old[~again], new], ignore_index=True)
@@ -199,7 +198,7 @@ def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: 
         problems=problems)
     return Prepared(report=report, frame=frame, codebook=raw_codebook,
                     mapping_text=Path(mapping_path).read_text(encoding="utf-8-sig"), data_dir=data_dir,
-                    current=versions.current_version(data_dir, dataset))
+                    current=current.version)
 
 
 def _data_period(frame: pd.DataFrame) -> tuple[dt.date, dt.date]:
