@@ -30,14 +30,10 @@ from components.downloads import download_menu, file_stem, header
 from components.figures import cached, count_text, data_version, filters_text, refused
 from components.filter_bar import set_filter
 from core import disclosure
-from core.codebook import OTHER, Codebook, Variable, load_codebook
+from core.codebook import CHARTED, OTHER, Codebook, Variable, breakdowns, load_codebook, questions  # noqa: F401
 from core.filters import FILTER_PARAMS, PERIOD_VARIABLE, FilterState
 from core.i18n import fmt_decimal, fmt_int, fmt_pct, t, tn
 
-CHARTED = ("single", "multiple", "country", "number", "quarter", "year")
-# The breakdowns offered first, in this order; then the dataset's other single-choice questions.
-STANDARD_BREAKDOWNS = ("gender", "age_band", "region_of_interview", "country_of_interview", "nationality",
-                       PERIOD_VARIABLE)
 FILTER_VARIABLES = tuple(FILTER_PARAMS.values())
 TOP_CATEGORIES = 12  # countries shown in a chart; every one is in its table
 MAX_GROUPS = 6  # groups drawn in a breakdown; every one is in its table
@@ -64,20 +60,6 @@ class Figure:
 
 
 # --- what a page shows -------------------------------------------------------------------------
-
-def questions(codebook: Codebook, theme: str, tier: str) -> list[Variable]:
-    """The questions of a theme that have a chart, those the tier may see."""
-    return [v for v in codebook.by_theme(theme) if v.type in CHARTED and (tier != "public" or v.public)]
-
-
-def breakdowns(codebook: Codebook, tier: str) -> list[str]:
-    """What a chart can be broken down by: the standard variables, then every single-choice question
-    the tier may see."""
-    names = [n for n in STANDARD_BREAKDOWNS if n in codebook]
-    names += [v.name for v in codebook.variables.values()
-              if v.type == "single" and v.name not in names and (tier != "public" or v.public)]
-    return names
-
 
 def has_pyramid(codebook: Codebook, theme: str, tier: str) -> bool:
     """A theme holding both age band and gender gets the age-gender pyramid."""
