@@ -25,9 +25,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from components import charts
+from components import charts, present
 from components.downloads import download_menu, file_stem, header
-from components.figures import cached, count_text, data_version, filters_text, refused
+from components.figures import cached, count_text, data_version, filters_text, how_to_read, refused
 from components.filter_bar import set_filter
 from core import disclosure
 from core.codebook import CHARTED, OTHER, Codebook, Variable, breakdowns, load_codebook, questions  # noqa: F401
@@ -427,6 +427,13 @@ def source_line(view: View, synthetic: bool) -> str:
     return f"{line} {t('charts.synthetic', lang)}" if synthetic else line
 
 
+def _kind(figure: Figure, var: Variable | None) -> str:
+    """Which "How to read this" note a figure gets."""
+    if var is None or var.type in ("quarter", "year"):
+        return "counts"
+    return "number" if var.type == "number" else "shares"
+
+
 def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: bool) -> None:
     """Draw a made figure: its question, the chart (a click on a filter variable's bar sets that
     filter), what it says besides its bars (notes, base, filters, source, caveat), and its downloads."""
@@ -436,12 +443,13 @@ def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: 
     notes = [*figure.lines]
     if figure.chart is not None:
         on_select = functools.partial(_clicked, key, figure.select) if figure.select else "ignore"
-        st.vega_lite_chart(spec=figure.chart, width="stretch", key=key, on_select=on_select,
+        st.vega_lite_chart(spec=present.chart_spec(figure.chart), width="stretch", key=key, on_select=on_select,
                            selection_mode=charts.PICK if figure.select else None)
         if figure.select:
             notes.append(t("charts.click_hint", lang))
     source = source_line(view, synthetic)
     st.caption("  \n".join([*notes, " · ".join(details), f"{source} {t('charts.caveat', lang)}"]))
+    how_to_read(lang, view.tier, _kind(figure, var), key)
 
     subtitle = [*figure.lines, *details, source, t("charts.caveat", lang)]
 
