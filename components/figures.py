@@ -102,6 +102,8 @@ def how_to_read(lang: str, tier: str, kind: str, key: str) -> None:
     approximate, and why the sample is not representative. `kind`: one of HOW_TO_READ_KINDS."""
     s = disclosure.settings()
     lines = [t(f"howto.{kind}", lang)]
+    if tier == "public" and kind == "map":
+        lines.append(t("howto.map_hidden", lang, minimum=s.min_count))
     if tier == "public":
         lines += [t("howto.withheld", lang, minimum=s.min_count, base=s.min_percentage_base),
                   t("howto.approximate", lang)]
