@@ -366,7 +366,7 @@ def test_an_unknown_question_is_dropped_with_a_note():
 
 def test_the_share_link_holds_the_view():
     at = open_app({"lang": "fr", "gender": "woman", "by": "age_band"}, page="drivers")
-    [code] = [c for c in at.code]
+    [code] = list(at.sidebar.code)
     assert code.value.startswith("/drivers?")
     assert "lang=fr" in code.value and "gender=woman" in code.value and "by=age_band" in code.value
 
