@@ -31,8 +31,8 @@ header[data-testid="stHeader"] { display: none !important; }
 [data-testid="stMain"] { color: #000; background: #fff; }
 [data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label,
 [data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 1.3rem !important; line-height: 1.45; }
-[data-testid="stMain"] [data-testid="stCaptionContainer"], [data-testid="stMain"] [data-testid="stCaptionContainer"] p
-  { color: #111 !important; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"], [data-testid="stMain"] [data-testid="stCaptionContainer"] *
+  { color: #1a1a1a !important; opacity: 1 !important; }
 [data-testid="stMain"] h1 { font-size: 3rem !important; color: #000; }
 [data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.1rem !important; color: #000; }
 [data-testid="stMain"] a { color: #0b3d91 !important; text-decoration: underline; }

@@ -78,13 +78,14 @@ def panel(ctx, found: tuple[Story, int], presenting: bool) -> None:
         st.markdown(step.text[lang])
         st.caption(t("story.synthetic", lang))
         before, after = neighbour(story, number, -1, ctx.tier), neighbour(story, number, 1, ctx.tier)
-        left, right, close = st.columns([1, 1, 1])
+        # Beside a chart (presenting) the column is narrow: Previous and Next share a row, Close goes below.
+        left, right, close = st.columns(2) + [st] if presenting else st.columns([1, 1, 1, 2])[:3]
         left.button(t("story.previous", lang), key="story_previous", on_click=_move, args=(-1,),
                     disabled=before is None, icon=":material/arrow_back:", width="stretch")
-        right.button(t("story.next", lang), key="story_next", on_click=_move, args=(1,),
+        right.button(t("story.next", lang), key="story_next", on_click=_move, args=(1,), type="primary",
                      disabled=after is None, icon=":material/arrow_forward:", width="stretch")
         close.button(t("story.close", lang), key="story_close", on_click=_close, icon=":material/close:",
-                     width="stretch")
+                     type="tertiary" if presenting else "secondary", width="content" if presenting else "stretch")
         if presenting:
             st.caption(t("story.keys_hint", lang))
             present.keys(lambda direction: _move(1 if direction == "next" else -1))
