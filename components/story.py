@@ -9,20 +9,29 @@ stories. A step for researchers is skipped for the public (and says so when its 
 from __future__ import annotations
 
 import functools
+import logging
 
 import streamlit as st
 
 from components import present, shell
 from core.i18n import t
-from core.stories import PRESENT_PARAM, STEP_PARAM, STORY_PARAM, Story, load_stories, step_of
+from core.stories import PRESENT_PARAM, STEP_PARAM, STORY_PARAM, Story, load_all, step_of
 
-_NOTE = "story_step_note"
+log = logging.getLogger(__name__)
 
 
 @functools.cache
 def stories() -> dict[str, Story]:
-    """The stories of data/stories, checked once per process."""
-    return load_stories()
+    """The stories of data/stories, checked once per process; a wrong file is left out and logged
+    (and listed on the stories page, see `errors`)."""
+    found, problems = load_all()
+    for problem in problems:
+        log.error("story left out: %s", problem)
+    return found
+
+
+def errors() -> tuple[str, ...]:
+    return load_all()[1]
 
 
 def current() -> tuple[Story, int] | None:

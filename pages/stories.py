@@ -27,6 +27,8 @@ def render() -> None:
     lang = ctx.lang
     st.title(t("stories.title", lang))
     st.markdown(t("stories.intro", lang))
+    for problem in story.errors():  # a story file that does not check out: left out, and said why
+        st.error(t("stories.broken", lang, problem=problem), icon=":material/error:")
     with st.container(key="stories_list"):
         for item in story.stories().values():
             with st.container(border=True):

@@ -401,3 +401,27 @@ def test_signing_in_keeps_the_story_step():
     at = open_step(story.id, 2, "en", None)
     sign_in(at, ROLE_USERS["researcher"])
     check_step(at, story.id, 2, "en")
+
+
+def test_a_wrong_story_file_is_left_out_and_the_stories_page_says_why(tmp_path, monkeypatch):
+    import shutil
+
+    from components import story
+
+    folder = tmp_path / "stories"
+    folder.mkdir()
+    for path in core_stories.STORIES_DIR.glob("*.yaml"):
+        shutil.copy(path, folder)
+    (folder / "broken.yaml").write_text("id: broken\ntitle: {en: A, fr: A, es: A}\n"
+                                          "summary: {en: B, fr: B, es: B}\nsteps:\n  - page: nowhere\n")
+    original = core_stories.load_all
+    monkeypatch.setattr(story, "load_all", lambda: original(folder))
+    story.stories.cache_clear()
+    try:
+        at = as_role(None, {}, page="stories")
+        assert not at.exception
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and "broken.yaml, step 1" in errors[0], errors
+        assert len([c for c in at.subheader if c.value in {s.title["en"] for s in STORIES.values()}]) == len(STORIES)
+    finally:
+        story.stories.cache_clear()
