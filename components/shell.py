@@ -140,10 +140,11 @@ def go_to(page: str, params: dict[str, list[str]]) -> None:
 
 
 def reread_link() -> None:
-    """Forget what was seeded from the link (filters, pages' choices, notes): the next drawing of the
-    filter bar and of the pages reads the link again."""
+    """Forget what was seeded from the link (language, filters, pages' choices, notes): the next run
+    reads the link again. The language too: in a browser, after a move on the same page the sidebar's
+    language picker was seen sending its default ("en") with the click, which would win otherwise."""
     s = st.session_state
-    for key in (_SEEDED, _NOTES, *s.get(_URL_KEYS, ())):
+    for key in (_SEEDED, _NOTES, LANG_KEY, *s.get(_URL_KEYS, ())):
         s.pop(key, None)
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from components.tour import TARGETS
 from core.i18n import t
 from core.stories import load_stories
+from core.tour import steps_for
 
 pytestmark = pytest.mark.e2e
 
@@ -116,3 +118,24 @@ def test_the_tour_points_at_what_it_explains(portal, page: Page):
     portal.wait_for_url(page, r"[?&]tour=", present=False)
     portal.settle(page)
     expect(portal.main(page).locator(".st-key-tour_panel")).to_have_count(0)
+
+
+def test_every_tour_step_outlines_a_part_of_its_page(portal, page: Page):
+    """Each selector of components/tour.py matches something on its step's page, outlined."""
+    portal.open(page, "/", {"lang": "fr"})
+    portal.sidebar(page).get_by_role("button", name=t("tour.start", "fr")).click()
+    steps = steps_for(None)
+    panel = portal.main(page).locator(".st-key-tour_panel")
+    for number, step in enumerate(steps, start=1):
+        portal.wait_for_url(page, rf"[?&]tour={number}(&|$)")
+        portal.settle(page)
+        expect(panel.get_by_text(t(f"tour.{step.id}.title", "fr"), exact=True)).to_be_visible()
+        target = page.locator(TARGETS[step.target]).first
+        expect(target).to_be_visible()
+        assert target.evaluate("e => getComputedStyle(e).outlineStyle") == "solid", step.id
+        if step.id in ("chart", "crosstab", "downloads"):
+            portal.screenshot(page, f"tour_fr_{number:02d}_{step.id}")
+        if number < len(steps):
+            panel.get_by_role("button", name=t("tour.next", "fr")).click()
+    expect(panel.get_by_role("button", name=t("tour.finish", "fr"))).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
