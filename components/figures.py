@@ -91,3 +91,25 @@ def filters_text(filters: FilterState, lang: str) -> str:
         parts.append(t("charts.filter_item", lang, variable=var.label(lang),
                        values=", ".join(var.choice_label(c, lang) for c in codes)))
     return " · ".join(parts) if parts else t("charts.no_filter", lang)
+
+
+HOW_TO_READ_KINDS = ("shares", "number", "counts", "map", "table")
+
+
+def how_to_read(lang: str, tier: str, kind: str, key: str) -> None:
+    """The short "How to read this" note beside a chart, map or table (one for every figure of the
+    portal): what the figure is of and its base, what a withheld value means, why public figures are
+    approximate, and why the sample is not representative. `kind`: one of HOW_TO_READ_KINDS."""
+    s = disclosure.settings()
+    lines = [t(f"howto.{kind}", lang)]
+    if tier == "public" and kind == "map":
+        lines.append(t("howto.map_hidden", lang, minimum=s.min_count))
+    if tier == "public":
+        lines += [t("howto.withheld", lang, minimum=s.min_count, base=s.min_percentage_base),
+                  t("howto.approximate", lang)]
+    else:
+        lines.append(t("howto.exact", lang))
+    lines.append(t("howto.not_representative", lang))
+    with st.container(key=f"howto_{key}"):
+        with st.expander(t("howto.title", lang), icon=":material/help:"):
+            st.markdown("\n".join(f"- {line}" for line in lines))

@@ -81,7 +81,7 @@ def filter_bar(lang: str, tier: str, ignore: Sequence[str] = ()) -> FilterState:
     codebook = load_codebook(state.dataset)
     quarters = codebook.quarters()
 
-    bar = st.sidebar.container()
+    bar = st.sidebar.container(key="filter_bar")  # the guided tour points at it by its key
     bar.subheader(t("filters.title", lang))
     bar.selectbox(t("filters.dataset", lang), DATASETS, key=DATASET_KEY,
                   format_func=lambda code: t(f"dataset.{code}", lang))

@@ -25,19 +25,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from components import charts
+from components import charts, present
 from components.downloads import download_menu, file_stem, header
-from components.figures import cached, count_text, data_version, filters_text, refused
+from components.figures import cached, count_text, data_version, filters_text, how_to_read, refused
 from components.filter_bar import set_filter
 from core import disclosure
-from core.codebook import OTHER, Codebook, Variable, load_codebook
+from core.codebook import CHARTED, OTHER, Codebook, Variable, breakdowns, load_codebook, questions  # noqa: F401
 from core.filters import FILTER_PARAMS, PERIOD_VARIABLE, FilterState
 from core.i18n import fmt_decimal, fmt_int, fmt_pct, t, tn
 
-CHARTED = ("single", "multiple", "country", "number", "quarter", "year")
-# The breakdowns offered first, in this order; then the dataset's other single-choice questions.
-STANDARD_BREAKDOWNS = ("gender", "age_band", "region_of_interview", "country_of_interview", "nationality",
-                       PERIOD_VARIABLE)
 FILTER_VARIABLES = tuple(FILTER_PARAMS.values())
 TOP_CATEGORIES = 12  # countries shown in a chart; every one is in its table
 MAX_GROUPS = 6  # groups drawn in a breakdown; every one is in its table
@@ -64,20 +60,6 @@ class Figure:
 
 
 # --- what a page shows -------------------------------------------------------------------------
-
-def questions(codebook: Codebook, theme: str, tier: str) -> list[Variable]:
-    """The questions of a theme that have a chart, those the tier may see."""
-    return [v for v in codebook.by_theme(theme) if v.type in CHARTED and (tier != "public" or v.public)]
-
-
-def breakdowns(codebook: Codebook, tier: str) -> list[str]:
-    """What a chart can be broken down by: the standard variables, then every single-choice question
-    the tier may see."""
-    names = [n for n in STANDARD_BREAKDOWNS if n in codebook]
-    names += [v.name for v in codebook.variables.values()
-              if v.type == "single" and v.name not in names and (tier != "public" or v.public)]
-    return names
-
 
 def has_pyramid(codebook: Codebook, theme: str, tier: str) -> bool:
     """A theme holding both age band and gender gets the age-gender pyramid."""
@@ -445,6 +427,13 @@ def source_line(view: View, synthetic: bool) -> str:
     return f"{line} {t('charts.synthetic', lang)}" if synthetic else line
 
 
+def _kind(figure: Figure, var: Variable | None) -> str:
+    """Which "How to read this" note a figure gets."""
+    if var is None or var.type in ("quarter", "year"):
+        return "counts"
+    return "number" if var.type == "number" else "shares"
+
+
 def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: bool) -> None:
     """Draw a made figure: its question, the chart (a click on a filter variable's bar sets that
     filter), what it says besides its bars (notes, base, filters, source, caveat), and its downloads."""
@@ -454,12 +443,13 @@ def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: 
     notes = [*figure.lines]
     if figure.chart is not None:
         on_select = functools.partial(_clicked, key, figure.select) if figure.select else "ignore"
-        st.vega_lite_chart(spec=figure.chart, width="stretch", key=key, on_select=on_select,
+        st.vega_lite_chart(spec=present.chart_spec(figure.chart), width="stretch", key=key, on_select=on_select,
                            selection_mode=charts.PICK if figure.select else None)
         if figure.select:
             notes.append(t("charts.click_hint", lang))
     source = source_line(view, synthetic)
     st.caption("  \n".join([*notes, " · ".join(details), f"{source} {t('charts.caveat', lang)}"]))
+    how_to_read(lang, view.tier, _kind(figure, var), key)
 
     subtitle = [*figure.lines, *details, source, t("charts.caveat", lang)]
 

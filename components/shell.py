@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -26,6 +27,8 @@ STREAMLIT_PARAMS = ("embed", "embed_options")
 _CONTEXT = "portal_context"
 _SEEDED = "portal_url_seeded"
 _NOTES = "portal_url_notes"
+_URL_KEYS = "portal_url_keys"  # the state keys a page seeded from the link (read again by a guided move)
+_GOTO = "portal_goto"  # a guided move (story, tour) asked for by a callback: (page id, link parameters)
 LANG_KEY = "ui_lang"
 
 
@@ -106,6 +109,7 @@ def seed_from_url(param: str, key: str, options: Sequence[str], lang: str, multi
     `key` is drawn in this browser session, the link's value (all its values when `multiple`) seeds
     it; a value that is not one of `options` is dropped with a note (shown now, and by show_url_notes
     until the filters change)."""
+    from_link(key)
     if key in st.session_state or param not in st.query_params:
         return
     values = st.query_params.get_all(param) if multiple else [st.query_params.get(param)]
@@ -119,6 +123,42 @@ def seed_from_url(param: str, key: str, options: Sequence[str], lang: str, multi
         st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
 
 
+def from_link(key: str) -> None:
+    """Mark the state key `key` as seeded from the link: a guided move (`go_to`) forgets it, so that
+    the page reads it from the new link again."""
+    st.session_state.setdefault(_URL_KEYS, set()).add(key)
+
+
+def go_to(page: str, params: dict[str, list[str]]) -> None:
+    """Open `page` (its id, i.e. its URL path) with exactly the view the link `params` describes:
+    filters, the page's own choices, the story step or tour step. For a widget's callback: the link is
+    written now, and the next run reads everything from it as on a first visit (`reread_link`), then
+    moves to the page (`follow`) once the navigation for the link's dataset is built."""
+    st.query_params.from_dict(params)
+    st.session_state[_GOTO] = (page, params)
+    reread_link()
+
+
+def reread_link() -> None:
+    """Forget what was seeded from the link (language, filters, pages' choices, notes): the next run
+    reads the link again. The language too: in a browser, after a move on the same page the sidebar's
+    language picker was seen sending its default ("en") with the click, which would win otherwise."""
+    s = st.session_state
+    for key in (_SEEDED, _NOTES, LANG_KEY, *s.get(_URL_KEYS, ())):
+        s.pop(key, None)
+
+
+def follow(current: str, pages: dict) -> None:
+    """After st.navigation: carry out a move asked for by `go_to` (pages: page id -> st.Page of this
+    run). A page the caller may not open is not in `pages`: the move then stays where it is."""
+    move = st.session_state.pop(_GOTO, None)
+    if move is None:
+        return
+    target, params = move
+    if target != current and target in pages:
+        st.switch_page(pages[target], query_params=params)
+
+
 def put_in_url(param: str, value: str | Sequence[str], default: str | Sequence[str]) -> None:
     """Write a page's own choice to the link; the default is left out, to keep links short."""
     values = [value] if isinstance(value, str) else list(value)
@@ -127,6 +167,20 @@ def put_in_url(param: str, value: str | Sequence[str], default: str | Sequence[s
             del st.query_params[param]
     elif st.query_params.get_all(param) != values:
         st.query_params[param] = values
+
+
+def share_link(lang: str, path: str) -> None:
+    """"Share this view": the link of what is on screen (page, language, filters, the page's choices,
+    story step, presentation view), to copy. The same link is in the address bar."""
+    query = urlencode(url_params(), doseq=True)
+    origin = ""
+    if st.context.url:
+        parts = urlsplit(st.context.url)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    with st.sidebar.container(key="share_link"):
+        with st.popover(t("share.label", lang), icon=":material/share:", width="stretch"):
+            st.caption(t("share.help", lang))
+            st.code(f"{origin}/{path}{'?' if query else ''}{query}", language=None, wrap_lines=True)
 
 
 def show_url_notes(lang: str, filters: FilterState) -> None:

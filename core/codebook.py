@@ -28,6 +28,11 @@ STANDARD_VARIABLES = (
 )
 # libyaml's safe loader when PyYAML has it (ten times faster than the pure-Python one), else that one.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Types a theme page draws a chart for (components/question.py says which chart for which type).
+CHARTED = ("single", "multiple", "country", "number", "quarter", "year")
+# What a chart is broken down by first, in this order; then the dataset's other single-choice questions.
+STANDARD_BREAKDOWNS = ("gender", "age_band", "region_of_interview", "country_of_interview", "nationality",
+                       "interview_quarter")
 # Code of the category that rule 8 merges small categories into; never a real choice code.
 OTHER = "_other"
 OTHER_LABELS = {"en": "Other", "fr": "Autre", "es": "Otro"}
@@ -275,3 +280,17 @@ def load_codebook(dataset: str, directory: Path | None = None) -> Codebook:
 
 
 load_codebook.cache_clear = read_codebook.cache_clear  # type: ignore[attr-defined]
+
+
+def questions(codebook: Codebook, theme: str, tier: str) -> list[Variable]:
+    """The questions of a theme that have a chart, those the tier may see."""
+    return [v for v in codebook.by_theme(theme) if v.type in CHARTED and (tier != "public" or v.public)]
+
+
+def breakdowns(codebook: Codebook, tier: str) -> list[str]:
+    """What a chart can be broken down by: the standard variables, then every single-choice question
+    the tier may see."""
+    names = [n for n in STANDARD_BREAKDOWNS if n in codebook]
+    names += [v.name for v in codebook.variables.values()
+              if v.type == "single" and v.name not in names and (tier != "public" or v.public)]
+    return names

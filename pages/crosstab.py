@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import pivot_view
+from components import pivot_view, present
 from components.downloads import download_menu, file_stem, header
 from components.field_picker import field_picker, grouped_fields, sent_layout
-from components.figures import cached, caveats, filters_text, refused, synthetic_banner
+from components.figures import cached, caveats, filters_text, how_to_read, refused, synthetic_banner
 from components.question import source_line
-from components.shell import add_notes, context, put_in_url, seed_from_url
+from components.shell import add_notes, context, from_link, put_in_url, seed_from_url
 from core import disclosure, pivot
 from core.codebook import load_codebook
 from core.engine import get_engine
@@ -84,6 +84,7 @@ def _layout(dataset: str, tier: str, lang: str) -> Layout:
     """The layout of this run: on the first run from the link, then from the session; checked again
     every run (the dataset or the role may have changed)."""
     s = st.session_state
+    from_link(LAYOUT_KEY)
     if LAYOUT_KEY not in s:
         q = st.query_params
         cats: dict[str, list[str]] = {name: [] for name in q.get_all("filt")}
@@ -237,11 +238,12 @@ def _result(ctx, layout: Layout, measure: str, value: str | None, view: str) -> 
             st.dataframe(pivot_view.display_table(p, lang), hide_index=True, width="stretch")
         else:
             spec = made.to_dict()
-            st.vega_lite_chart(spec=spec, width="stretch", key="ct_chart")
+            st.vega_lite_chart(spec=present.chart_spec(spec), width="stretch", key="ct_chart")
     notes = [base_line, t("charts.filters", lang, filters=filters_line)]
     if any(load_codebook(dataset)[n].type == "multiple" for n in layout.dims):
         notes.append(t("crosstab.multiple_note", lang))
     st.caption("  \n".join([*notes, f"{source} {t('charts.caveat', lang)}"]))
+    how_to_read(lang, tier, "table", "crosstab")
 
     def export_spec(spec=spec, title=title, subtitle=(base_line, filters_line, source)):
         from components.charts import for_export

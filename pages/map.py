@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components import route_map as rm
-from components.figures import cached, caveats, count_text, refused, synthetic_banner
+from components.figures import cached, caveats, count_text, how_to_read, refused, synthetic_banner
 from components.filter_bar import set_filter
 from components.shell import context, put_in_url, seed_from_url
 from core import disclosure
@@ -188,6 +188,7 @@ def render() -> None:
             st.caption(tn("map.hidden", hidden, lang, minimum=minimum))
         if any(layer.hidden is None for layer in layers):
             st.caption(t("map.hidden_places", lang, minimum=minimum))
+        how_to_read(lang, tier, "map", "map")
     with side:
         for layer, source in tables:
             st.markdown(f"**{t(f'map.top.{layer.id}', lang)}**")

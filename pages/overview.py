@@ -7,7 +7,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from components.figures import cached, caveats, count_text, refused, synthetic_banner
+from components import present
+from components.figures import cached, caveats, count_text, how_to_read, refused, synthetic_banner
 from components.shell import context
 from core.codebook import OTHER, load_codebook, quarter_label
 from core.disclosure import TableRefused
@@ -96,7 +97,8 @@ def render() -> None:
         refused(e, lang, dataset)
     else:
         st.caption(t("overview.coverage_help", lang))
-        st.altair_chart(_coverage_chart(coverage, lang, dataset), width="stretch")
+        st.altair_chart(present.altair_chart(_coverage_chart(coverage, lang, dataset)), width="stretch")
+        how_to_read(lang, tier, "counts", "coverage")
 
     st.subheader(t("caveats.title", lang))
     caveats(lang, tier)

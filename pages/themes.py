@@ -20,8 +20,9 @@ from core.engine import get_engine
 from core.i18n import t, tn
 
 BY_PARAM, BY_KEY = "by", "theme_by"
-NO_BREAKDOWN = ""
-URL_PARAMS = (BY_PARAM,)
+Q_PARAM, Q_KEY = "q", "theme_q"  # one question of the page: a link to a single chart
+NO_BREAKDOWN = ALL_QUESTIONS = ""
+URL_PARAMS = (BY_PARAM, Q_PARAM)
 ICON = ":material/bar_chart:"
 
 
@@ -43,6 +44,24 @@ def _breakdown_picker(codebook, lang: str, tier: str) -> str:
     return by
 
 
+def _question_picker(shown, lang: str, where) -> str:
+    """The page's "question" choice: every question of the theme, or one (?q=), to show or share one
+    chart alone."""
+    options = [ALL_QUESTIONS, *(v.name for v in shown)]
+    seed_from_url(Q_PARAM, Q_KEY, options, lang)
+    if st.session_state.get(Q_KEY) not in options:  # another theme's question, a dataset switch
+        st.session_state[Q_KEY] = ALL_QUESTIONS
+    labels = {v.name: v.label(lang) for v in shown}
+    chosen = where.selectbox(t("themes.question", lang), options, key=Q_KEY, help=t("themes.question_help", lang),
+                             format_func=lambda name: labels[name] if name else t("themes.question_all", lang))
+    put_in_url(Q_PARAM, chosen, ALL_QUESTIONS)
+    return chosen
+
+
+def _show_all() -> None:
+    st.session_state[Q_KEY] = ALL_QUESTIONS
+
+
 def render_theme(theme_id: str) -> None:
     ctx = context()
     if ctx is None:
@@ -55,17 +74,25 @@ def render_theme(theme_id: str) -> None:
     st.title(theme.label(lang))
     st.caption(f"{codebook.title(lang)} · {tn('themes.questions', len(shown), lang)}")
     synthetic_banner(lang, dataset)
-    by = _breakdown_picker(codebook, lang, ctx.tier)
+    left, right = st.columns(2)
+    with left:
+        by = _breakdown_picker(codebook, lang, ctx.tier)
+    focus = _question_picker(shown, lang, right)
     by_var = codebook[by] if by else None
     synthetic = get_engine().dataset(dataset).synthetic
 
     if not shown:
         st.info(t("themes.empty", lang))
     view = q.View(lang, ctx.tier, ctx.filters)
-    if q.has_pyramid(codebook, theme_id, ctx.tier):
+    if focus:
+        shown = [v for v in shown if v.name == focus]
+    elif q.has_pyramid(codebook, theme_id, ctx.tier):
         q.question(None, None, view, f"q_{dataset}_{theme_id}_{q.PYRAMID}", synthetic)
     for var in shown:
         q.question(var, by_var, view, f"q_{dataset}_{theme_id}_{var.name}", synthetic)
+    if focus:
+        st.button(t("themes.question_show_all", lang), key="theme_show_all", on_click=_show_all,
+                  icon=":material/unfold_more:")
 
     st.subheader(t("caveats.title", lang))
     caveats(lang, ctx.tier)

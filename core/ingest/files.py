@@ -109,7 +109,8 @@ def check_zip(path: Path, name: str) -> None:
     try:
         with zipfile.ZipFile(path) as z:
             members = z.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        # NotImplementedError: a zip version or compression method zipfile does not read; RuntimeError: encrypted
         raise refuse("corrupt_xlsx", file=name) from None
     if len(members) > settings.INGEST_MAX_ZIP_MEMBERS:
         raise refuse("zip_members", file=name, count=len(members), limit=settings.INGEST_MAX_ZIP_MEMBERS)

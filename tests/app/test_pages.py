@@ -16,8 +16,9 @@ from core.i18n import fmt_int, t
 from core.query import categories, crosstab, total
 from tests.app.conftest import PASSWORDS, ROOT, as_role, go, link, open_app, pages, sign_in, texts
 
-PAGES = ("overview", "map", "crosstab", "about", "microdata", "admin")
-TITLES = {"overview": "Mixed-migration data portal", "map": "Route map", "crosstab": "Crosstab builder", "about": "About and data dictionary",
+PAGES = ("overview", "map", "crosstab", "stories", "about", "microdata", "admin")
+TITLES = {"overview": "Mixed-migration data portal", "map": "Route map", "crosstab": "Crosstab builder",
+          "stories": "Stories", "about": "About and data dictionary",
           "microdata": "Microdata", "admin": "Admin"}
 
 
