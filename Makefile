@@ -31,6 +31,7 @@ test: $(VENV)/.dev data
 bench: $(VENV)/.dev data
 	$(PY) -m scripts.bench
 	$(PY) -m scripts.bench_app
+	$(PY) -m scripts.bench_ingest
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

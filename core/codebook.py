@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,8 @@ STANDARD_VARIABLES = (
     "respondent_id", "interview_date", "interview_quarter", "interview_year", "country_of_interview",
     "region_of_interview", "nationality", "gender", "age", "age_band",
 )
+# libyaml's safe loader when PyYAML has it (ten times faster than the pure-Python one), else that one.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Types a theme page draws a chart for (components/question.py says which chart for which type).
 CHARTED = ("single", "multiple", "country", "number", "quarter", "year")
 # What a chart is broken down by first, in this order; then the dataset's other single-choice questions.
@@ -245,15 +248,38 @@ def codebook_path(dataset: str, directory: Path | None = None) -> Path:
     return (directory or settings.CODEBOOK_DIR) / f"{dataset}.yaml"
 
 
-@functools.lru_cache(maxsize=16)
-def load_codebook(dataset: str, directory: Path | None = None) -> Codebook:
-    """The codebook of `dataset`, from `directory` or else settings.CODEBOOK_DIR (read when called, so
-    that a test can point it at codebooks of its own; clear this cache after)."""
-    if directory is None and dataset not in DATASETS:
+@functools.lru_cache(maxsize=32)
+def read_codebook(path: Path, dataset: str) -> Codebook:
+    """The codebook in one YAML file, cached by path: a built-in codebook, or a loaded version's (a
+    version's files never change once written, core/versions.py)."""
+    with Path(path).open(encoding="utf-8") as f:
+        return parse_codebook(yaml.load(f, Loader=SAFE_LOADER), dataset)  # noqa: S506 - a safe loader
+
+
+def builtin_codebook(dataset: str) -> Codebook:
+    """The codebook shipped in settings.CODEBOOK_DIR (read when called, so that a test can point it at
+    codebooks of its own; clear the cache after): what the synthetic data are generated from."""
+    if dataset not in DATASETS:
         raise KeyError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
-    path = codebook_path(dataset, directory)
-    with path.open(encoding="utf-8") as f:
-        return parse_codebook(yaml.safe_load(f), dataset)
+    return read_codebook(_builtin_path(os.fspath(settings.CODEBOOK_DIR), dataset), dataset)
+
+
+@functools.lru_cache(maxsize=64)
+def _builtin_path(directory: str, dataset: str) -> Path:
+    return codebook_path(dataset, Path(directory))
+
+
+def load_codebook(dataset: str, directory: Path | None = None) -> Codebook:
+    """The codebook of `dataset` as the portal shows it: that of the data the query engine reads (a loaded
+    version's own codebook, core/versions.py; else the built-in one). From `directory` when given."""
+    if directory is not None:
+        return read_codebook(codebook_path(dataset, directory), dataset)
+    from core.engine import get_engine  # the engine imports this module; it decides which data are current
+
+    return get_engine().codebook(dataset)
+
+
+load_codebook.cache_clear = read_codebook.cache_clear  # type: ignore[attr-defined]
 
 
 def questions(codebook: Codebook, theme: str, tier: str) -> list[Variable]:

@@ -3,7 +3,10 @@
 Each dataset's Parquet file is loaded once into a DuckDB table whose categorical columns are ENUMs
 (grouping on them is several times faster than on strings), plus the hidden `_rkey` column of record
 keys. The dataset records each ENUM's dictionary, so that queries filter on positions (enum_code)
-rather than on strings; all country columns share one dictionary, so that they compare on codes. A dataset is reloaded when its file changes, so a new release is picked up without a restart.
+rather than on strings; all country columns share one dictionary, so that they compare on codes.
+A dataset is read from its current version (core/versions.py: a loaded version with its own codebook, else
+the built-in file), resolved again on every call; a new version, or a changed built-in file, is loaded at
+the next query, so a new release is picked up without a restart.
 Only core/query.py talks to this module; it builds the SQL from codebook names and codes that it has
 validated, never from user text.
 """
@@ -22,9 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core.codebook import Codebook, Variable, load_codebook
+from core import settings, versions
+from core.codebook import Codebook, Variable, builtin_codebook, read_codebook
 from core.disclosure import CellKeyPerturbation
-from core.settings import GENERATED_DIR
 
 RKEY = "_rkey"  # record keys: server-side only, never selected into a result (rule 10)
 SYNTHETIC_KEY = b"portal.synthetic"
@@ -45,7 +48,15 @@ def lit(value: str) -> str:
 
 
 def dataset_path(data_dir: Path, dataset: str) -> Path:
-    return Path(data_dir) / f"{dataset}.parquet"
+    """The built-in (synthetic) data's file; loaded versions live beside it (core/versions.py)."""
+    return versions.builtin_path(data_dir, dataset)
+
+
+def source_codebook(source: versions.Source) -> Codebook:
+    """The codebook a data source is read with: a loaded version's own, else the built-in one."""
+    if source.codebook is not None:
+        return read_codebook(source.codebook, source.dataset)
+    return builtin_codebook(source.dataset)
 
 
 @dataclass
@@ -56,6 +67,7 @@ class LoadedDataset:
     rows: int
     synthetic: bool
     mtime_ns: int
+    version: str | None = None  # the loaded version (core/versions.py); None: the built-in file
     # The dictionary of each ENUM column, in stored order: a value's position is its enum_code(),
     # so that filters and groupings compare small integers instead of strings.
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -65,7 +77,7 @@ class LoadedDataset:
 
 class Engine:
     def __init__(self, data_dir: Path | None = None, perturbation: CellKeyPerturbation | None = None):
-        self.data_dir = Path(data_dir or GENERATED_DIR)
+        self.data_dir = Path(data_dir or settings.GENERATED_DIR)
         self._perturbation = perturbation
         self._con = duckdb.connect(":memory:")
         self._lock = threading.Lock()
@@ -81,22 +93,26 @@ class Engine:
 
     # --- loading --------------------------------------------------------------------------
 
+    def codebook(self, name: str) -> Codebook:
+        """The codebook of the dataset's current version (what core.codebook.load_codebook returns)."""
+        return source_codebook(versions.source(self.data_dir, name))
+
     def dataset(self, name: str) -> LoadedDataset:
-        path = dataset_path(self.data_dir, name)
+        source = versions.source(self.data_dir, name)
         try:
-            mtime = path.stat().st_mtime_ns
+            mtime = source.parquet.stat().st_mtime_ns
         except FileNotFoundError:
             raise DataNotBuilt(
-                f"No data for {name!r} at {path}: run `make run` or `python -m scripts.build_data`."
+                f"No data for {name!r} at {source.parquet}: run `make run` or `python -m scripts.build_data`."
             ) from None
         loaded = self._loaded.get(name)
-        if loaded is not None and loaded.mtime_ns == mtime:
+        if loaded is not None and (loaded.version, loaded.mtime_ns) == (source.version, mtime):
             return loaded
         with self._lock:
             loaded = self._loaded.get(name)
-            if loaded is None or loaded.mtime_ns != mtime:
+            if loaded is None or (loaded.version, loaded.mtime_ns) != (source.version, mtime):
                 old = loaded
-                loaded = self._load(name, path, mtime)
+                loaded = self._load(name, source, mtime)
                 self._loaded[name] = loaded
                 if old is not None:
                     self._con.execute(f"DROP TABLE IF EXISTS {q(old.table)}")
@@ -136,8 +152,9 @@ class Engine:
             return f"CAST({name} AS DATE) AS {name}"
         return f"CAST({name} AS VARCHAR) AS {name}"
 
-    def _load(self, name: str, path: Path, mtime: int) -> LoadedDataset:
-        codebook = load_codebook(name)
+    def _load(self, name: str, source: versions.Source, mtime: int) -> LoadedDataset:
+        codebook = source_codebook(source)
+        path = source.parquet
         parquet = pq.ParquetFile(path)
         arrow = parquet.read()
         missing = [v for v in codebook.variables if v not in arrow.column_names]
@@ -161,8 +178,15 @@ class Engine:
         return LoadedDataset(
             name=name, codebook=codebook, table=table, rows=arrow.num_rows,
             synthetic=metadata.get(SYNTHETIC_KEY, b"false") == b"true", mtime_ns=mtime,
-            enums=enums,
+            version=source.version, enums=enums,
         )
+
+    def check(self, source: versions.Source) -> LoadedDataset:
+        """Load a source as queries would (codebook, columns, ENUM casts, record keys) and drop it again:
+        how a new version is checked before it is made current. Raises what loading would raise."""
+        loaded = self._load(source.dataset, source, source.parquet.stat().st_mtime_ns)
+        self._con.execute(f"DROP TABLE IF EXISTS {q(loaded.table)}")
+        return loaded
 
     # --- querying -------------------------------------------------------------------------
 

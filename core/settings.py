@@ -51,3 +51,30 @@ def ckm_secret() -> bytes:
     if len(value) < 32:
         raise MissingSecret("The secret 'ckm_secret' must be at least 32 characters long.")
     return value.encode()
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {number}")
+    return number
+
+
+# Limits of a data load (core/ingest), checked before anything is parsed; README "Loading real data".
+# Read as settings.NAME at call time, so that a test can lower one.
+INGEST_MAX_FILE_MB = _env_int("PORTAL_INGEST_MAX_FILE_MB", 500)        # an export
+INGEST_MAX_FORM_MB = _env_int("PORTAL_INGEST_MAX_FORM_MB", 20)         # an XLSForm or a mapping file
+INGEST_MAX_ROWS = _env_int("PORTAL_INGEST_MAX_ROWS", 1_000_000)        # data rows of one export
+INGEST_MAX_COLUMNS = _env_int("PORTAL_INGEST_MAX_COLUMNS", 5_000)      # columns of one export
+# An .xlsx is a zip: refused before it is opened when its members would unpack to more than this in all,
+# when one member would grow more than INGEST_MAX_ZIP_RATIO times (a zip bomb: Office XML grows 5 to
+# 30 times), or when it has more members than a workbook has.
+INGEST_MAX_UNZIPPED_MB = _env_int("PORTAL_INGEST_MAX_UNZIPPED_MB", 4_096)
+INGEST_MAX_ZIP_RATIO = _env_int("PORTAL_INGEST_MAX_ZIP_RATIO", 200)
+INGEST_MAX_ZIP_MEMBERS = _env_int("PORTAL_INGEST_MAX_ZIP_MEMBERS", 1_000)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core import versions
 from core.engine import SYNTHETIC_KEY, dataset_path
 from core.settings import DATASETS, GENERATED_DIR
 
@@ -65,18 +66,21 @@ def build_synthetic(dataset: str, *, n: int | None = None, seed: int = DEFAULT_S
 def is_stale_synthetic(path: Path, dataset: str) -> bool:
     """A synthetic file made before its codebook gained a variable: rebuilt rather than refused.
     Real data are never rebuilt; the engine names what they lack."""
-    from core.codebook import load_codebook
+    from core.codebook import builtin_codebook
 
     schema = pq.read_schema(path)
     synthetic = (schema.metadata or {}).get(SYNTHETIC_KEY) == b"true"
-    return synthetic and not set(load_codebook(dataset).variables) <= set(schema.names)
+    return synthetic and not set(builtin_codebook(dataset).variables) <= set(schema.names)
 
 
 def ensure_built(data_dir: Path = GENERATED_DIR, datasets=DATASETS) -> list[str]:
     """Build the default synthetic datasets that are missing or out of date with their codebook;
-    return the names built."""
+    return the names built. A dataset with a loaded version current (real data, core/versions.py) is left
+    alone: its synthetic file is built when the built-in data are restored."""
     built = []
     for name in datasets:
+        if versions.current_version(data_dir, name) is not None:
+            continue
         path = dataset_path(data_dir, name)
         if not path.exists() or is_stale_synthetic(path, name):
             build_synthetic(name, data_dir=data_dir)

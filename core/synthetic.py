@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.codebook import Codebook, Variable, load_codebook
+from core.codebook import Codebook, Variable, builtin_codebook
 
 DEFAULT_SIZES = {"core": 120_000, "covid": 23_000, "returns": 2_046}
 DEFAULT_SEED = 4141
@@ -2013,7 +2013,7 @@ def generate_chunks(dataset: str, n: int | None = None, seed: int = DEFAULT_SEED
     n = DEFAULT_SIZES[dataset] if n is None else int(n)
     if n < 1:
         raise ValueError("n must be at least 1")
-    codebook = load_codebook(dataset)
+    codebook = builtin_codebook(dataset)
     book = _Book(codebook)
     width = max(7, len(str(n)))
     for index, first in enumerate(range(0, n, chunk_rows)):
@@ -2034,7 +2034,7 @@ def generate(dataset: str, n: int | None = None, seed: int = DEFAULT_SEED) -> pd
 
 def unmodelled_variables(dataset: str) -> list[str]:
     """Codebook variables this generator fills with type-correct noise because it does not model them."""
-    book = _Book(load_codebook(dataset))
+    book = _Book(builtin_codebook(dataset))
     answers = _GENERATORS[dataset](np.random.default_rng(0), 50, book)
     return [v.name for v in book.codebook.variables.values()
             if v.type not in ("id", "quarter", "year") and v.name not in answers]

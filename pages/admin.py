@@ -1,10 +1,11 @@
-"""Administration (admins only): the portal's user accounts and the audit log of microdata.
+"""Administration (admins only): the portal's user accounts, the audit log of microdata, and data updates.
 
 Accounts change through the same UserStore methods as the command-line tool (python -m scripts.users):
 add (with a one-time password shown once, to hand over), disable or enable, change role, reset the
 password; the last three end the user's sessions at their next interaction. A refused change says why
 in the user's language and changes nothing. The audit log is read through core.audit, filtered by user,
-dataset and dates, and exported as CSV through core.export.
+dataset and dates, and exported as CSV through core.export. Data updates (components/data_updates.py) load
+KoBoToolbox/ODK exports through core.ingest, the functions of python -m scripts.ingest.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from components.auth import session_manager
+from components.data_updates import data_updates
 from components.shell import context
 from core import audit, export
 from core.codebook import load_codebook
@@ -45,6 +47,8 @@ def render() -> None:
         change_form(store, lang, ctx.session.username)
     st.header(t("admin.audit", lang))
     audit_log(lang)
+    st.header(t("ingest.ui.title", lang))
+    data_updates(lang, ctx.session.username)
 
 
 def flash(lang: str) -> None:

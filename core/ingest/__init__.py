@@ -1,0 +1,14 @@
+"""Loading real survey data: KoBoToolbox/ODK exports with their XLSForm (README, "Loading real data").
+
+    files     what an uploaded file is, safely: size, type from its bytes, zip bombs, encoding, delimiter
+    xlsform   the XLSForm: fields, groups, choice lists, labels per language
+    mapping   the mapping file: standard variables, sensitive and public flags; the proposal from a form
+    build     form + mapping (+ the version a round is added to) -> the variables and the codebook
+    reader    an export in any Kobo layout -> the portal's columns, every bad value a located problem
+    load      prepare (check: a dry run) and commit (write, read back, swap in); restore; versions
+    problems  a located problem (file, sheet, row, column) with its message in en, fr, es
+    kobo      writing Kobo-style forms and exports (fixtures, round trip, benchmark, templates)
+
+Versions on disk and which one is current: core/versions.py. The command line: scripts/ingest.py; the
+admin page: components/data_updates.py. No Streamlit here.
+"""

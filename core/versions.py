@@ -1,0 +1,231 @@
+"""Versions of a dataset loaded from real survey data (core/ingest), kept side by side, one of them current.
+
+Layout in the data directory (settings.GENERATED_DIR, PORTAL_DATA_DIR):
+
+    <dataset>.parquet             the built-in synthetic data (core/store.py): used while no version is current
+    <dataset>/current.json        which version is current: {"version": "v0003", ...}
+    <dataset>/versions/v0003/     one loaded version, never changed once written:
+        data.parquet              the respondents (core.store.write_dataset)
+        codebook.yaml             its codebook (the schema of data/codebooks/README.md)
+        mapping.yaml              the mapping it was made with
+        version.json              when, from which files (names, sizes, SHA-256), rows added, replaced, rejected
+    <dataset>/staging-*/          a version being written, renamed into versions/ only when complete and checked
+
+A load writes its version into a staging directory, checks it, renames it into versions/ (one rename), then
+points current.json at it (written beside and renamed over: one atomic step). A reader sees the old version
+or the new one, never half of one; a load that fails leaves current.json as it was. `restore` points
+current.json at an earlier version, or back at the built-in data. The engine resolves the current version
+on every query (`source`), so a running portal serves a new version from its next query on.
+
+Writers take a lock per dataset (`locked`): the command-line tool and the admin page may load at the same
+time without mixing their versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+try:  # POSIX; elsewhere the in-process lock still serialises the portal's own loads
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+MANIFEST = "current.json"
+VERSIONS = "versions"
+DATA_FILE = "data.parquet"
+CODEBOOK_FILE = "codebook.yaml"
+MAPPING_FILE = "mapping.yaml"
+INFO_FILE = "version.json"
+_VERSION = re.compile(r"v\d{4,}")
+_thread_lock = threading.Lock()
+
+
+class VersionError(ValueError):
+    """A version that does not exist, or nothing to restore. `code` is stable, for translated messages."""
+
+    def __init__(self, code: str, message: str, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the engine reads a dataset from: a loaded version, or the built-in data (version None)."""
+    dataset: str
+    version: str | None
+    parquet: Path
+    codebook: Path | None  # None: the built-in codebook in settings.CODEBOOK_DIR
+
+
+def builtin_path(data_dir: Path, dataset: str) -> Path:
+    return Path(data_dir) / f"{dataset}.parquet"
+
+
+def dataset_dir(data_dir: Path, dataset: str) -> Path:
+    return Path(data_dir) / dataset
+
+
+def version_dir(data_dir: Path, dataset: str, version: str) -> Path:
+    return dataset_dir(data_dir, dataset) / VERSIONS / version
+
+
+def current_version(data_dir: Path, dataset: str) -> str | None:
+    """The current loaded version's id, or None when the built-in data are current."""
+    # Plain strings, not pathlib: the engine asks on every query (a few microseconds).
+    manifest = os.path.join(os.fspath(data_dir), dataset, MANIFEST)
+    try:
+        with open(manifest, encoding="utf-8") as f:
+            version = json.load(f).get("version")
+    except FileNotFoundError:
+        return None
+    if version is not None and not _VERSION.fullmatch(str(version)):
+        raise ValueError(f"{manifest}: {version!r} is not a version id")
+    return version
+
+
+@functools.lru_cache(maxsize=256)
+def _source(data_dir: str, dataset: str, version: str | None) -> Source:
+    if version is None:
+        return Source(dataset, None, builtin_path(Path(data_dir), dataset), None)
+    folder = version_dir(Path(data_dir), dataset, version)
+    return Source(dataset, version, folder / DATA_FILE, folder / CODEBOOK_FILE)
+
+
+def source(data_dir: Path, dataset: str) -> Source:
+    """The files of the current version of `dataset` (current.json is read on every call: it is small,
+    and a load may have swapped a new version in since)."""
+    return _source(os.fspath(data_dir), dataset, current_version(data_dir, dataset))
+
+
+def version_ids(data_dir: Path, dataset: str) -> list[str]:
+    folder = dataset_dir(data_dir, dataset) / VERSIONS
+    if not folder.is_dir():
+        return []
+    return sorted((p.name for p in folder.iterdir() if _VERSION.fullmatch(p.name)), key=lambda v: int(v[1:]))
+
+
+def info(data_dir: Path, dataset: str, version: str) -> dict:
+    """What version.json records about one version, with its id."""
+    path = version_dir(data_dir, dataset, version) / INFO_FILE
+    try:
+        with path.open(encoding="utf-8") as f:
+            return {**json.load(f), "version": version}
+    except FileNotFoundError:
+        return {"version": version}
+
+
+def history(data_dir: Path, dataset: str) -> list[dict]:
+    """Every loaded version of `dataset`, oldest first, each with `current` set on the one in use."""
+    current = current_version(data_dir, dataset)
+    return [{**info(data_dir, dataset, v), "current": v == current} for v in version_ids(data_dir, dataset)]
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a directory be opened
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_json(path: Path, content: dict) -> None:
+    """Write a small JSON file whole: beside its destination, flushed, then renamed over it."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(content, f, indent=2, ensure_ascii=False, default=str)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def locked(data_dir: Path, dataset: str) -> Iterator[None]:
+    """Hold the dataset's write lock: threads of this process and, through flock, other processes."""
+    folder = dataset_dir(data_dir, dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _thread_lock, (folder / ".lock").open("a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def new_staging(data_dir: Path, dataset: str) -> Path:
+    """An empty directory (mode 0700) to write a version into, beside the versions (same file system: one
+    rename). Call under `locked`: any other staging directory is then what a killed load left behind."""
+    folder = dataset_dir(data_dir, dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("staging-*"):
+        discard(stale)
+    return Path(tempfile.mkdtemp(prefix="staging-", dir=folder))
+
+
+def discard(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _point_at(data_dir: Path, dataset: str, version: str | None, previous: str | None, action: str) -> None:
+    write_json(dataset_dir(data_dir, dataset) / MANIFEST, {
+        "dataset": dataset, "version": version, "previous": previous, "action": action,
+        "changed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    })
+
+
+def commit(data_dir: Path, dataset: str, staging: Path) -> str:
+    """Make a complete, checked staging directory the next version and the current one; its id.
+    Call under `locked`."""
+    ids = version_ids(data_dir, dataset)
+    version = f"v{(int(ids[-1][1:]) + 1 if ids else 1):04d}"
+    target = version_dir(data_dir, dataset, version)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    previous = current_version(data_dir, dataset)
+    os.rename(staging, target)
+    _fsync_dir(target.parent)
+    _point_at(data_dir, dataset, version, previous, "load")
+    return version
+
+
+def restore(data_dir: Path, dataset: str, version: str | None = None, *, builtin: bool = False) -> str | None:
+    """Make an earlier version current again: `version`, else the one before the current one (the built-in
+    data before the first). `builtin=True` goes back to the built-in data. Returns the version now current
+    (None: the built-in data). The versions themselves are kept."""
+    with locked(data_dir, dataset):
+        current = current_version(data_dir, dataset)
+        ids = version_ids(data_dir, dataset)
+        if builtin:
+            target = None
+        elif version is not None:
+            if version not in ids:
+                raise VersionError("unknown_version", f"{dataset} has no version {version!r}",
+                                   version=version, known=", ".join(ids) or "-")
+            target = version
+        else:
+            if current is None:
+                raise VersionError("nothing_to_restore",
+                                   f"{dataset} already uses its built-in data: there is no earlier version")
+            earlier = [v for v in ids if int(v[1:]) < int(current[1:])]
+            target = earlier[-1] if earlier else None
+        _point_at(data_dir, dataset, target, current, "restore")
+        return target
