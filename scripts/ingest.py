@@ -31,25 +31,16 @@ from core.ingest.mapping import propose
 from core.ingest.problems import ERROR, IngestError, Problem
 from core.ingest.xlsform import read_form
 from core.settings import DATASETS, LANGUAGES
-
-EXIT_ERROR = 2
-
-
-class CommandError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line instead of argparse's usage block
-        raise CommandError(f"{message} (see `python -m scripts.ingest --help`)")
+from scripts import cli
+from scripts.cli import EXIT_ERROR, CommandError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m scripts.ingest", description=__doc__.split("\n\n")[0])
+    parser = cli.parser("python -m scripts.ingest", __doc__)
     parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the messages")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help=f"the portal's data directory (default {settings.GENERATED_DIR}, or PORTAL_DATA_DIR)")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=type(parser))
 
     p = commands.add_parser("propose-mapping", help="write a mapping for a form, to check and edit")
     p.add_argument("form", type=Path)

@@ -30,22 +30,13 @@ from core.users import (
     generate_password,
     normalize_username,
 )
-
-EXIT_ERROR = 2
-
-
-class CommandError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line instead of argparse's usage block
-        raise CommandError(f"{message} (see `python -m scripts.users --help`)")
+from scripts import cli
+from scripts.cli import EXIT_ERROR, CommandError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m scripts.users", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = cli.parser("python -m scripts.users", __doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=type(parser))
 
     add = commands.add_parser("add", help="add a user (asks for the password)")
     add.add_argument("username")

@@ -21,18 +21,11 @@ from tests.unit.ingest_support import (
     KOBO,
     MAPPING,
     fingerprint,
-    load_first_round,
     prepare,
 )
 
 SINGLE = KOBO / "export_xml_single.csv"
 
-
-@pytest.fixture(scope="module")
-def first_round(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("first") / "data"
-    load_first_round(directory)
-    return directory
 
 
 @pytest.fixture

@@ -18,18 +18,12 @@ from hypothesis import strategies as st
 
 from core.ingest import load
 from core.ingest.problems import IngestError
-from tests.unit.ingest_support import DEFAULT_EXPORT, FORM, KOBO, MAPPING, fingerprint, load_first_round
+from tests.unit.ingest_support import DEFAULT_EXPORT, FORM, KOBO, MAPPING, fingerprint
 
 FUZZ = settings(max_examples=int(os.environ.get("PORTAL_FUZZ_EXAMPLES", 25)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
 SINGLE = KOBO / "export_xml_single.csv"
 
-
-@pytest.fixture(scope="module")
-def first_round(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("first") / "data"
-    load_first_round(directory)
-    return directory
 
 
 class Attempt:
