@@ -22,10 +22,13 @@ import pydeck as pdk
 from core.codebook import OTHER, country_name, load_codebook
 from core.geo import countries, country_points, town_points, write_outlines
 from core.i18n import fmt_pct, t, tn
+from core.pages import MAP_LAYERS
 from core.settings import ROOT
 
 # Layer ids: the keys of a selection's objects, and of the page's layer switch.
-FLOWS, ROUTES, INCIDENTS, INTERVIEWS, TOWNS, COUNTRIES = "flows", "routes", "incidents", "interviews", "towns", "countries"
+# The layers one can switch on (core/pages.py MAP_LAYERS, which stories are checked against) and the base.
+FLOWS, ROUTES, INCIDENTS, INTERVIEWS, TOWNS = MAP_LAYERS
+COUNTRIES = "countries"
 # "carto" draws Carto's light vector basemap under the layers (a request per tile to a third party).
 BASEMAP_ENV = "PORTAL_MAP_BASEMAP"
 # Served by Streamlit at app/static/ (server.enableStaticServing in .streamlit/config.toml).

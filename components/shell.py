@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
@@ -28,6 +29,7 @@ _CONTEXT = "portal_context"
 _SEEDED = "portal_url_seeded"
 _NOTES = "portal_url_notes"
 _URL_KEYS = "portal_url_keys"  # the state keys a page seeded from the link (read again by a guided move)
+_HANDED_OVER = "portal_handed_over"  # hand_to_router ran in this session
 _GOTO = "portal_goto"  # a guided move (story, tour) asked for by a callback: (page id, link parameters)
 LANG_KEY = "ui_lang"
 
@@ -195,17 +197,37 @@ def show_url_notes(lang: str, filters: FilterState) -> None:
         st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
 
 
-def hand_to_router() -> None:
-    """What a page module does when Streamlit runs its file as a script: on a freshly started server,
-    until some session has run the router's st.navigation, a URL such as /crosstab runs
-    pages/crosstab.py directly and would skip the router's sign-in check (reference/streamlit-notes.md
-    1.1). The page draws nothing; it turns Streamlit's `pages/` mode off, exactly as the router's
-    st.navigation would, and reruns: the rerun is the router's, for the same URL, which opens the page
-    asked for if this visitor may see it (a shared link works on a fresh server too) and the Overview
-    otherwise."""
-    from streamlit.runtime.pages_manager import PagesManager
+def menu(where, sections: dict[str, list]) -> None:
+    """The menu of the pages this visitor may open, by section (drawn into `where`, the top of the
+    sidebar). Streamlit's own menu is switched off (.streamlit/config.toml), see hand_to_router."""
+    with where:
+        for section, pages in sections.items():
+            if pages:
+                st.caption(section)
+                for page in pages:
+                    st.page_link(page)
 
-    if not PagesManager.uses_pages_directory:  # not in pages/ mode (a test running the file alone)
+
+def _draw_nothing() -> None:
+    pass
+
+
+def hand_to_router(path: str) -> None:
+    """What a page module does when Streamlit runs its file as a script (`if __name__ == "__main__"`).
+
+    A folder named `pages/` beside app.py puts a freshly started Streamlit server in its old multipage
+    mode until some session has run st.navigation: a URL such as /crosstab then runs pages/crosstab.py
+    directly, past the router and its sign-in check (reference/streamlit-notes.md 1.1; Streamlit 1.67
+    decides this from the folder's name alone, with no setting to turn it off). Its list of those files
+    is hidden by client.showSidebarNavigation = false. The page draws nothing here: it runs
+    st.navigation once (which ends that mode for the whole server, as the router's would) and reruns,
+    and the rerun is the router's, for the same URL: it opens the page asked for if this visitor may
+    see it (a shared link works on a fresh server too) and the Overview otherwise."""
+    if st.session_state.get(_HANDED_OVER):  # run again in this session, but not in that mode (a test)
         return
-    PagesManager.uses_pages_directory = False  # what st.navigation sets (streamlit/commands/navigation.py)
+    st.session_state[_HANDED_OVER] = True
+    # The page asked for, and a default page beside it: a page that is the only one is the default, and
+    # the browser would be told that its URL names no page.
+    st.navigation([st.Page(_draw_nothing, title="-", default=True), st.Page(_draw_nothing, url_path=Path(path).stem)],
+                  position="hidden")
     st.rerun()

@@ -7,15 +7,15 @@ and every internal page asks `can_open` again when it draws (design.md, Layout).
 
 from __future__ import annotations
 
-ROLES = ("researcher", "admin")
-# Each role includes the ones before it: an admin is also a researcher.
-_RANK = {None: 0, "researcher": 1, "admin": 2}
+from core.pages import PAGES
 
-# The least role that may open each internal page; pages not listed are public.
-PAGE_ROLES = {
-    "microdata": "researcher",
-    "admin": "admin",
-}
+# The roles a user may have, the least first: each includes the ones before it (an admin is also a
+# researcher). The only definition of the roles: core.users, the admin page and scripts/users.py read it.
+ROLES = ("researcher", "admin")
+_RANK = {None: 0, **{role: rank for rank, role in enumerate(ROLES, start=1)}}
+
+# The least role that may open each internal page (core/pages.py); pages not listed are public.
+PAGE_ROLES = {page.id: page.role for page in PAGES if page.role}
 
 
 def tier_for(role: str | None) -> str:

@@ -31,6 +31,9 @@ from core.disclosure import CellKeyPerturbation
 
 RKEY = "_rkey"  # record keys: server-side only, never selected into a result (rule 10)
 SYNTHETIC_KEY = b"portal.synthetic"
+# Table numbers run across the engines of a process, so that a table's name (the key of the query caches,
+# components/figures.py data_version) never names two different loads, even when an engine is replaced.
+_TABLE_NUMBERS = itertools.count(1)
 
 
 class DataNotBuilt(FileNotFoundError):
@@ -82,7 +85,6 @@ class Engine:
         self._con = duckdb.connect(":memory:")
         self._lock = threading.Lock()
         self._loaded: dict[str, LoadedDataset] = {}
-        self._versions = itertools.count(1)
 
     @property
     def perturbation(self) -> CellKeyPerturbation:
@@ -164,7 +166,7 @@ class Engine:
         arrow = arrow.select(list(codebook.variables)).append_column(RKEY, pa.array(keys, pa.int64()))
         enums = self._enums(codebook, arrow)
         columns = [self._column_sql(v, enums.get(v.name)) for v in codebook.variables.values()]
-        table = f"{name}_v{next(self._versions)}"
+        table = f"{name}_v{next(_TABLE_NUMBERS)}"
         cursor = self._con.cursor()
         cursor.register("incoming", arrow)
         try:

@@ -29,10 +29,11 @@ from urllib.parse import urlencode
 
 import yaml
 
-from core.access import PAGE_ROLES
+from core.access import PAGE_ROLES, has_role
 from core.codebook import OTHER, breakdowns, load_codebook, questions
 from core.filters import DATASET_PARAM, allowed_codes, from_params
 from core.filters import PARAMS as LINK_FILTERS
+from core.pages import CROSSTAB_VIEWS, MAP_LAYERS, PAGES, RESEARCHER_LAYERS, THEME_PARAMS
 from core.pivot import MEASURES, NUMBER_MEASURES, fields, number_fields
 from core.query import flow_kinds
 from core.settings import DATASETS, LANGUAGES, ROOT
@@ -43,21 +44,10 @@ TIERS = ("public", "researcher")
 STORY_PARAM, STEP_PARAM, PRESENT_PARAM, TOUR_PARAM = "story", "step", "present", "tour"
 EXPLAINER_PARAMS = (STORY_PARAM, STEP_PARAM, PRESENT_PARAM, TOUR_PARAM)
 
-# The pages a step may open and their own link parameters (their modules' URL_PARAMS; a test keeps the
-# two in step). Every theme page of the step's dataset takes THEME_PARAMS.
-PAGE_PARAMS: dict[str, tuple[str, ...]] = {
-    "overview": (),
-    "map": ("flow", "layers", "incident", "perp"),
-    "crosstab": ("rows", "cols", "filt", "fcat", "measure", "value", "view"),
-    "about": (),
-    "stories": (),
-    "microdata": (),
-}
-THEME_PARAMS = ("by", "q")
-# Values the map and the crosstab accept (pages/map.py layers, pages/crosstab.py VIEWS).
-MAP_LAYERS = ("flows", "routes", "incidents", "interviews", "towns")
-RESEARCHER_LAYERS = ("towns",)
-CROSSTAB_VIEWS = ("table", "heatmap", "stacked", "grouped")
+# The pages a step may open (those a signed-in researcher may open: a story is shown to the public or to
+# researchers) and their own link parameters, from the page registry. Every theme page of the step's
+# dataset takes THEME_PARAMS.
+PAGE_PARAMS: dict[str, tuple[str, ...]] = {page.id: page.params for page in PAGES if has_role("researcher", page.role)}
 SINGLE_VALUED = ("flow", "incident", "perp", "measure", "value", "view", "by", "q")
 
 

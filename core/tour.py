@@ -3,8 +3,8 @@ point at, and (in the message catalogues) a title and a text, "tour.<id>.title" 
 The tour's state is the number of the step on show, in the link (`?tour=3`), so that a tour can be
 followed, skipped (the parameter removed) or restarted (step 1), and a step can be shared.
 
-`theme` stands for a theme page of the chosen dataset (the components pick which one); a step with
-`role` is in the tour only for that role and above (the microdata explorer for researchers).
+`theme` stands for a theme page of the chosen dataset (the components pick which one); a step is in a
+role's tour when that role may open its page (core/pages.py: the microdata explorer for researchers).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from core.access import has_role
+from core.access import can_open
 
 THEME = "theme"
 
@@ -23,7 +23,6 @@ class TourStep:
     page: str  # a page id, or THEME
     target: str  # the part of the page pointed at (components/tour.py TARGETS)
     params: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # the page's own link parameters
-    role: str | None = None
 
 
 TOUR = (
@@ -39,13 +38,13 @@ TOUR = (
     TourStep("share", "crosstab", "share", {"rows": ("gender",), "cols": ("age_band",), "measure": ("row_pct",)}),
     TourStep("stories", "stories", "stories"),
     TourStep("present", "stories", "present"),
-    TourStep("microdata", "microdata", "microdata", role="researcher"),
+    TourStep("microdata", "microdata", "microdata"),
 )
 
 
 def steps_for(role: str | None) -> tuple[TourStep, ...]:
     """The tour of a role: the steps whose page it may open."""
-    return tuple(step for step in TOUR if step.role is None or has_role(role, step.role))
+    return tuple(step for step in TOUR if step.page == THEME or can_open(step.page, role))
 
 
 def step_number(value: str | None, role: str | None) -> int | None:

@@ -37,6 +37,7 @@ from pathlib import Path
 import bcrypt
 import yaml
 
+from core.access import ROLES
 from core.settings import DATA_DIR, ROOT
 
 try:  # POSIX only; elsewhere the in-process lock still serialises the portal's own writes
@@ -44,7 +45,6 @@ try:  # POSIX only; elsewhere the in-process lock still serialises the portal's 
 except ImportError:  # pragma: no cover
     fcntl = None
 
-ROLES = ("researcher", "admin")
 BCRYPT_COST = 12
 # Lowers the bcrypt cost so that the test suite stays fast. Never set it on a server: the CLI warns.
 TEST_COST_ENV = "PORTAL_TEST_BCRYPT_COST"

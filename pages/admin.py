@@ -19,10 +19,11 @@ from components.auth import session_manager
 from components.data_updates import data_updates
 from components.shell import context
 from core import audit, export
+from core.access import ROLES
 from core.codebook import load_codebook
 from core.i18n import fmt_date, fmt_int, t
 from core.settings import DATASETS
-from core.users import ROLES, UserError, UserStore, generate_password
+from core.users import UserError, UserStore, generate_password
 
 AUDIT_ROWS_SHOWN = 500
 # The audit log's columns in the order read: who did what and how much first, then which filters and columns.
@@ -173,7 +174,7 @@ def audit_log(lang: str) -> None:
                        key="admin_audit_csv", on_click="ignore", icon=":material/download:")
 
 
-if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+if __name__ == "__main__":  # run as a script by Streamlit, not imported by the router: see hand_to_router
     from components.shell import hand_to_router
 
-    hand_to_router()
+    hand_to_router(__file__)

@@ -16,14 +16,13 @@ from core import disclosure, pivot
 from core.codebook import load_codebook
 from core.engine import get_engine
 from core.i18n import fmt_int, t
+from core.pages import CROSSTAB_VIEWS
 from core.pivot import COUNT_MEASURES, NUMBER_MEASURES, Layout
 
 # rows, cols, filt: field names (repeated); fcat: "field:code" for each category a filter keeps.
-URL_PARAMS = ("rows", "cols", "filt", "fcat", "measure", "value", "view")
 LAYOUT_KEY, PICKER_KEY = "ct_layout", "ct_picker"
 MEASURE_KEY, VALUE_KEY, VIEW_KEY = "ct_measure", "ct_value", "ct_view"
 FALLBACK_KEYS = {"rows": "ct_fb_rows", "cols": "ct_fb_cols", "filters": "ct_fb_filters"}
-VIEWS = ("table", "heatmap", "stacked", "grouped")
 
 
 def _cat_key(name: str) -> str:
@@ -152,11 +151,11 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
     numbers = [v.name for v in pivot.number_fields(codebook, tier)]
     measures = list(COUNT_MEASURES) + (list(NUMBER_MEASURES) if numbers else [])
     seed_from_url("measure", MEASURE_KEY, measures, lang)
-    seed_from_url("view", VIEW_KEY, VIEWS, lang)
+    seed_from_url("view", VIEW_KEY, CROSSTAB_VIEWS, lang)
     seed_from_url("value", VALUE_KEY, numbers, lang)
     if st.session_state.get(MEASURE_KEY) not in measures:
         st.session_state[MEASURE_KEY] = "count"
-    if st.session_state.get(VIEW_KEY) not in VIEWS:
+    if st.session_state.get(VIEW_KEY) not in CROSSTAB_VIEWS:
         st.session_state[VIEW_KEY] = "table"
     left, mid, right = st.columns([3, 2, 3])
     measure = _choice(left.radio, t("crosstab.measure", lang), measures, MEASURE_KEY, lang,
@@ -166,7 +165,7 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
         if st.session_state.get(VALUE_KEY) not in numbers:
             st.session_state[VALUE_KEY] = numbers[0]
         value = _choice(mid.selectbox, t("crosstab.value", lang), numbers, VALUE_KEY, lang, label)
-    view = _choice(right.radio, t("crosstab.view", lang), VIEWS, VIEW_KEY, lang,
+    view = _choice(right.radio, t("crosstab.view", lang), CROSSTAB_VIEWS, VIEW_KEY, lang,
                    lambda v: t(f"crosstab.view.{v}", lang), horizontal=True)
     return measure, value, view
 
@@ -290,7 +289,7 @@ def render() -> None:
     caveats(lang, tier)
 
 
-if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+if __name__ == "__main__":  # run as a script by Streamlit, not imported by the router: see hand_to_router
     from components.shell import hand_to_router
 
-    hand_to_router()
+    hand_to_router(__file__)

@@ -19,7 +19,6 @@ from core.geo import TOWN_VARIABLE
 from core.i18n import t, tn
 from core.query import flow_kinds, flow_variables
 
-URL_PARAMS = ("flow", "layers", "incident", "perp")
 FLOW_KEY, LAYERS_KEY, INCIDENT_KEY, PERP_KEY, MAP_KEY = "map_flow", "map_layers", "map_incident", "map_perp", "route_map"
 _CLICKED = "map_clicked"
 ANY = "any"
@@ -198,7 +197,7 @@ def render() -> None:
     caveats(lang, tier)
 
 
-if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+if __name__ == "__main__":  # run as a script by Streamlit, not imported by the router: see hand_to_router
     from components.shell import hand_to_router
 
-    hand_to_router()
+    hand_to_router(__file__)

@@ -48,7 +48,7 @@ def render() -> None:
                     st.markdown("\n".join(lines))
 
 
-if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+if __name__ == "__main__":  # run as a script by Streamlit, not imported by the router: see hand_to_router
     from components.shell import hand_to_router
 
-    hand_to_router()
+    hand_to_router(__file__)

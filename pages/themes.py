@@ -18,17 +18,17 @@ from components.shell import context, put_in_url, seed_from_url
 from core.codebook import load_codebook
 from core.engine import get_engine
 from core.i18n import t, tn
+from core.pages import THEME_ICON, THEME_PARAMS
 
-BY_PARAM, BY_KEY = "by", "theme_by"
-Q_PARAM, Q_KEY = "q", "theme_q"  # one question of the page: a link to a single chart
+BY_KEY = "theme_by"
+Q_KEY = "theme_q"  # one question of the page (?q=): a link to a single chart
 NO_BREAKDOWN = ALL_QUESTIONS = ""
-URL_PARAMS = (BY_PARAM, Q_PARAM)
-ICON = ":material/bar_chart:"
+BY_PARAM, Q_PARAM = THEME_PARAMS
 
 
 def pages(dataset: str, lang: str) -> list[st.Page]:
     """One page per theme of `dataset`, its URL path the theme's id."""
-    return [st.Page(functools.partial(render_theme, theme.id), title=theme.label(lang), icon=ICON,
+    return [st.Page(functools.partial(render_theme, theme.id), title=theme.label(lang), icon=THEME_ICON,
                     url_path=theme.id) for theme in load_codebook(dataset).themes]
 
 
@@ -98,7 +98,7 @@ def render_theme(theme_id: str) -> None:
     caveats(lang, ctx.tier)
 
 
-if __name__ == "__main__":  # run as a script, not imported by the router: see hand_to_router
+if __name__ == "__main__":  # run as a script by Streamlit, not imported by the router: see hand_to_router
     from components.shell import hand_to_router
 
-    hand_to_router()
+    hand_to_router(__file__)

@@ -20,8 +20,8 @@ import getpass
 import os
 import sys
 
+from core.access import ROLES
 from core.users import (
-    ROLES,
     TEST_COST_ENV,
     User,
     UserError,

@@ -1,11 +1,18 @@
 """AppTest set-up: the real router (app.py) with a users file of our own, a cookie key, and helpers to
 open a page, sign in and read what the app drew.
 
-One shim: AppTest re-detects the `pages/` folder before every run (it resets
-PagesManager.uses_pages_directory), so from the second run on it would execute `pages/<x>.py` directly,
-MPA-v1 style, instead of the router. A real server does that only until the router has run once
-(st.navigation switches v1 off for the whole process), a case the browser tests cover on a fresh
-server. Here the flag is switched off after AppTest sets it, as on a server that has served one visit.
+What a server keeps per process stays warm from test to test, as on a server: the query engine (its
+loaded tables) and the query caches (st.cache_data, keyed by the loaded table, so never stale). A test
+that swaps the engine (other data, another secret) has it put back, and the caches cleared, when it
+ends. The session manager (st.cache_resource) is made again for each test: it holds the test's own
+users file and throttle.
+
+One shim, of AppTest's own making: AppTest forgets before every run that the router has run
+(it resets PagesManager.uses_pages_directory), so from the second run on it would run the page files in
+`pages/` in Streamlit's old multipage mode instead of the router. A real server leaves that mode for
+good at its first st.navigation (a case the browser tests cover on a fresh server); here the flag is
+switched off after AppTest sets it, as on a server that has served one visit. The portal itself uses
+no private class of Streamlit.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from components.auth import session_manager
 from core import engine
 from core.users import UserStore
 
@@ -57,14 +65,14 @@ def users(tmp_path, monkeypatch) -> UserStore:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_state():
-    # What a server holds per process: the session manager (throttle, users file), query caches.
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def _process_state():
+    warm = engine.get_engine()
+    session_manager.clear()  # the users file, policy and throttle of this test
     yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    engine.set_engine(None)
+    session_manager.clear()
+    if engine.get_engine() is not warm:  # the test worked on other data: back to the shared engine
+        engine.set_engine(warm)
+        st.cache_data.clear()
 
 
 def open_app(query: dict | None = None, locale: str | None = None, page: str | None = None) -> AppTest:

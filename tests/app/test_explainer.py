@@ -11,13 +11,12 @@ import pytest
 from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from components import route_map
+from core import pages as core_pages
 from core import stories as core_stories
 from core import tour as core_tour
 from core.codebook import load_codebook
 from core.i18n import t
 from core.settings import LANGUAGES
-from pages import crosstab, themes
 from tests.app import conftest
 from tests.app.conftest import ROLE_USERS, link, sign_in, texts
 
@@ -43,8 +42,7 @@ STEPS = [(story.id, number) for story in STORIES.values() for number in range(1,
 def page_title(step: core_stories.Step, lang: str) -> str:
     if step.page in themes_of(step.dataset):
         return themes_of(step.dataset)[step.page].label(lang)
-    return {"overview": t("app.title", lang), "map": t("map.title", lang), "crosstab": t("crosstab.title", lang),
-            "microdata": t("nav.microdata", lang), "stories": t("stories.title", lang)}[step.page]
+    return t(core_pages.page(step.page).heading, lang)
 
 
 def themes_of(dataset: str) -> dict:
@@ -73,20 +71,15 @@ def check_step(at, story_id: str, number: int, lang: str) -> None:
     assert kept["story"] == [story_id] and kept["step"] == [str(number)]
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
-@pytest.mark.parametrize("story_id, number", STEPS)
-def test_every_story_step_opens_for_the_public(story_id, number, lang):
-    if not STORIES[story_id].step(number).open_to("public"):
-        pytest.skip("a step marked `tier: researcher`: not open to the public (see the next tests)")
-    check_step(open_step(story_id, number, lang, None), story_id, number, lang)
-
-
-# All steps in English for the researcher tier (every language is covered by the public runs above,
-# and an admin is given the researcher tier's data: the whole matrix would triple this file's time).
-@pytest.mark.parametrize("role", ["researcher"])
-@pytest.mark.parametrize("story_id, number", STEPS)
-def test_every_story_step_opens_for_a_signed_in_tier(story_id, number, role):
-    check_step(open_step(story_id, number, "en", role), story_id, number, "en")
+# One run per step, in the tier it is for, the languages taking turns: what a language changes (texts,
+# labels) and what a tier may see are checked for every step x language x tier in core
+# (tests/unit/test_stories.py), what the page draws from a step's link here.
+@pytest.mark.parametrize("story_id, number, lang", [(s, n, LANGUAGES[i % len(LANGUAGES)])
+                                                    for i, (s, n) in enumerate(STEPS)])
+def test_every_story_step_opens(story_id, number, lang):
+    step = STORIES[story_id].step(number)
+    role = None if step.open_to("public") else "researcher"
+    check_step(open_step(story_id, number, lang, role), story_id, number, lang)
 
 
 # --- moving through a story ------------------------------------------------------------------------
@@ -377,24 +370,6 @@ def test_the_explainer_parameters_are_not_reported_as_unknown():
     assert not at.exception
     assert t("filters.dropped", "en", param="present", value="1") not in texts(at)
     assert {"present", "tour", "story", "step"} <= set(link(at))
-
-
-# --- one place for each concept: core.stories' view of the pages matches the pages ----------------
-
-def test_core_knows_the_pages_link_parameters():
-    from pages import about, admin, microdata, overview
-    from pages import map as map_page
-    from pages import stories as stories_page
-
-    modules = {"overview": overview, "map": map_page, "crosstab": crosstab, "about": about,
-               "stories": stories_page, "microdata": microdata}
-    for page_id, module in modules.items():
-        assert core_stories.PAGE_PARAMS[page_id] == tuple(getattr(module, "URL_PARAMS", ())), page_id
-    assert core_stories.THEME_PARAMS == themes.URL_PARAMS
-    assert not getattr(admin, "URL_PARAMS", ())
-    assert set(core_stories.MAP_LAYERS) == {route_map.FLOWS, route_map.ROUTES, route_map.INCIDENTS,
-                                            route_map.INTERVIEWS, route_map.TOWNS}
-    assert core_stories.CROSSTAB_VIEWS == crosstab.VIEWS
 
 
 def test_signing_in_keeps_the_story_step():

@@ -11,37 +11,38 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import settings
-from core.access import PAGE_ROLES, can_open
+from core.access import ROLES, can_open
 from core.i18n import fmt_int, t
+from core.pages import PAGES
 from core.query import categories, crosstab, total
 from tests.app.conftest import PASSWORDS, ROOT, as_role, go, link, open_app, pages, sign_in, texts
 
-PAGES = ("overview", "map", "crosstab", "stories", "about", "microdata", "admin")
-TITLES = {"overview": "Mixed-migration data portal", "map": "Route map", "crosstab": "Crosstab builder",
-          "stories": "Stories", "about": "About and data dictionary",
-          "microdata": "Microdata", "admin": "Admin"}
+PAGE_IDS = [page.id for page in PAGES]
 
 
 # --- routing: every page x every role -----------------------------------------------------------
 
-@pytest.mark.parametrize("role", [None, "researcher", "admin"])
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("role", [None, *ROLES])
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 def test_every_page_in_every_role(role, page):
     at = as_role(role)
     assert not at.exception
-    if can_open(page, role):
-        go(at, page)
+    if can_open(page.id, role):
+        go(at, page.id)
         assert not at.exception, at.exception
-        assert at.title[0].value == TITLES[page]
+        assert at.title[0].value == t(page.heading, "en")
+        # in the menu, under its section
+        assert t(page.title, "en") in [link.value for link in at.sidebar.page_link]
         assert t("auth.forbidden", "en") not in texts(at)
     else:
-        # Not in the navigation at all: there is no route to it for this role.
-        assert page not in pages(at)
+        # Not in the navigation at all: there is no route to it for this role, nor a link.
+        assert page.id not in pages(at)
+        assert t(page.title, "en") not in [link.value for link in at.sidebar.page_link]
         with pytest.raises(KeyError):
-            go(at, page)
+            go(at, page.id)
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if p in PAGE_ROLES])
+@pytest.mark.parametrize("page", [p.module for p in PAGES if p.role])
 def test_internal_pages_check_the_role_again(page):
     """Defence in depth: an internal page drawn without the role (a routing mistake) refuses."""
 
@@ -60,11 +61,14 @@ def test_internal_pages_check_the_role_again(page):
     assert not at.get("arrow_data_frame") and not at.dataframe and not at.title
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page_modules_draw_nothing_when_run_directly(page):
-    """What a fresh server does for GET /<page> before the router has run (the `pages/` trap)."""
+@pytest.mark.parametrize("page", sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "__init__"))
+def test_page_modules_hand_over_to_the_router_when_run_directly(page):
+    """What a fresh server does for GET /<page> before the router has run (the `pages/` trap): the
+    file is run as a script. It draws nothing and hands the visit to the router (components.shell
+    hand_to_router); a module without that line would leave a blank page there."""
     at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60).run()
     assert not at.exception
+    assert at.session_state["portal_handed_over"] is True
     assert not at.main.children or all(not getattr(c, "children", None) for c in at.main.children.values())
     assert not at.title and not at.dataframe and not at.metric
 

@@ -11,8 +11,9 @@ import pytest
 
 from core import tour
 from core.codebook import load_codebook
+from core.pages import link_params
 from core.settings import LANGUAGES
-from core.stories import EXPLAINER_PARAMS, StoryError, load_stories, parse_story, step_of
+from core.stories import EXPLAINER_PARAMS, TIERS, StoryError, check_step, load_stories, parse_story, step_of
 
 
 @pytest.fixture(scope="module")
@@ -184,8 +185,26 @@ def test_the_tour_advances_goes_back_and_restarts():
 
 
 def test_every_tour_page_exists():
-    from core.stories import PAGE_PARAMS
+    from core.pages import BY_ID
 
     for step in tour.TOUR:
-        assert step.page == tour.THEME or step.page in PAGE_PARAMS
+        assert step.page == tour.THEME or step.page in BY_ID
+        assert set(step.params) <= set(link_params(step.page)), step.id
     assert len(load_codebook("core").themes) > 1
+
+
+def test_every_story_step_in_every_language_and_tier(stories):
+    """What a step's language and tier change, for every step: its texts, the labels of what its link
+    names, and that each tier it is open to may use every parameter (the AppTests open each step once)."""
+    for story in stories.values():
+        for number, step in enumerate(story.steps, start=1):
+            where = f"{story.id} step {number}"
+            codebook = load_codebook(step.dataset)
+            for tier in TIERS:
+                if step.open_to(tier):
+                    assert check_step(step.page, step.params, tier) == [], (where, tier)
+            named = [v for name in ("by", "q", "rows", "cols", "filt", "value") for v in step.params.get(name, ())]
+            for lang in LANGUAGES:
+                assert step.title[lang] and step.text[lang] and story.title[lang], (where, lang)
+                for name in named:
+                    assert codebook[name].label(lang).strip(), (where, name, lang)
