@@ -1,8 +1,9 @@
 """The `pages/` folder trap: on a freshly started Streamlit server, until some session has run app.py
 (st.navigation), a URL such as /microdata runs pages/microdata.py directly, past the router and its
-sign-in. The portal's page modules must draw nothing internal when run that way (whether they then
-show a blank page or hand the visit to the router is theirs to choose). They hand it to the router
-(components.shell.hand_to_router), so that a shared link to a public page works on a fresh server too."""
+sign-in, and Streamlit lists the files of pages/ (app, about, admin, ...) as its menu. The portal's
+page modules draw nothing when run that way and hand the visit to the router
+(components.shell.hand_to_router), so that a shared link works on a fresh server too; Streamlit's own
+menu is switched off (.streamlit/config.toml), so its list never shows, not even for a moment."""
 
 from __future__ import annotations
 
@@ -17,14 +18,45 @@ pytestmark = pytest.mark.e2e
 
 EN_TITLE = "Mixed-migration data portal"
 INTERNAL = ("/microdata", "/admin")
+# Notes, from the first paint on, whether Streamlit's own menu (its list of page files) ever showed.
+WATCH_NAV = """
+window.__sawStreamlitNav = false;
+new MutationObserver(() => {
+    if (document.querySelector("[data-testid='stSidebarNav']")) window.__sawStreamlitNav = true;
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def watched(context):
+    page = context.new_page()
+    page.add_init_script(WATCH_NAV)
+    return page
+
+
+def assert_portal_menu_only(portal, page):
+    """The router's menu, and never Streamlit's list of files."""
+    expect(portal.nav_link(page, "Overview")).to_be_visible()
+    expect(portal.sidebar(page).get_by_role("link", name="app", exact=True)).to_have_count(0)
+    assert page.evaluate("window.__sawStreamlitNav") is False
+
+
+def test_the_first_visit_to_a_fresh_server_shows_the_portal(fresh_portal, new_context):
+    portal = fresh_portal
+    page = watched(new_context())
+    portal.open(page, "/")
+    expect(portal.title(page)).to_have_text(EN_TITLE)
+    expect(portal.metric(page, "Respondents")).to_be_visible()
+    assert_portal_menu_only(portal, page)
 
 
 def test_internal_urls_show_nothing_on_a_fresh_server(fresh_portal, new_context):
     portal = fresh_portal
-    page = new_context().new_page()  # anonymous: no cookie, and every URL visit is a new session
+    page = watched(new_context())  # anonymous: no cookie, and every URL visit is a new session
     # The server's very first page requests, anonymous: the internal pages' URLs.
     for path in INTERNAL:
         portal.open(page, path)
+        expect(portal.title(page)).to_have_text(EN_TITLE)  # not a blank page: the Overview
+        assert_portal_menu_only(portal, page)
         portal.assert_nothing_internal(page)
         expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
         expect(page.get_by_test_id("stException")).to_have_count(0)
@@ -45,7 +77,7 @@ def test_a_shared_link_opens_its_page_on_a_fresh_server(fresh_portal, new_contex
     """The server's very first request is a link someone shared: the crosstab with its layout and a
     filter. The router opens that page, with that layout, rather than the Overview."""
     portal = fresh_portal
-    page = new_context().new_page()
+    page = watched(new_context())
     portal.open(page, "/crosstab", {"lang": "fr", "gender": "woman", "rows": "age_band", "cols": "region_of_interview"})
     expect(portal.title(page)).to_have_text("Tableau croisé à la carte")
     expect(page.locator("#zone-rows li.field")).to_have_text(re.compile("Tranche d.âge"))
@@ -53,4 +85,5 @@ def test_a_shared_link_opens_its_page_on_a_fresh_server(fresh_portal, new_contex
     params = query(portal.wait_for_url(page, r"/crosstab\?"))
     assert params["rows"] == ["age_band"] and params["cols"] == ["region_of_interview"]
     assert params["gender"] == ["woman"] and params["lang"] == ["fr"]
+    assert page.evaluate("window.__sawStreamlitNav") is False
     portal.assert_nothing_internal(page)
