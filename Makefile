@@ -25,8 +25,11 @@ setup: data
 run: data
 	$(PY) -m streamlit run app.py
 
+# Tests run in parallel processes (pytest-xdist); each has its own browser-test server. Two suit a 2-core
+# machine; `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= 2
 test: $(VENV)/.dev data
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 bench: $(VENV)/.dev data
 	$(PY) -m scripts.bench

@@ -1195,20 +1195,27 @@ def _core_tables(book: _Book) -> SimpleNamespace:
     return c
 
 
+def _yes_no(book: _Book, name: str, flag: np.ndarray) -> np.ndarray:
+    return np.where(flag, book.ix(name, "yes"), book.ix(name, "no"))
+
+
 def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
+    """The core survey's answers, one function per section of the questionnaire, run in this order:
+    each draws from the same random stream in turn (so the order is part of the data: a new draw goes
+    at the end of its section, and changes the data from there on) and may read what earlier sections
+    decided about the respondents (`r`). A new question goes into its section's function."""
     c = _core_tables(book)
-    T = _TEMPLATES
     a: dict[str, np.ndarray] = {}
-    G = book.ix
-    yes_no = {name: (G(name, "yes"), G(name, "no")) for name in
-              ("has_children", "used_smuggler", "named_dangerous_location", "info_before_departure",
-               "info_during_journey", "destination_changed", "assistance_received")}
+    r = SimpleNamespace(n=n)
+    for section in (_core_sampling, _core_profile, _core_drivers, _core_smuggling, _core_journey,
+                    _core_protection, _core_looking_back, _core_information, _core_destinations, _core_needs):
+        section(rng, book, c, r, a)
+    return a
 
-    def yn(name, flag):
-        y, no = yes_no[name]
-        return np.where(flag, y, no)
 
-    # --- when, where, which route -------------------------------------------------------------
+def _core_sampling(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """When, where and on which route each respondent was interviewed, and where they come from."""
+    T, n = _TEMPLATES, r.n
     cell = rng.choice(len(c.cell_p), size=n, p=c.cell_p)
     days = _draw_dates(rng, c.months, c.cell_month, cell, c.window)
     # March 2020 counts half a month: fold the days after fieldwork stopped back into its first half.
@@ -1231,8 +1238,13 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     a["country_of_departure"] = T.departure[tpl]
     for i in range(3):
         a[f"transit_country_{i + 1}"] = T.transit[tpl, i]
+    r.days, r.month, r.tpl, r.year, r.site, r.corr, r.nat, r.country, r.region_code = days, month, tpl, year, site, corr, nat, country, region_code
 
-    # --- profile ------------------------------------------------------------------------------
+
+def _core_profile(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Profiles: gender, age, marital status, children, education, work before leaving, legal status."""
+    G, n = book.ix, r.n
+    nat, site, corr = r.nat, r.site, r.corr
     women_share = np.where(nat == _CI["UKR"], 0.78, c.site_women[site])
     u = rng.random(n)
     woman = u < women_share
@@ -1269,8 +1281,13 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
 
     legal_weights = np.where((c.site_ecowas[site] & c.ecowas[nat])[:, None], c.legal_ecowas, c.legal_site[site])
     a["legal_status"] = _choose_rows(rng, legal_weights)
+    r.woman, r.woman_like, r.marital, r.has_children = woman, woman_like, marital, has_children
 
-    # --- reasons for leaving and who influenced the decision ------------------------------------
+
+def _core_drivers(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Drivers: the reasons for leaving, the main one, and who influenced the decision."""
+    G, n = book.ix, r.n
+    nat, days, year, corr = r.nat, r.days, r.year, r.corr
     p_drivers = c.drivers[corr].copy()
     override = c.nat_drivers[nat]
     p_drivers = np.where(np.isnan(override), p_drivers, override)
@@ -1300,9 +1317,13 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     a["decision_influence"] = _mask(_at_least_one(rng, influence, book.vec(
         "decision_influence", {"family_origin": 1})))
 
-    # --- smuggling -------------------------------------------------------------------------------
+
+def _core_smuggling(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Smuggling: whether a smuggler was used, the services, the amount paid, contact and payment."""
+    T, n = _TEMPLATES, r.n
+    corr, site, tpl, country, month, nat, region_code = r.corr, r.site, r.tpl, r.country, r.month, r.nat, r.region_code
     smuggler = rng.random(n) < np.minimum(c.smug[corr] * c.site_smug[site], 0.97)
-    a["used_smuggler"] = yn("used_smuggler", smuggler)
+    a["used_smuggler"] = _yes_no(book, "used_smuggler", smuggler)
     services = _at_least_one(rng, _bits(rng, c.services[corr]), book.vec("smuggler_services", {"transport": 1}))
     services &= smuggler[:, None]
     a["smuggler_services"] = np.where(smuggler, _mask(services), -1)
@@ -1318,8 +1339,13 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
         book.vec("smuggler_contact", {"phone_social_media": 3}) + 1, 1)), -1)
     a["payment_timing"] = np.where(smuggler, _choose(rng, book.vec("payment_timing", {
         "before_departure": 35, "along_route": 35, "on_arrival": 10, "combination": 20}), n), -1)
+    r.smuggler, r.n_services = smuggler, n_services
 
-    # --- journey ---------------------------------------------------------------------------------
+
+def _core_journey(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """The journey: transport, with whom, financing and whether it sufficed, duration, accommodation."""
+    G, T, n = book.ix, _TEMPLATES, r.n
+    corr, tpl, woman_like, marital, has_children, smuggler = r.corr, r.tpl, r.woman_like, r.marital, r.has_children, r.smuggler
     transport = _bits(rng, c.transport[corr])
     transport[:, G("transport_modes", "boat")] |= T.sea[tpl]
     transport[:, G("transport_modes", "plane")] |= T.air[tpl] & (rng.random(n) < 0.95)
@@ -1335,7 +1361,7 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     with_whom = _at_least_one(rng, with_whom, book.vec("travelling_with", {"friends": 1, "other_migrants": 1}))
     a["travelling_with"] = _mask(with_whom)
     has_children |= with_whom[:, G("travelling_with", "children")]
-    a["has_children"] = yn("has_children", has_children)
+    a["has_children"] = _yes_no(book, "has_children", has_children)
 
     p_fin = np.tile(book.vec("financing", {"savings": 0.55, "family_origin": 0.35, "family_abroad": 0.2,
                                            "loan": 0.15, "sold_assets": 0.15, "other": 0.03}), (n, 1))
@@ -1364,8 +1390,13 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
         financing[:, G("financing", "work_en_route")], 0.5, 0.03)
     a["accommodation"] = _mask(_at_least_one(rng, _bits(rng, p_accommodation), book.vec(
         "accommodation", {"rented_hotel": 1, "family_friends": 1, "outdoors": 1})))
+    r.funds_short, r.funds_unknown = funds_short, funds_unknown
 
-    # --- protection incidents ------------------------------------------------------------------------
+
+def _core_protection(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Protection risks: incidents, where they happened, perpetrators, reporting, dangerous places."""
+    G, T, n = book.ix, _TEMPLATES, r.n
+    corr, site, smuggler, n_services, woman_like, tpl, country, nat, funds_short, funds_unknown = r.corr, r.site, r.smuggler, r.n_services, r.woman_like, r.tpl, r.country, r.nat, r.funds_short, r.funds_unknown
     # Smuggler users report more incidents, and more so the more services they bought (section 2.5).
     p_incident = c.inc[corr] * c.site_inc[site] * np.where(smuggler, 1.18 + 0.04 * (n_services - 3), 0.78)
     incident = rng.random(n) < np.clip(p_incident, 0, 0.97)
@@ -1398,19 +1429,19 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     # when their money ran out (57% of such mentions vs 33% with enough funds) and by Eritreans (36%).
     perp_w = c.perp[corr[inc_rows]].copy()
     by_smugglers = G("perpetrators", "smugglers")
-    r = inc_rows
-    perp_w[:, by_smugglers] *= (np.where(smuggler[r], 1.0, 0.12) * np.where(funds_short[r], 1.35, np.where(
-        funds_unknown[r], 1.1, 0.9)) * np.where(nat[r] == _CI["ERI"], 1.8, 1))
+    ri = inc_rows
+    perp_w[:, by_smugglers] *= (np.where(smuggler[ri], 1.0, 0.12) * np.where(funds_short[ri], 1.35, np.where(
+        funds_unknown[ri], 1.1, 0.9)) * np.where(nat[ri] == _CI["ERI"], 1.8, 1))
     first = _choose_rows(rng, perp_w)
     perp_w2 = perp_w.copy()
     perp_w2[np.arange(m), first] = 0
     second = _choose_rows(rng, perp_w2)
     two = rng.random(m) < 0.35
     perpetrators = np.full(n, -1, dtype=np.int64)
-    perpetrators[r] = (1 << first) | np.where(two, 1 << second, 0)
+    perpetrators[ri] = (1 << first) | np.where(two, 1 << second, 0)
     a["perpetrators"] = perpetrators
     smuggler_blamed = np.zeros(n, bool)
-    smuggler_blamed[r] = (first == by_smugglers) | (two & (second == by_smugglers))
+    smuggler_blamed[ri] = (first == by_smugglers) | (two & (second == by_smugglers))
 
     a["incident_reported"] = np.where(incident, _choose(rng, book.vec("incident_reported", {
         "authorities": 5, "un_ngo": 12, "community": 13, "not_reported": 70}), n), -1)
@@ -1420,9 +1451,16 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     p_incident_c = np.clip(p_incident, 0, 0.97)
     q_incident = np.minimum(target + (1 - target) * 0.5, target / p_incident_c)
     q_none = np.clip((target - q_incident * p_incident_c) / (1 - p_incident_c), 0, 1)
-    a["named_dangerous_location"] = yn("named_dangerous_location",
+    a["named_dangerous_location"] = _yes_no(book, "named_dangerous_location",
                                        rng.random(n) < np.where(incident, q_incident, q_none))
+    r.incident, r.smuggler_blamed = incident, smuggler_blamed
 
+
+def _core_looking_back(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Looking back, in the light of the incidents: the smuggler's deception and how smugglers are
+    seen (smuggling), the journey's total cost and how it compared with what was expected (journey)."""
+    G, T, n = book.ix, _TEMPLATES, r.n
+    smuggler, smuggler_blamed, incident, corr, tpl, month, woman = r.smuggler, r.smuggler_blamed, r.incident, r.corr, r.tpl, r.month, r.woman
     u = rng.random(n)
     p_deceived = np.where(smuggler_blamed, 0.7, 0.25 + 0.15 * incident)
     a["smuggler_deceived"] = np.where(smuggler, np.select(
@@ -1445,12 +1483,16 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
         [G("journey_expectation", "harder"), G("journey_expectation", "as_expected"),
          G("journey_expectation", "easier")], G("journey_expectation", "no_expectations"))
 
-    # --- information -----------------------------------------------------------------------------------
+
+def _core_information(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Access to information: before and during the journey, sources, channels, needs."""
+    G, n = book.ix, r.n
+    corr, smuggler, incident = r.corr, r.smuggler, r.incident
     before = rng.random(n) < c.info_before[corr]
     during = rng.random(n) < np.where(before, c.info_during[corr, 0], c.info_during[corr, 1])
     informed = before | during
-    a["info_before_departure"] = yn("info_before_departure", before)
-    a["info_during_journey"] = yn("info_during_journey", during)
+    a["info_before_departure"] = _yes_no(book, "info_before_departure", before)
+    a["info_during_journey"] = _yes_no(book, "info_during_journey", during)
     reliable_w = c.reliable[corr].copy()
     reliable_w[:, G("most_reliable_source", "smugglers")] *= np.where(smuggler, 1.0, 0.3)
     reliable = _choose_rows(rng, reliable_w)
@@ -1475,7 +1517,11 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     info_needs[:, G("info_needs", "none")] = none_needed
     a["info_needs"] = _mask(_at_least_one(rng, info_needs, book.vec("info_needs", {"risks": 1})))
 
-    # --- destinations -----------------------------------------------------------------------------------
+
+def _core_destinations(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Destinations and intentions."""
+    G, T, n = book.ix, _TEMPLATES, r.n
+    tpl, country, nat, corr, incident = r.tpl, r.country, r.nat, r.corr, r.incident
     dest_key = T.dest[tpl]
     drawn = c.dest_code[dest_key, _choose_rows(rng, c.dest_p[dest_key])]
     dest = np.where(drawn == _HERE, country, np.where(drawn == _HOME, nat, drawn))
@@ -1487,7 +1533,7 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     p_reasons = c.reasons[corr].copy()
     p_reasons[:, G("destination_reasons", "smuggler_advice")] += 0.3 * influenced
     a["destination_reasons"] = _mask(_at_least_one(rng, _bits(rng, p_reasons), p_reasons))
-    a["destination_changed"] = yn("destination_changed",
+    a["destination_changed"] = _yes_no(book, "destination_changed",
                                   rng.random(n) < 0.15 + 0.1 * (T.legs[tpl] >= 3) + 0.1 * incident)
     at_destination = dest == country
     going_home = dest == nat
@@ -1508,7 +1554,11 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
                                      [G("would_recommend", "yes"), G("would_recommend", "dont_know")],
                                      G("would_recommend", "no"))
 
-    # --- needs and assistance -------------------------------------------------------------------------------
+
+def _core_needs(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Needs and assistance."""
+    G, n = book.ix, r.n
+    corr, country, region_code, incident, site = r.corr, r.country, r.region_code, r.incident, r.site
     p_needs = c.needs[corr].copy()
     p_needs[:, G("needs", "protection")] += np.where(country == _CI["LBY"], 0.15, 0) + 0.1 * incident
     p_needs[:, G("needs", "legal_documentation")] += np.where(region_code == "europe", 0.25, 0)
@@ -1529,7 +1579,7 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
 
     p_assist = np.where(np.isnan(c.site_assist[site]), c.assist[corr], c.site_assist[site])
     assisted = rng.random(n) < p_assist
-    a["assistance_received"] = yn("assistance_received", assisted)
+    a["assistance_received"] = _yes_no(book, "assistance_received", assisted)
     p_types_assist = np.tile(book.vec("assistance_types", {
         "food": 0.6, "water": 0.3, "shelter": 0.3, "cash": 0.35, "health": 0.3, "legal_documentation": 0.15,
         "information": 0.35, "psychosocial": 0.08, "hygiene": 0.3, "transport": 0.1}), (n, 1))
@@ -1541,7 +1591,6 @@ def _core(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     p_providers[:, G("assistance_providers", "authorities")] += np.where(region_code == "europe", 0.4, 0)
     providers = _at_least_one(rng, _bits(rng, p_providers), p_providers)
     a["assistance_providers"] = np.where(assisted, _mask(providers), -1)
-    return a
 
 
 # =====================================================================================================

@@ -8,7 +8,10 @@ os.environ["PORTAL_CKM_SECRET"] = "test-only-ckm-secret-0123456789-abcdefghijklm
 
 
 def pytest_sessionstart(session):
-    # `make test` builds the data first; a bare `pytest` on a fresh clone builds them here.
+    # `make test` builds the data first; a bare `pytest` on a fresh clone builds them here, once: in the
+    # main process, before it starts the parallel workers (pytest-xdist), not in each worker.
+    if hasattr(session.config, "workerinput"):
+        return
     from core.store import ensure_built
 
     ensure_built()
