@@ -28,6 +28,7 @@ from core.settings import DATASETS
 
 _CHECKED = "ingest_checked"   # (signature of the inputs, Prepared or None, problems): the last check
 _FLASH = "ingest_flash"       # (kind, message): the outcome of the last load or restore, shown once
+_FORCEABLE = "ingest_forceable"  # the last check was refused for a reason "Load anyway" overrides
 ENCODINGS = ("", "cp1252", "latin-1", "utf-16")
 PROBLEMS_SHOWN = 50
 
@@ -108,13 +109,20 @@ def upload_and_load(dataset: str, lang: str, username: str) -> None:
                            help=t("ingest.ui.skip_invalid_help", lang))
     encoding = right.selectbox(t("ingest.ui.encoding", lang), ENCODINGS, key="ingest_encoding",
                                format_func=lambda e: e or t("ingest.ui.encoding_auto", lang))
+    # "Load anyway" (the command line's --force) is offered only once a check was refused for a reason it
+    # overrides (a mapped field with no column, a column of answers mostly not in its list).
+    force = False
+    if st.session_state.get(_FORCEABLE) or st.session_state.get("ingest_force"):
+        force = st.checkbox(t("ingest.ui.force", lang), key="ingest_force", help=t("ingest.ui.force_help", lang))
     ready = form is not None and export is not None and (mapping is not None or mapping_text is not None)
     signature = (dataset, *(u.file_id if u else None for u in (form, export, mapping)),
-                 hashlib.sha256((mapping_text or "").encode()).hexdigest(), replace, skip, encoding)
+                 hashlib.sha256((mapping_text or "").encode()).hexdigest(), replace, skip, encoding, force)
     if st.button(t("ingest.ui.check", lang), key="ingest_check", disabled=not ready, icon=":material/fact_check:"):
         with st.spinner(t("ingest.ui.checking", lang)):
             st.session_state[_CHECKED] = (signature, *check(dataset, form, export, mapping, mapping_text, replace,
-                                                            skip, encoding))
+                                                            skip, encoding, force))
+            refused_problems = st.session_state[_CHECKED][2]
+            st.session_state[_FORCEABLE] = any(p.key in load.FORCEABLE for p in refused_problems)
     checked = st.session_state.get(_CHECKED)
     if not checked or checked[0] != signature:
         st.session_state.pop(_CHECKED, None)  # a check of other inputs: its rows need not stay in memory
@@ -139,7 +147,7 @@ def upload_and_load(dataset: str, lang: str, username: str) -> None:
 
 
 def check(dataset: str, form, export, mapping, mapping_text: str | None, replace: bool, skip: bool,
-          encoding: str) -> tuple[load.Prepared | None, list]:
+          encoding: str, force: bool = False) -> tuple[load.Prepared | None, list]:
     """core.ingest.load.prepare on the uploads: (what loading would do, None) or (None, the problems)."""
     with tempfile.TemporaryDirectory(prefix="portal-upload-") as folder:
         folder = Path(folder)
@@ -151,7 +159,7 @@ def check(dataset: str, form, export, mapping, mapping_text: str | None, replace
             mapping_path.write_text(mapping_text, encoding="utf-8")
         try:
             prepared = load.prepare(form_path, export_path, mapping_path, dataset=dataset, replace=replace,
-                                    skip_invalid=skip, encoding=encoding or None,
+                                    skip_invalid=skip, encoding=encoding or None, force=force,
                                     names={"form": form.name, "export": export.name, "mapping": mapping_name})
             return prepared, []
         except IngestError as e:

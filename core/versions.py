@@ -208,8 +208,9 @@ def commit(data_dir: Path, dataset: str, staging: Path) -> str:
 
 
 def restore(data_dir: Path, dataset: str, version: str | None = None, *, builtin: bool = False) -> str | None:
-    """Make an earlier version current again: `version`, else the one before the current one (the built-in
-    data before the first). `builtin=True` goes back to the built-in data. Returns the version now current
+    """Make an earlier version current again: `version`, else the one that was in use when the current one
+    was loaded (its version.json's "previous"; the built-in data before the first), never a version that
+    was itself rolled back and loaded over. `builtin=True` goes back to the built-in data. Returns the version now current
     (None: the built-in data). The versions themselves are kept."""
     with locked(data_dir, dataset):
         current = current_version(data_dir, dataset)
@@ -225,7 +226,11 @@ def restore(data_dir: Path, dataset: str, version: str | None = None, *, builtin
             if current is None:
                 raise VersionError("nothing_to_restore",
                                    f"{dataset} already uses its built-in data: there is no earlier version")
-            earlier = [v for v in ids if int(v[1:]) < int(current[1:])]
-            target = earlier[-1] if earlier else None
+            recorded = info(data_dir, dataset, current)
+            if "previous" in recorded:  # the version in use when the current one was loaded
+                target = recorded["previous"] if recorded["previous"] in ids else None
+            else:  # a version written before "previous" was recorded
+                earlier = [v for v in ids if int(v[1:]) < int(current[1:])]
+                target = earlier[-1] if earlier else None
         _point_at(data_dir, dataset, target, current, "restore")
         return target

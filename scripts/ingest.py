@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="leave out rows with errors and list them (default: any error refuses the load)")
         p.add_argument("--encoding", help="the CSV's encoding when it is not UTF-8 (e.g. cp1252, latin-1)")
         p.add_argument("--sheet", help="the export's sheet (default: the first)")
+        p.add_argument("--force", action="store_true",
+                       help="load even when a mapped field has no column or a column's answers are mostly not "
+                            "choices of its list (those values are loaded as missing); read the check's report first")
 
     p = commands.add_parser("versions", help="list the loaded versions of a dataset")
     p.add_argument("--dataset", required=True, choices=DATASETS)
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> str:
     if args.command in ("check", "load"):
         prepared = load.prepare(args.form, args.export, args.mapping, dataset=args.dataset, data_dir=data_dir,
                                 replace=args.replace, skip_invalid=args.skip_invalid, encoding=args.encoding,
-                                sheet=args.sheet)
+                                sheet=args.sheet, force=args.force)
         if args.command == "check":
             return report_text(prepared.report, lang) + "\n" + t("ingest.cli.checked", lang)
         report = load.commit(prepared, by=f"{getpass.getuser()} (command line)")

@@ -37,6 +37,10 @@ from core.ingest.xlsform import read_form
 from core.store import write_dataset
 
 REJECTED_LISTED = 200  # rejected rows kept in the report by row number and id
+# Problems of a whole column: refused even with skip_invalid (leaving rows out would not mend them);
+# the last two load with force=True, as warnings, the column's values missing.
+FATAL = ("column_missing", "column_missing_mapped", "column_mostly_unknown")
+FORCEABLE = ("column_missing_mapped", "column_mostly_unknown")
 
 
 @dataclass
@@ -138,7 +142,8 @@ def _base(source: versions.Source, replace: bool) -> tuple[str | None, Codebook 
 
 def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: str,
             data_dir: Path | None = None, replace: bool = False, skip_invalid: bool = False,
-            encoding: str | None = None, sheet: str | None = None, names: dict[str, str] | None = None) -> Prepared:
+            encoding: str | None = None, sheet: str | None = None, names: dict[str, str] | None = None,
+            force: bool = False) -> Prepared:
     """Read and check a form, an export and a mapping for `dataset`: what loading them would give.
     Raises IngestError (with every error found) and changes nothing. `names` are the files' names as the
     user knows them ("form", "export", "mapping"), for messages; by default the paths' names."""
@@ -155,11 +160,11 @@ def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: 
     raw = files.read_export(export_path, names["export"], encoding=encoding, sheet=sheet)
     if raw.num_rows == 0:
         raise refuse("no_rows", file=raw.file, sheet=raw.sheet)
-    result = read_rows(raw, form, plan)
+    result = read_rows(raw, form, plan, force=force)
     new = result.frame
     problems = [*plan.problems, *result.problems]
     bad = result.bad
-    fatal = [p for p in errors(problems) if p.key in ("column_missing",)]
+    fatal = [p for p in errors(problems) if p.key in FATAL]
     if fatal or (errors(problems) and not skip_invalid) or bad.all():
         raise IngestError(errors(problems) or [Problem("no_rows", {}, file=raw.file, sheet=raw.sheet)])
     rejected_rows = []
@@ -224,7 +229,9 @@ def commit(prepared: Prepared, by: str | None = None) -> Report:
                 yaml.safe_dump(prepared.codebook, f, allow_unicode=True, sort_keys=False, width=120)
             (staging / versions.MAPPING_FILE).write_text(prepared.mapping_text, encoding="utf-8")
             _check_written(staging, dataset, len(prepared.frame))
-            info = {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "by": by, **_info(report)}
+            # "previous": the version in use before this one, where a plain `restore` goes back to.
+            info = {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "by": by,
+                    "previous": prepared.current, **_info(report)}
             versions.write_json(staging / versions.INFO_FILE, info)
             report.version = versions.commit(data_dir, dataset, staging)
         except BaseException:
