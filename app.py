@@ -6,6 +6,7 @@ import streamlit as st
 from components import auth, present, shell, story, tour
 from components.filter_bar import filter_bar
 from core.access import can_open, tier_for
+from core.codebook import dataset_name
 from core.i18n import t
 from core.settings import ROOT, MissingSecret
 from core.store import ensure_built
@@ -47,7 +48,7 @@ except MissingSecret:
 
 # After "explore", the chosen dataset's theme pages, from its codebook, in a section named after it.
 theme_pages = themes.pages(filters.dataset, lang)
-sections: dict[str, list] = {t("nav.section.explore", lang): [], t(f"dataset.{filters.dataset}", lang): theme_pages}
+sections: dict[str, list] = {t("nav.section.explore", lang): [], dataset_name(filters.dataset, lang): theme_pages}
 routable = {p.url_path: p for p in theme_pages}
 for page_id, module, icon, section in PAGES:
     if can_open(page_id, role):

@@ -69,6 +69,30 @@ class Source:
     codebook: Path | None  # None: the built-in codebook in settings.CODEBOOK_DIR
 
 
+CREATED_FILE = "dataset.json"  # in <dataset>/: a dataset created from a form (no built-in data)
+_DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
+
+
+def created(data_dir: Path) -> list[str]:
+    """The datasets created from a survey's form in `data_dir` (a `dataset.json` and a current version), in
+    the order they were created."""
+    found = []
+    try:
+        entries = list(os.scandir(data_dir))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        if entry.is_dir() and _DATASET_NAME.fullmatch(entry.name) and \
+                os.path.exists(os.path.join(entry.path, CREATED_FILE)) and \
+                os.path.exists(os.path.join(entry.path, MANIFEST)):
+            found.append((os.stat(os.path.join(entry.path, CREATED_FILE)).st_mtime_ns, entry.name))
+    return [name for _, name in sorted(found)]
+
+
+def is_created(data_dir: Path, dataset: str) -> bool:
+    return (dataset_dir(data_dir, dataset) / CREATED_FILE).exists()
+
+
 def builtin_path(data_dir: Path, dataset: str) -> Path:
     return Path(data_dir) / f"{dataset}.parquet"
 
@@ -232,5 +256,9 @@ def restore(data_dir: Path, dataset: str, version: str | None = None, *, builtin
             else:  # a version written before "previous" was recorded
                 earlier = [v for v in ids if int(v[1:]) < int(current[1:])]
                 target = earlier[-1] if earlier else None
+        if target is None and is_created(data_dir, dataset):  # no built-in data to go back to
+            raise VersionError("nothing_to_restore_created",
+                               f"{dataset} was created from a form: there is no version before {current}",
+                               version=current or "-")
         _point_at(data_dir, dataset, target, current, "restore")
         return target

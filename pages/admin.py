@@ -21,7 +21,7 @@ from components.shell import context
 from core import audit, export
 from core.codebook import load_codebook
 from core.i18n import fmt_date, fmt_int, t
-from core.settings import DATASETS
+from core.settings import datasets
 from core.users import ROLES, UserError, UserStore, generate_password
 
 AUDIT_ROWS_SHOWN = 500
@@ -150,7 +150,7 @@ def audit_log(lang: str) -> None:
     left, middle, right = st.columns(3)
     username = left.selectbox(t("admin.audit_user", lang), [everyone, *log.usernames()], key="admin_audit_user",
                               format_func=lambda u: u or t("admin.audit_all", lang))
-    dataset = middle.selectbox(t("admin.audit_dataset", lang), [everyone, *DATASETS], key="admin_audit_dataset",
+    dataset = middle.selectbox(t("admin.audit_dataset", lang), [everyone, *datasets()], key="admin_audit_dataset",
                                format_func=lambda d: load_codebook(d).title(lang) if d else t("admin.audit_all", lang))
     period = right.date_input(t("admin.audit_dates", lang), value=(), key="admin_audit_dates",
                               max_value=dt.date.today() + dt.timedelta(days=1), format="YYYY-MM-DD")

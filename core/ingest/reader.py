@@ -79,11 +79,12 @@ def _candidates(form: Form, fields: list[Field], mode: str) -> dict[str, set[tup
     out: dict[str, set] = defaultdict(set)
     for f in fields:
         if mode == "xml":
-            parts = [g.name for g in f.groups] + [f.name]
+            parts = [g.name for g in f.groups] + [f.column_name]
             seps, option_seps = GROUP_SEPARATORS, OPTION_SEPARATORS
             options = [(c.name, c.name) for c in form.choices(f)]
         else:
-            parts = [form.label(g.labels, mode, g.name) for g in f.groups] + [form.label(f.labels, mode, f.name)]
+            parts = [form.label(g.labels, mode, g.name) for g in f.groups] + \
+                [form.label(f.labels, mode, f.column_name)]
             seps, option_seps = ("/",), ("/",)
             options = [(c.name, form.label(c.labels, mode, c.name)) for c in form.choices(f)]
         keys = {_norm(sep.join(parts[k:])) for sep in seps for k in range(len(parts))}

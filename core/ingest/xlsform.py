@@ -59,10 +59,18 @@ class Field:
     row: int
     constraint: str = ""
     hxl: str = ""
+    # The name as the form writes it, where `name` had to differ: the same name in two groups is valid
+    # XLSForm ("consent" in both "respondent" and "wash"); the second is keyed "wash_consent" here, and
+    # its export column still reads "wash/consent".
+    xml_name: str = ""
 
     @property
     def select(self) -> bool:
         return self.type in SELECT_TYPES
+
+    @property
+    def column_name(self) -> str:
+        return self.xml_name or self.name
 
 
 @dataclass
@@ -167,8 +175,11 @@ def _sheet(name: str, rows: list[tuple[int, list[str]]], default_language: str |
                 others.append(tag)
             elif lang not in labels:
                 labels[lang], label_headers[lang] = i, cell.strip()
-        elif tag is None and base and base not in columns:
-            columns[base] = i
+        elif tag is None and base:
+            # older forms write "list name", "choice filter": the same columns as list_name, choice_filter
+            base = re.sub(r"\s+", "_", base)
+            if base not in columns:
+                columns[base] = i
     if plain is not None and default_language and default_language not in labels:
         labels[default_language], label_headers[default_language] = plain, headers[plain].strip()
         plain = None
@@ -225,9 +236,10 @@ def read_form(path: Path, name: str | None = None) -> Form:
         st = _sheet(SETTINGS, sheets[SETTINGS], None)
         for _, cells in st.rows[:1]:
             meta = {k: st.get(cells, k) for k in ("form_title", "form_id", "id_string", "version",
-                                                   "default_language")}
+                                                   "default_language", "allow_choice_duplicates")}
     default_language = portal_language(meta.get("default_language") or "") if meta.get("default_language") else None
 
+    allow_duplicates = (meta.get("allow_choice_duplicates") or "").strip().lower() in ("yes", "true", "1")
     survey = _sheet(SURVEY, sheets[SURVEY], default_language)
     for column in ("type", "name"):
         if column not in survey.columns:
@@ -253,6 +265,8 @@ def read_form(path: Path, name: str | None = None) -> Form:
                 errors.append(Problem("choice_name_missing", {"list": list_name}, file=name, sheet=CHOICES,
                                       row=number, column=name_column))
                 continue
+            if (list_name, code) in seen and allow_duplicates:
+                continue  # cascading selects repeat a choice under each parent: one code, its first labels
             if (list_name, code) in seen:
                 errors.append(Problem("choice_duplicate", {"choice": code, "list": list_name,
                                                            "first_row": str(seen[(list_name, code)])},
@@ -265,7 +279,8 @@ def read_form(path: Path, name: str | None = None) -> Form:
     fields: dict[str, Field] = {}
     stack: list[tuple[str, Group]] = []  # ("group" | "repeat", group)
     repeat_skipped = 0
-    names_seen: dict[str, int] = {}
+    names_seen: dict[str, int] = {}  # path (groups/name) -> row
+    keys_taken: set[str] = set()      # names of fields in repeats too, which are not in `fields`
     for number, cells in survey.rows:
         raw_type = survey.get(cells, "type")
         field_name = survey.get(cells, "name")
@@ -293,11 +308,18 @@ def read_form(path: Path, name: str | None = None) -> Form:
             errors.append(Problem("field_name_invalid", {"name": field_name}, file=name, sheet=SURVEY,
                                   row=number, column="name"))
             continue
-        if field_name in names_seen:
-            errors.append(Problem("field_duplicate", {"name": field_name, "first_row": str(names_seen[field_name])},
+        path = "/".join([*(g.name for _, g in stack), field_name])
+        if path in names_seen:  # the same name twice in one group: invalid XLSForm
+            errors.append(Problem("field_duplicate", {"name": field_name, "first_row": str(names_seen[path])},
                                   file=name, sheet=SURVEY, row=number, column="name"))
             continue
-        names_seen[field_name] = number
+        names_seen[path] = number
+        key, xml_name = field_name, ""
+        if field_name in fields or field_name in keys_taken:  # the same name in another group: valid
+            key, xml_name = "_".join([*(g.name for _, g in stack), field_name]), field_name
+            while key in fields or key in keys_taken:
+                key += "_"
+        keys_taken.add(key)
         if any(kind == "repeat" for kind, _ in stack):
             repeat_skipped += 1
             continue
@@ -313,10 +335,10 @@ def read_form(path: Path, name: str | None = None) -> Form:
             if or_other and "other" not in {c.name for c in lists[list_name]}:
                 lists[list_name] = [*lists[list_name], Choice("other", {"en": "Other", "fr": "Autre",
                                                                         "es": "Otro"}, number)]
-        fields[field_name] = Field(
-            name=field_name, type=base, list_name=list_name, labels=_labels(survey, cells),
+        fields[key] = Field(
+            name=key, type=base, list_name=list_name, labels=_labels(survey, cells),
             groups=tuple(g for _, g in stack), row=number, constraint=survey.get(cells, "constraint"),
-            hxl=survey.get(cells, "hxl"))
+            hxl=survey.get(cells, "hxl"), xml_name=xml_name)
     if stack:
         kind, group = stack[-1]
         errors.append(Problem("group_unclosed", {"name": group.name}, file=name, sheet=SURVEY, row=group.row,

@@ -347,7 +347,7 @@ def test_a_language_the_form_lacks_falls_back_and_is_reported(data_dir, tmp_path
 @pytest.mark.parametrize("text, key", [
     ("dataset: core\nstandard: [oops\n", "mapping_yaml"),
     (MAPPING.read_text().replace("gender: gender", "gender: sex"), "mapping_field_unknown"),
-    (MAPPING.read_text().replace("  age: age\n", ""), "mapping_standard_missing"),
+    (MAPPING.read_text().replace("  respondent_id: respondent_id\n", ""), "mapping_standard_missing"),
     (MAPPING.read_text().replace("dataset: core", "dataset: elsewhere"), "dataset_unknown"),
     (MAPPING.read_text().replace("  needs: {theme: needs}", "  needs: {theme: needs, colour: red}"), "mapping_key"),
     (MAPPING.read_text().replace("[NA, ZA]", "[NA, ZA, XX]"), "mapping_country"),
