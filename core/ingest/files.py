@@ -275,7 +275,8 @@ def read_csv(path: Path, name: str, encoding: str | None = None) -> RawTable:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding,
-                                           skip_rows=skip, column_names=names, block_size=1 << 24),
+                                           # records, not lines: a header cell may hold a line break
+                                           skip_rows_after_names=skip, column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                              invalid_row_handler=bad_row),
             convert_options=pacsv.ConvertOptions(

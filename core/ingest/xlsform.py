@@ -250,6 +250,8 @@ def read_form(path: Path, name: str | None = None) -> Form:
 
     # choices: lists in order
     lists: dict[str, list[Choice]] = {}
+    if choices_sheet is not None and not choices_sheet.columns:  # an empty choices sheet: no lists
+        choices_sheet = None
     if choices_sheet is not None:
         name_column = "name" if "name" in choices_sheet.columns else "value"
         if "list_name" not in choices_sheet.columns or name_column not in choices_sheet.columns:
