@@ -295,7 +295,7 @@ def test_a_form_with_a_missing_choices_list(data_dir, tmp_path):
 
 def test_form_errors_are_all_reported_at_once(data_dir, tmp_path):
     sheets = _form_rows()
-    sheets["survey"].append({"type": "integer", "name": "age"})              # a name used twice
+    sheets["survey"] += [{"type": "integer", "name": "dup"}] * 2             # a name twice in one group
     sheets["survey"].append({"type": "end_group", "name": "x"})              # closes nothing
     sheets["choices"].append({"list_name": "gender", "name": "man"})         # a choice twice
     error = refused(data_dir, SINGLE, form=_write_form(tmp_path / "form.xlsx", sheets))
