@@ -65,8 +65,20 @@ REQUIRED = ("respondent_id", "interview_date")
 EXPORT_META = {"_uuid": "text", "_id": "integer", "KEY": "text", "instanceID": "text", "meta/instanceID": "text",
                "_submission_time": "datetime", "SubmissionDate": "datetime"}
 # Answers to a country question that are no country, proposed to be kept as categories of their own.
-NO_COUNTRY = re.compile(r"^(stateless|other|others|none|refused?|refuse_to_answer|prefer_not(_to)?_(say|answer)|"
-                        r"dont_?know|do_not_know|dk|unknown|not_sure|no_answer|na_|n_a|autre|otro)$", re.IGNORECASE)
+_NO_COUNTRY_WORDS = {"stateless", "other", "others", "none", "refused", "refuse", "refusetoanswer", "prefernottosay",
+                     "prefernottoanswer", "dontknow", "donotknow", "dk", "unknown", "notsure", "noanswer",
+                     "doesnotwishtoanswer", "declined", "decline", "autre", "otro", "nsp", "nr", "na"}
+
+
+class _NoCountry:
+    """Answers to a country question that are no country ("stateless", "NoAnswer", "dont_know")."""
+
+    @staticmethod
+    def match(text: str) -> bool:
+        return re.sub(r"[^a-z]", "", text.lower()) in _NO_COUNTRY_WORDS and country_code(text) is None
+
+
+NO_COUNTRY = _NoCountry()
 KEEP = "keep"  # in `recode`: the answer stays a category of its own
 DERIVED = ("interview_quarter", "interview_year")  # always made from interview_date
 DEFAULT_AGE_BANDS = (18, 25, 35, 45, 55)
@@ -225,6 +237,11 @@ def _theme_of(f: Field) -> str:
     return f.groups[0].name if f.groups else GENERAL_THEME
 
 
+def _name(name: str) -> str:
+    """A field name as a YAML scalar that reads back as the same text (`no`, `False`, `1` are quoted)."""
+    return yaml.safe_dump(name, width=10**6).split("\n")[0]
+
+
 def _flow(mapping: dict) -> str:
     return yaml.safe_dump(mapping, default_flow_style=True, allow_unicode=True, sort_keys=False, width=10**6).strip()
 
@@ -307,7 +324,7 @@ def propose(form: Form, dataset: str) -> str:
                      "nationality", "gender", "age", "age_band"):
         if variable in guess:
             note = "   # a column of every Kobo export" if guess[variable] in EXPORT_META else ""
-            lines.append(f"  {variable}: {guess[variable]}{note}")
+            lines.append(f"  {variable}: {_name(guess[variable])}{note}")
         elif variable == "region_of_interview":
             lines.append("  # region_of_interview: no region field found" +
                          (": give `regions` below" if "country_of_interview" in guess and not created else
@@ -317,7 +334,10 @@ def propose(form: Form, dataset: str) -> str:
                          "  # age_band: no field found")
         else:
             lines.append(f"  # {variable}: no field found; name the form field if the survey asks it")
-    if "age" in guess:
+    if "age" in guess and created:  # a survey of its own may ask about children too
+        lines.append(f"age_bands: {[0, *DEFAULT_AGE_BANDS]}   # lower bounds: under 18, 18-24, 25-34, 35-44, "
+                     "45-54, 55 and over")
+    elif "age" in guess:
         lines.append(f"age_bands: {list(DEFAULT_AGE_BANDS)}   # lower bounds: 18-24, 25-34, 35-44, 45-54, 55 and over")
     if "region_of_interview" not in guess and "country_of_interview" in guess and not created:
         lines += _proposed_regions(form, guess.get("country_of_interview"), builtin)
@@ -336,7 +356,7 @@ def propose(form: Form, dataset: str) -> str:
         lines.append("recode:   # country answers that are not ISO 3166 codes: answer -> code, or keep (a category "
                      "of its own); replace every TODO")
         for name, table in recodes.items():
-            lines.append(f"  {name}: {_flow(table)}")
+            lines.append(f"  {_name(name)}: {_flow(table)}")
     proposed = [f for f in form.fields.values() if f.type in LOADABLE and f.type not in METADATA or f.name in standard_fields]
     themes = list(dict.fromkeys(_theme_of(f) for f in proposed))
     known = {t.id: t.labels for t in builtin.themes}
@@ -355,14 +375,14 @@ def propose(form: Form, dataset: str) -> str:
         if f.type not in LOADABLE or f.type in METADATA:
             reason = "free text may name people" if f.type == "text" else \
                 ("form metadata" if f.type in METADATA else f"type {f.type} is not loaded")
-            lines.append(f"  {f.name}: skip   # {reason}")
+            lines.append(f"  {_name(f.name)}: skip   # {reason}")
             continue
         entry = {"theme": _theme_of(f)}
         if f.name in country_fields:
             entry["type"] = "country"
         entry["sensitive"] = is_sensitive(form, f)
         entry["public"] = proposed_public(form, f, entry["sensitive"])
-        lines.append(f"  {f.name}: {_flow(entry)}")
+        lines.append(f"  {_name(f.name)}: {_flow(entry)}")
     return "\n".join(lines) + "\n"
 
 

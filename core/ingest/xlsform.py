@@ -213,9 +213,13 @@ def _type(raw: str) -> tuple[str, str | None, bool]:
         base, rest = lowered[0], words[1:]
     if base not in SELECT_TYPES:
         return base, None, False
+    if rest and rest[0].lower() == "from":  # the older "select one from sexes"
+        rest = rest[1:]
     or_other = bool(rest) and rest[-1].lower() == "or_other"
+    if [w.lower() for w in rest[-3:]] == ["or", "specify", "other"]:  # "... or specify other"
+        or_other, rest = True, rest[:-3]
     if or_other:
-        rest = rest[:-1]
+        rest = rest[:-1] if rest and rest[-1].lower() == "or_other" else rest
     return base, (rest[0] if rest else None), or_other
 
 
@@ -225,6 +229,13 @@ def read_form(path: Path, name: str | None = None) -> Form:
     name = files.display_name(path, name)
     files.check_xlsx(path, name, settings.INGEST_MAX_FORM_MB)
     sheets = files.read_sheets(path, name, (SURVEY, CHOICES, SETTINGS))
+    if SURVEY not in sheets and not sheets:
+        only = files.sheet_names(path, name)
+        if len(only) == 1:  # pyxform reads a workbook of one sheet, whatever its name, as the survey
+            rows = next(iter(files.read_sheets(path, name, (only[0].lower().strip(),)).values()), [])
+            headers = {c.strip().lower() for c in next((cells for _, cells in rows if any(cells)), [])}
+            if {"type", "name"} <= headers:
+                sheets = {SURVEY: rows}
     if SURVEY not in sheets:
         raise refuse("sheet_missing", file=name, wanted=SURVEY, sheets=", ".join(files.sheet_names(path, name)) or "-")
     problems: list[Problem] = []
@@ -258,6 +269,7 @@ def read_form(path: Path, name: str | None = None) -> Form:
             missing = "list_name" if "list_name" not in choices_sheet.columns else "name"
             raise refuse("form_column_missing", file=name, sheet=CHOICES, name=missing)
         seen: dict[tuple[str, str], int] = {}
+        first_rows: dict[tuple[str, str], list[str]] = {}  # a row written twice, the same, is read once
         for number, cells in choices_sheet.rows:
             list_name = choices_sheet.get(cells, "list_name")
             code = choices_sheet.get(cells, name_column)
@@ -269,12 +281,18 @@ def read_form(path: Path, name: str | None = None) -> Form:
                 continue
             if (list_name, code) in seen and allow_duplicates:
                 continue  # cascading selects repeat a choice under each parent: one code, its first labels
+            if (list_name, code) in seen and first_rows[(list_name, code)] == [c.strip() for c in cells]:
+                problems.append(Problem("choice_repeated", {"choice": code, "list": list_name,
+                                                            "first_row": str(seen[(list_name, code)])},
+                                        file=name, sheet=CHOICES, row=number, column=name_column, level=WARNING))
+                continue  # the same row twice: nothing to choose between
             if (list_name, code) in seen:
                 errors.append(Problem("choice_duplicate", {"choice": code, "list": list_name,
                                                            "first_row": str(seen[(list_name, code)])},
                                       file=name, sheet=CHOICES, row=number, column=name_column))
                 continue
             seen[(list_name, code)] = number
+            first_rows[(list_name, code)] = [c.strip() for c in cells]
             lists.setdefault(list_name, []).append(Choice(code, _labels(choices_sheet, cells), number))
 
     # survey: fields in order, with their groups
@@ -307,6 +325,8 @@ def read_form(path: Path, name: str | None = None) -> Form:
                                       row=number, column="name"))
             continue
         if not _NAME.fullmatch(field_name):
+            if base not in (*SELECT_TYPES, *NUMBER_TYPES, *DATE_TYPES):
+                continue  # a text or note the portal never loads (pyxform accepts a name such as "0")
             errors.append(Problem("field_name_invalid", {"name": field_name}, file=name, sheet=SURVEY,
                                   row=number, column="name"))
             continue
