@@ -65,7 +65,7 @@ def test_the_corpus_covers_pyxform_formpack_and_unhcr(loaded):
 def test_each_form_of_the_corpus_becomes_a_dataset_with_nothing_lost(loaded):
     data_dir, out = loaded
     assert set(versions.created(data_dir)) == set(out)
-    for name, (_, export, report) in out.items():
+    for name, (_, _, report) in out.items():
         assert report.created and report.rows_read == report.added == report.total == 120, name
         assert not [p for p in report.problems if p.key.startswith("column_missing")], name
         folder = data_dir / name / "versions" / report.version
