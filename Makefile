@@ -35,6 +35,8 @@ bench: $(VENV)/.dev data
 	$(PY) -m scripts.bench
 	$(PY) -m scripts.bench_app
 	$(PY) -m scripts.bench_ingest
+	$(PY) -m scripts.bench_ingest --rows 30000 --format csv
+	$(PY) -m scripts.bench_ingest --rows 30000 --format xlsx
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

@@ -8,6 +8,7 @@ import streamlit as st
 from components import auth, present, shell, story, tour
 from components.filter_bar import filter_bar
 from core.access import can_open, tier_for
+from core.codebook import dataset_name
 from core.i18n import t
 from core.pages import PAGES, link_params, own_params
 from core.settings import ROOT, MissingSecret
@@ -34,7 +35,7 @@ except MissingSecret:
 
 # After "explore", the chosen dataset's theme pages, from its codebook, in a section named after it.
 theme_pages = themes.pages(filters.dataset, lang)
-sections: dict[str, list] = {t("nav.section.explore", lang): [], t(f"dataset.{filters.dataset}", lang): theme_pages}
+sections: dict[str, list] = {t("nav.section.explore", lang): [], dataset_name(filters.dataset, lang): theme_pages}
 routable = {p.url_path: p for p in theme_pages}
 for spec in PAGES:  # core/pages.py: the pages this role may open, in their sections
     if can_open(spec.id, role):

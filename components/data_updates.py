@@ -19,23 +19,43 @@ import pandas as pd
 import streamlit as st
 
 from core import settings, versions
+from core.codebook import dataset_name
 from core.i18n import t
 from core.ingest import files, load
-from core.ingest.mapping import propose
+from core.ingest.mapping import DATASET_NAME, propose
 from core.ingest.problems import ERROR, INFO, WARNING, IngestError
 from core.ingest.xlsform import read_form
-from core.settings import DATASETS
+from core.settings import datasets
 
 _CHECKED = "ingest_checked"   # (signature of the inputs, Prepared or None, problems): the last check
 _FLASH = "ingest_flash"       # (kind, message): the outcome of the last load or restore, shown once
+_NEXT_DATASET = "ingest_next_dataset"  # a dataset just created, to choose once the page is drawn again
+_FORCEABLE = "ingest_forceable"
+_FORCE = "ingest_force"  # the last check was refused for a reason "Load anyway" overrides
 ENCODINGS = ("", "cp1252", "latin-1", "utf-16")
 PROBLEMS_SHOWN = 50
 
 
+NEW = ""  # the dataset choice "a new dataset, made from the form"
+
+
 def data_updates(lang: str, username: str) -> None:
-    dataset = st.selectbox(t("ingest.ui.dataset", lang), DATASETS, key="ingest_dataset",
-                           format_func=lambda d: t(f"dataset.{d}", lang))
+    if (created := st.session_state.pop(_NEXT_DATASET, None)) in datasets():
+        st.session_state["ingest_dataset"] = created
+    dataset = st.selectbox(t("ingest.ui.dataset", lang), [*datasets(), NEW], key="ingest_dataset",
+                           format_func=lambda d: dataset_name(d, lang) if d else t("ingest.ui.new_dataset", lang))
     flash()
+    if dataset == NEW:
+        name = st.text_input(t("ingest.ui.new_name", lang), key="ingest_new_name",
+                             help=t("ingest.ui.new_name_help", lang)).strip()
+        if not name:
+            return
+        if not DATASET_NAME.fullmatch(name) or name in datasets():
+            st.error(t("ingest.problem.dataset_exists" if name in datasets() else "ingest.problem.dataset_name",
+                       lang, dataset=name))
+            return
+        upload_and_load(name, lang, username, create=True)
+        return
     st.caption(load.current_text(dataset, lang))
     load_tab, versions_tab = st.tabs([t("ingest.ui.load_tab", lang), t("ingest.ui.versions_tab", lang)])
     with load_tab:
@@ -85,7 +105,7 @@ def proposed_mapping(form, dataset: str, lang: str) -> str | None:
     return value
 
 
-def upload_and_load(dataset: str, lang: str, username: str) -> None:
+def upload_and_load(dataset: str, lang: str, username: str, create: bool = False) -> None:
     form = st.file_uploader(t("ingest.ui.form", lang), type=["xlsx"], key="ingest_form",
                             max_upload_size=settings.INGEST_MAX_FORM_MB, help=t("ingest.ui.form_help", lang))
     export = st.file_uploader(t("ingest.ui.export", lang), type=["csv", "tsv", "txt", "xlsx"], key="ingest_export",
@@ -103,18 +123,26 @@ def upload_and_load(dataset: str, lang: str, username: str) -> None:
                                file_name="mapping.yaml", mime="application/yaml", key="ingest_mapping_download",
                                on_click="ignore", icon=":material/download:")
     left, middle, right = st.columns(3)
-    replace = left.checkbox(t("ingest.ui.replace", lang), key="ingest_replace", help=t("ingest.ui.replace_help", lang))
+    replace = create or left.checkbox(t("ingest.ui.replace", lang), key="ingest_replace",
+                                      help=t("ingest.ui.replace_help", lang))
     skip = middle.checkbox(t("ingest.ui.skip_invalid", lang), key="ingest_skip",
                            help=t("ingest.ui.skip_invalid_help", lang))
     encoding = right.selectbox(t("ingest.ui.encoding", lang), ENCODINGS, key="ingest_encoding",
                                format_func=lambda e: e or t("ingest.ui.encoding_auto", lang))
+    # "Load anyway" (the command line's --force) is offered only once a check was refused for a reason it
+    # overrides (a mapped field with no column, a column of answers mostly not in its list).
+    force = bool(st.session_state.get(_FORCE))
     ready = form is not None and export is not None and (mapping is not None or mapping_text is not None)
     signature = (dataset, *(u.file_id if u else None for u in (form, export, mapping)),
-                 hashlib.sha256((mapping_text or "").encode()).hexdigest(), replace, skip, encoding)
+                 hashlib.sha256((mapping_text or "").encode()).hexdigest(), replace, skip, encoding, force, create)
     if st.button(t("ingest.ui.check", lang), key="ingest_check", disabled=not ready, icon=":material/fact_check:"):
         with st.spinner(t("ingest.ui.checking", lang)):
             st.session_state[_CHECKED] = (signature, *check(dataset, form, export, mapping, mapping_text, replace,
-                                                            skip, encoding))
+                                                            skip, encoding, force, create))
+            refused_problems = st.session_state[_CHECKED][2]
+            st.session_state[_FORCEABLE] = any(p.key in load.FORCEABLE for p in refused_problems)
+    if st.session_state.get(_FORCEABLE) or force:  # drawn after the check, which decides whether it is offered
+        st.checkbox(t("ingest.ui.force", lang), key=_FORCE, help=t("ingest.ui.force_help", lang))
     checked = st.session_state.get(_CHECKED)
     if not checked or checked[0] != signature:
         st.session_state.pop(_CHECKED, None)  # a check of other inputs: its rows need not stay in memory
@@ -131,7 +159,9 @@ def upload_and_load(dataset: str, lang: str, username: str) -> None:
             try:
                 done = load.commit(prepared, by=username)
                 st.session_state[_FLASH] = ("ok", t("ingest.ui.loaded", lang, version=done.version,
-                                                    dataset=t(f"dataset.{dataset}", lang)))
+                                                    dataset=dataset_name(dataset, lang)))
+                if create:  # the new dataset is chosen on the next run, for its later rounds
+                    st.session_state[_NEXT_DATASET] = dataset
             except IngestError as e:
                 st.session_state[_FLASH] = ("error", " ".join(e.messages(lang)))
         st.session_state.pop(_CHECKED, None)
@@ -139,7 +169,7 @@ def upload_and_load(dataset: str, lang: str, username: str) -> None:
 
 
 def check(dataset: str, form, export, mapping, mapping_text: str | None, replace: bool, skip: bool,
-          encoding: str) -> tuple[load.Prepared | None, list]:
+          encoding: str, force: bool = False, create: bool = False) -> tuple[load.Prepared | None, list]:
     """core.ingest.load.prepare on the uploads: (what loading would do, None) or (None, the problems)."""
     with tempfile.TemporaryDirectory(prefix="portal-upload-") as folder:
         folder = Path(folder)
@@ -151,7 +181,7 @@ def check(dataset: str, form, export, mapping, mapping_text: str | None, replace
             mapping_path.write_text(mapping_text, encoding="utf-8")
         try:
             prepared = load.prepare(form_path, export_path, mapping_path, dataset=dataset, replace=replace,
-                                    skip_invalid=skip, encoding=encoding or None,
+                                    skip_invalid=skip, encoding=encoding or None, force=force, create=create,
                                     names={"form": form.name, "export": export.name, "mapping": mapping_name})
             return prepared, []
         except IngestError as e:

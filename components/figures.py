@@ -59,7 +59,10 @@ def synthetic_banner(lang: str, dataset: str) -> None:
 
 
 def refused(error: disclosure.TableRefused, lang: str, dataset: str) -> None:
-    """Why the public rules refuse a table, in plain words."""
+    """Why the public rules refuse a table, in plain words; or that a question has no answers yet."""
+    if error.reason == "no_answers":  # core.query.NoAnswers, in every tier: not a disclosure rule
+        st.info(t("disclosure.no_answers", lang), icon=":material/hourglass_empty:")
+        return
     codebook = load_codebook(dataset)
     label = lambda name: codebook[name].label(lang) if name in codebook else name  # noqa: E731
     st.info(f"**{t('disclosure.refused_title', lang)}**  \n"

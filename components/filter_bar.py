@@ -15,10 +15,10 @@ from collections.abc import Sequence
 import streamlit as st
 
 from components.shell import LANG_PARAM, STREAMLIT_PARAMS, add_notes, first_run, url_params
-from core.codebook import OTHER, load_codebook, quarter_label
+from core.codebook import OTHER, dataset_name, load_codebook, quarter_label
 from core.filters import FILTER_PARAMS, FilterState, allowed_codes, from_params, make_state
 from core.i18n import t, tn
-from core.settings import DATASETS
+from core.settings import DATASETS, datasets
 
 DATASET_KEY, PERIOD_KEY = "f_ds", "f_period"
 # Small answer lists read better as buttons than as a drop-down.
@@ -48,7 +48,7 @@ def _seed(state: FilterState) -> None:
 
 def _from_widgets(options) -> FilterState:
     s = st.session_state
-    dataset = s.get(DATASET_KEY) if s.get(DATASET_KEY) in DATASETS else DATASETS[0]
+    dataset = s.get(DATASET_KEY) if s.get(DATASET_KEY) in datasets() else DATASETS[0]
     start, end = s.get(PERIOD_KEY) or (None, None)
     selections = {var: s.get(_key(param)) or () for param, var in FILTER_PARAMS.items()}
     state, _ = make_state(dataset, start, end, selections, options)
@@ -83,12 +83,14 @@ def filter_bar(lang: str, tier: str, ignore: Sequence[str] = ()) -> FilterState:
 
     bar = st.sidebar.container(key="filter_bar")  # the guided tour points at it by its key
     bar.subheader(t("filters.title", lang))
-    bar.selectbox(t("filters.dataset", lang), DATASETS, key=DATASET_KEY,
-                  format_func=lambda code: t(f"dataset.{code}", lang))
+    bar.selectbox(t("filters.dataset", lang), datasets(), key=DATASET_KEY,
+                  format_func=lambda code: dataset_name(code, lang))
     # The value makes it a range slider; the widget's state (seeded above) decides the range shown.
     bar.select_slider(t("filters.period", lang), quarters, value=(quarters[0], quarters[-1]), key=PERIOD_KEY,
                       format_func=lambda code: quarter_label(code, lang), help=t("filters.period_help", lang))
     for param, var_name in FILTER_PARAMS.items():
+        if var_name not in codebook:  # a dataset made from a form that does not ask it
+            continue
         var = codebook[var_name]
         codes = list(options(state.dataset, var_name))  # the codebook's order, "Other" last
         if var.type == "country":

@@ -26,6 +26,7 @@ STANDARD_VARIABLES = (
     "respondent_id", "interview_date", "interview_quarter", "interview_year", "country_of_interview",
     "region_of_interview", "nationality", "gender", "age", "age_band",
 )
+REQUIRED_VARIABLES = ("respondent_id", "interview_date", "interview_quarter", "interview_year")
 # libyaml's safe loader when PyYAML has it (ten times faster than the pure-Python one), else that one.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Types a theme page draws a chart for (components/question.py says which chart for which type).
@@ -81,7 +82,9 @@ class Variable:
         if code == OTHER:
             return OTHER_LABELS.get(lang, OTHER_LABELS["en"])
         if self.type == "country":
-            return country_name(code, lang)
+            # a country question's answers that are no country ("stateless", "other") have choices of their own
+            kept = next((c for c in self.choices if c.code == code), None)
+            return kept.label(lang) if kept else country_name(code, lang)
         if self.type == "quarter":
             return quarter_label(code, lang)
         if self.type == "year":
@@ -229,7 +232,9 @@ def parse_codebook(raw: dict, dataset: str) -> Codebook:
             asked=_labels(entry["asked"], f"{where}, asked") if entry.get("asked") else None,
             unit=entry.get("unit"), min=entry.get("min"), max=entry.get("max"),
         )
-    missing = [v for v in STANDARD_VARIABLES if v not in variables]
+    # A dataset made from a survey's form has only the standard variables the survey asks (core/ingest);
+    # the id and the interview date (and the periods made from it) every dataset has.
+    missing = [v for v in REQUIRED_VARIABLES if v not in variables]
     if missing:
         raise CodebookError(f"{dataset}: standard variables missing: {', '.join(missing)}")
     period = raw.get("period") or {}
@@ -242,6 +247,18 @@ def parse_codebook(raw: dict, dataset: str) -> Codebook:
         themes=themes,
         variables=variables,
     )
+
+
+def dataset_name(dataset: str, lang: str) -> str:
+    """A dataset's name as menus show it: a built-in one's from the catalogues, a created one's title."""
+    from core.i18n import t
+
+    if dataset in DATASETS:
+        return t(f"dataset.{dataset}", lang)
+    try:
+        return load_codebook(dataset).title(lang)
+    except (FileNotFoundError, CodebookError, KeyError):
+        return dataset
 
 
 def codebook_path(dataset: str, directory: Path | None = None) -> Path:

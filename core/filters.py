@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from core.codebook import OTHER, load_codebook
 from core.query import categories
-from core.settings import DATASETS
+from core.settings import DATASETS, datasets
 
 DATASET_PARAM, START_PARAM, END_PARAM = "ds", "from", "to"
 PERIOD_VARIABLE = "interview_quarter"
@@ -106,9 +106,13 @@ def make_state(dataset: str, start: str | None, end: str | None,
         dropped += [(START_PARAM, bounds[0]), (END_PARAM, bounds[1])]
         bounds = [None, None]
     kept: dict[str, tuple[str, ...]] = {}
+    codebook = load_codebook(dataset)
     for param, var in FILTER_PARAMS.items():
         wanted = list(dict.fromkeys(selections.get(var, ())))
         if not wanted:
+            continue
+        if var not in codebook:  # a standard variable this dataset (made from a form) does not have
+            dropped += [(param, code) for code in wanted]
             continue
         allowed = list(options(dataset, var))
         dropped += [(param, code) for code in wanted if code not in allowed]
@@ -129,7 +133,7 @@ def from_params(params: Mapping[str, Sequence[str]], options: Options,
             dropped += [(name, v) for v in values]
     dataset_values = list(params.get(DATASET_PARAM, ()))
     dataset = dataset_values[-1] if dataset_values else DATASETS[0]
-    if dataset not in DATASETS:
+    if dataset not in datasets():  # the built-in datasets and those created from a form
         dropped.append((DATASET_PARAM, dataset))
         dataset = DATASETS[0]
 

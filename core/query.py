@@ -50,6 +50,35 @@ class UnknownFilter(ValueError):
         self.code = code
 
 
+class NoAnswers(disclosure.TableRefused):
+    """Nobody answered a question (skip logic, or a question new in a round): there is nothing to show,
+    in any tier. A TableRefused, so that every page that shows a refusal shows this too ("no answers
+    yet"); not a disclosure decision: a whole question's zero is zero under perturbation too (rule 1)."""
+
+    def __init__(self, variable: str):
+        super().__init__(0, "no_answers", f"{variable!r} has no answers yet", variable=variable)
+
+
+def answered(dataset: str, variable: str) -> int:
+    """How many respondents of the whole dataset answered `variable` (0: none yet)."""
+    ds = get_engine().dataset(dataset)
+    return _answered(ds, ds.codebook[variable])
+
+
+def _answered(ds: LoadedDataset, var: Variable) -> int:
+    key = f"{var.name}\0answered"  # beside the category sizes: computed once per loaded version
+    if key not in ds.sizes:
+        n = get_engine().query_arrays(f"SELECT count({q(var.name)}) AS n FROM {q(ds.table)}")["n"][0]
+        ds.sizes[key] = {"n": int(n)}
+    return ds.sizes[key]["n"]
+
+
+def _check_answered(ds: LoadedDataset, variables: Sequence[Variable]) -> None:
+    for var in variables:
+        if not _answered(ds, var):
+            raise NoAnswers(var.name)
+
+
 def _is_public(tier: str) -> bool:
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; one of {', '.join(TIERS)}")
@@ -190,6 +219,11 @@ def _grid(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> tuple[pd.DataF
                                         f"FROM {t} WHERE {where}")
         pop_n, pop_k = int(row["n"][0]), int(row["k"][0])
         return pd.DataFrame({"n": [pop_n], "k": [pop_k]}), pop_n, pop_k
+    if any(not d.categories for d in dims):  # nothing to show (e.g. every option merged away): no cells
+        _, pop_n, pop_k = _grid(ds, [], where)
+        empty = pd.DataFrame({d.var.name: np.array([], dtype=object) for d in dims})
+        empty["n"], empty["k"] = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return empty, pop_n, pop_k
     lookups = [_lookup(ds, d) for d in dims]
     # Group on the stored ENUMs (perfect hashing), then turn the few groups into positions.
     outer = [f"enum_code(g{i})" if how == "enum" else f"g{i}::VARCHAR" if how == "value" else f"g{i}"
@@ -283,6 +317,7 @@ def _dims(ds: LoadedDataset, names: Sequence[str], public: bool) -> list[_Dim]:
         raise ValueError(f"at most {MAX_VARIABLES} variables in one table")
     if public:
         disclosure.check_variables(variables)
+    _check_answered(ds, variables)
     dims = [_dim(ds, v, public) for v in variables]
     if np.prod([len(d.categories) for d in dims], dtype=float) > MAX_CELLS:
         raise disclosure.TableRefused(4, "too_many_cells", "This table would have too many cells: "
@@ -435,8 +470,7 @@ def flows(dataset: str, kind: str = "origin_interview",
     ds = get_engine().dataset(dataset)
     pairs = _flow_pairs(kind)
     cols = [c for pair in pairs for c in pair]
-    for c in dict.fromkeys(cols):
-        _variable(ds, c, public, role="dimension")
+    _check_answered(ds, [_variable(ds, c, public, role="dimension") for c in dict.fromkeys(cols)])
     where = _where(ds, filters, public)
     t = q(ds.table)
     if kind == "route":
@@ -527,6 +561,7 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
         raise ValueError("summaries break down by single-choice, country or quarter variables only")
     if public:
         disclosure.check_variables([*by_vars, var])
+    _check_answered(ds, [var, *by_vars])
     dims = [_dim(ds, v, public) for v in by_vars]
     where = _where(ds, filters, public, not_null=[*by, variable])
     x, s = q(variable), disclosure.settings()
@@ -541,7 +576,8 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
         sql = f"SELECT {', '.join([f'{c} AS {q(d.var.name)}' for d, (_, c) in zip(dims, shown)] + figures)} FROM ({sql})"
     df = get_engine().query(sql)
     for col, i in (("p25", 0), ("median", 1), ("p75", 2)):
-        df[col] = [qs[i] if qs is not None and len(qs) > i else np.nan for qs in df["qs"]]
+        df[col] = [qs[i] if isinstance(qs, list | tuple | np.ndarray) and len(qs) > i else np.nan
+                   for qs in df["qs"]]
     df = df[df["n"] > 0].reset_index(drop=True)
     if not public:
         df["contributors"] = pd.array(df["n"], dtype="Int64")
@@ -587,7 +623,7 @@ def distribution(dataset: str, variable: str, edges: Sequence[float],
     """
     public = _is_public(tier)
     ds = get_engine().dataset(dataset)
-    _number_variable(ds, variable, public)
+    _check_answered(ds, [_number_variable(ds, variable, public)])
     edges = [float(e) for e in edges]
     if not edges or len(edges) > MAX_BINS or any(b <= a for a, b in zip(edges, edges[1:])) \
             or not all(np.isfinite(edges)):

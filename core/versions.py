@@ -69,6 +69,30 @@ class Source:
     codebook: Path | None  # None: the built-in codebook in settings.CODEBOOK_DIR
 
 
+CREATED_FILE = "dataset.json"  # in <dataset>/: a dataset created from a form (no built-in data)
+_DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
+
+
+def created(data_dir: Path) -> list[str]:
+    """The datasets created from a survey's form in `data_dir` (a `dataset.json` and a current version), in
+    the order they were created."""
+    found = []
+    try:
+        entries = list(os.scandir(data_dir))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        if entry.is_dir() and _DATASET_NAME.fullmatch(entry.name) and \
+                os.path.exists(os.path.join(entry.path, CREATED_FILE)) and \
+                os.path.exists(os.path.join(entry.path, MANIFEST)):
+            found.append((os.stat(os.path.join(entry.path, CREATED_FILE)).st_mtime_ns, entry.name))
+    return [name for _, name in sorted(found)]
+
+
+def is_created(data_dir: Path, dataset: str) -> bool:
+    return (dataset_dir(data_dir, dataset) / CREATED_FILE).exists()
+
+
 def builtin_path(data_dir: Path, dataset: str) -> Path:
     return Path(data_dir) / f"{dataset}.parquet"
 
@@ -208,8 +232,9 @@ def commit(data_dir: Path, dataset: str, staging: Path) -> str:
 
 
 def restore(data_dir: Path, dataset: str, version: str | None = None, *, builtin: bool = False) -> str | None:
-    """Make an earlier version current again: `version`, else the one before the current one (the built-in
-    data before the first). `builtin=True` goes back to the built-in data. Returns the version now current
+    """Make an earlier version current again: `version`, else the one that was in use when the current one
+    was loaded (its version.json's "previous"; the built-in data before the first), never a version that
+    was itself rolled back and loaded over. `builtin=True` goes back to the built-in data. Returns the version now current
     (None: the built-in data). The versions themselves are kept."""
     with locked(data_dir, dataset):
         current = current_version(data_dir, dataset)
@@ -225,7 +250,15 @@ def restore(data_dir: Path, dataset: str, version: str | None = None, *, builtin
             if current is None:
                 raise VersionError("nothing_to_restore",
                                    f"{dataset} already uses its built-in data: there is no earlier version")
-            earlier = [v for v in ids if int(v[1:]) < int(current[1:])]
-            target = earlier[-1] if earlier else None
+            recorded = info(data_dir, dataset, current)
+            if "previous" in recorded:  # the version in use when the current one was loaded
+                target = recorded["previous"] if recorded["previous"] in ids else None
+            else:  # a version written before "previous" was recorded
+                earlier = [v for v in ids if int(v[1:]) < int(current[1:])]
+                target = earlier[-1] if earlier else None
+        if target is None and is_created(data_dir, dataset):  # no built-in data to go back to
+            raise VersionError("nothing_to_restore_created",
+                               f"{dataset} was created from a form: there is no version before {current}",
+                               version=current or "-")
         _point_at(data_dir, dataset, target, current, "restore")
         return target

@@ -22,7 +22,7 @@ from core import audit, export
 from core.access import ROLES
 from core.codebook import load_codebook
 from core.i18n import fmt_date, fmt_int, t
-from core.settings import DATASETS
+from core.settings import datasets
 from core.users import UserError, UserStore, generate_password
 
 AUDIT_ROWS_SHOWN = 500
@@ -151,7 +151,7 @@ def audit_log(lang: str) -> None:
     left, middle, right = st.columns(3)
     username = left.selectbox(t("admin.audit_user", lang), [everyone, *log.usernames()], key="admin_audit_user",
                               format_func=lambda u: u or t("admin.audit_all", lang))
-    dataset = middle.selectbox(t("admin.audit_dataset", lang), [everyone, *DATASETS], key="admin_audit_dataset",
+    dataset = middle.selectbox(t("admin.audit_dataset", lang), [everyone, *datasets()], key="admin_audit_dataset",
                                format_func=lambda d: load_codebook(d).title(lang) if d else t("admin.audit_all", lang))
     period = right.date_input(t("admin.audit_dates", lang), value=(), key="admin_audit_dates",
                               max_value=dt.date.today() + dt.timedelta(days=1), format="YYYY-MM-DD")

@@ -216,7 +216,8 @@ def _result(ctx, layout: Layout, measure: str, value: str | None, view: str) -> 
                         value_variable=value, run=_run)
     except disclosure.TableRefused as e:
         refused(e, lang, dataset)
-        st.caption(t("crosstab.rule", lang, rule=e.rule) + " " + t(f"crosstab.suggest.{_suggestion(e)}", lang))
+        if e.rule:  # rule 0: a question with no answers yet (core.query.NoAnswers)
+            st.caption(t("crosstab.rule", lang, rule=e.rule) + " " + t(f"crosstab.suggest.{_suggestion(e)}", lang))
         return
     except (ValueError, PermissionError):
         st.warning(t("crosstab.number_needs_single", lang), icon=":material/info:")

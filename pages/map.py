@@ -33,7 +33,8 @@ def _layers_available(dataset: str, tier: str) -> list[str]:
     out += [rm.ROUTES] if "route" in kinds else []
     if "incident_country" in codebook and (tier != "public" or codebook["incident_country"].public):
         out.append(rm.INCIDENTS)
-    out.append(rm.INTERVIEWS)
+    if "country_of_interview" in codebook:  # a dataset made from a form may have no country question
+        out.append(rm.INTERVIEWS)
     if tier != "public" and TOWN_VARIABLE in codebook:
         out.append(rm.TOWNS)  # finer than the public granularity (rule 8)
     return out
@@ -147,6 +148,9 @@ def render() -> None:
     synthetic_banner(lang, dataset)
     if clicked := st.session_state.pop(_CLICKED, None):
         st.toast(t("map.filter_set", lang, filter=clicked), icon=":material/filter_alt:")
+    if not _layers_available(dataset, tier):  # a dataset made from a form that asks no country
+        st.info(t("map.no_places", lang), icon=":material/location_off:")
+        return
     kind, shown, incident_filters = _controls(lang, dataset, tier)
 
     layers: list[rm.MapLayer] = []

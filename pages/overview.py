@@ -21,12 +21,12 @@ def _shown_categories(table: pd.DataFrame, column: str) -> int:
     return len(shown)
 
 
-def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str) -> alt.LayerChart:
-    """Respondents by region and year of interview: a heatmap of protected counts."""
+def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str, place: str = "region_of_interview") -> alt.LayerChart:
+    """Respondents by region (or country) and year of interview: a heatmap of protected counts."""
     codebook = load_codebook(dataset)
-    region = codebook["region_of_interview"]
+    region = codebook[place]
     data = pd.DataFrame({
-        "region": [region.choice_label(c, lang) for c in table["region_of_interview"]],
+        "region": [region.choice_label(c, lang) for c in table[place]],
         "year": table["interview_year"].astype(str),
         # a withheld count is sent as nothing, never as its value
         "count": table["count"].where(~table["suppressed"]).astype("Float64"),
@@ -34,12 +34,13 @@ def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str) -> alt.LayerCh
     })
     # Regions where nobody was interviewed in this dataset are left out, not drawn as rows of zeros.
     surveyed = (table["count"].fillna(0) > 0) | table["suppressed"]
-    data = data[table["region_of_interview"].isin(table.loc[surveyed, "region_of_interview"]).to_numpy()]
+    data = data[table[place].isin(table.loc[surveyed, place]).to_numpy()]
     dark = float(data["count"].max() or 0) * 0.6  # white text on the darkest cells
     title_count = t("overview.respondents", lang)
     base = alt.Chart(data).encode(
         x=alt.X("year:O", title=codebook["interview_year"].label(lang), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("region:N", title=None, sort=[region.choice_label(c, lang) for c in region.codes],
+        y=alt.Y("region:N", title=None, sort=[region.choice_label(c, lang) for c in (region.codes or
+                                                                                  list(table[place].unique()))],
                 axis=alt.Axis(labelLimit=300)),
     )
     cells = base.mark_rect(stroke="white").encode(
@@ -71,10 +72,12 @@ def render() -> None:
     st.markdown(codebook.description(lang))
     synthetic_banner(lang, dataset)
 
+    # A dataset made from a form has only the standard variables its survey asks: what it has is shown.
+    places = [(name, key) for name, key in (("country_of_interview", "overview.countries"),
+                                            ("nationality", "overview.nationalities")) if name in codebook]
     try:
         respondents = cached("total", dataset, filters=query_filters, tier=tier)
-        countries = cached("crosstab", dataset, ["country_of_interview"], filters=query_filters, tier=tier)
-        nationalities = cached("crosstab", dataset, ["nationality"], filters=query_filters, tier=tier)
+        tables = [cached("crosstab", dataset, [name], filters=query_filters, tier=tier) for name, _ in places]
     except TableRefused as e:
         refused(e, lang, dataset)
     else:
@@ -82,23 +85,22 @@ def render() -> None:
         cols = st.columns(3)
         cols[0].metric(t("overview.respondents", lang), count_text(respondents, False, lang),
                        help=t("overview.respondents_help", lang))
-        cols[1].metric(t("overview.countries", lang), str(_shown_categories(countries, "country_of_interview")),
-                       help=t("overview.countries_help", lang))
-        cols[2].metric(t("overview.nationalities", lang), str(_shown_categories(nationalities, "nationality")),
-                       help=t("overview.countries_help", lang))
+        for col, (name, key), table in zip(cols[1:], places, tables):
+            col.metric(t(key, lang), str(_shown_categories(table, name)), help=t("overview.countries_help", lang))
         st.caption(t("overview.period", lang, start=quarter_label(quarters[0], lang),
                      end=quarter_label(quarters[-1], lang)))
 
-    st.subheader(t("overview.coverage", lang))
-    try:
-        coverage = cached("crosstab", dataset, ["region_of_interview"], ["interview_year"],
-                          filters=query_filters, tier=tier)
-    except TableRefused as e:
-        refused(e, lang, dataset)
-    else:
-        st.caption(t("overview.coverage_help", lang))
-        st.altair_chart(present.altair_chart(_coverage_chart(coverage, lang, dataset)), width="stretch")
-        how_to_read(lang, tier, "counts", "coverage")
+    place = next((p for p in ("region_of_interview", "country_of_interview") if p in codebook), None)
+    if place is not None:
+        st.subheader(t("overview.coverage", lang))
+        try:
+            coverage = cached("crosstab", dataset, [place], ["interview_year"], filters=query_filters, tier=tier)
+        except TableRefused as e:
+            refused(e, lang, dataset)
+        else:
+            st.caption(t("overview.coverage_help", lang))
+            st.altair_chart(present.altair_chart(_coverage_chart(coverage, lang, dataset, place)), width="stretch")
+            how_to_read(lang, tier, "counts", "coverage")
 
     st.subheader(t("caveats.title", lang))
     caveats(lang, tier)

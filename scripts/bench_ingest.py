@@ -1,13 +1,14 @@
 """Benchmark of a data load, printed beside a plain pandas read of the same file in the same run.
 
     python -m scripts.bench_ingest                      # 200,000 rows, Kobo's default CSV layout
-    python -m scripts.bench_ingest --rows 50000 --format xlsx
+    python -m scripts.bench_ingest --rows 30000 --format xlsx    # `make bench` runs 30,000 rows of each format
 
 The export is made once from the synthetic core data (core.ingest.kobo.write_sample: the codebook's form,
 its mapping, XML values, multiple choice as one column and as 0/1 columns, group names in the headers)
 into data/bench/ingest/ (git-ignored). Each measurement runs in a fresh process, so that its peak memory is
 its own (and timed without tracemalloc, which slows Python down; the Python peak comes from a second,
-traced run): the whole load (check, then write the new version and read it back, core.ingest.load) and
+traced run): the check alone (core.ingest.load.prepare: every cell read and checked, nothing written), the
+whole load (check, then write the new version and read it back, core.ingest.load) and
 pandas reading the same file with every cell as text (`pd.read_csv(dtype=str, keep_default_na=False)`, or
 `pd.read_excel(dtype=str)`), which checks nothing and writes nothing. Printed: seconds, rows per second,
 peak resident memory of the process (VmHWM, else ru_maxrss), and the peak of Python allocations (tracemalloc) and of
@@ -73,7 +74,12 @@ def _measure(task: str, files: list[str], traced: bool, out: multiprocessing.Que
     if traced:  # tracemalloc slows Python down: its run is not the timed one
         tracemalloc.start()
     start = time.perf_counter()
-    if task == "portal":
+    if task == "check":
+        from core.ingest import load
+
+        rows = load.prepare(form, export, mapping, dataset="core", data_dir=BENCH_DIR / "data",
+                            replace=True).report.total
+    elif task == "portal":
         from core.ingest import load
 
         data_dir = BENCH_DIR / "data"
@@ -122,12 +128,13 @@ def main(argv=None) -> int:
           "the same file as text (no checks, nothing written) ==")
     print(f"{'':>8} {'seconds':>8} {'rows/s':>9} {'peak RSS MiB':>13} {'Python peak MiB':>16} {'Arrow peak MiB':>15}")
     results = {}
-    for task in ("portal", "pandas"):
+    for task in ("check", "portal", "pandas"):
         r = results[task] = measure(task, files)
         print(f"{task:>8} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>9,.0f} {r['rss_peak'] / 2**20:>13.0f} "
               f"{r['python_peak'] / 2**20:>16.0f} {r['arrow_peak'] / 2**20:>15.0f}")
     ratio = results["portal"]["seconds"] / results["pandas"]["seconds"]
     print(f"ingest_rows_per_second={results['portal']['rows'] / results['portal']['seconds']:.0f} "
+          f"check_seconds={results['check']['seconds']:.2f} load_seconds={results['portal']['seconds']:.2f} "
           f"time_vs_pandas_read={ratio:.2f}")
     return 0
 

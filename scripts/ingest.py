@@ -1,12 +1,15 @@
 """Load survey data exported from KoBoToolbox or ODK, with its XLSForm, into the portal.
 
-    python -m scripts.ingest propose-mapping FORM.xlsx --dataset core [--out mapping.yaml]
+    python -m scripts.ingest create NAME FORM.xlsx EXPORT.csv [--mapping mapping.yaml] [--check]
+    python -m scripts.ingest propose-mapping FORM.xlsx [--dataset NAME] [--out mapping.yaml]
     python -m scripts.ingest check FORM.xlsx EXPORT.csv --mapping mapping.yaml --dataset core
     python -m scripts.ingest load FORM.xlsx EXPORT.xlsx --mapping mapping.yaml --dataset core
     python -m scripts.ingest versions --dataset core
     python -m scripts.ingest restore --dataset core [VERSION | --builtin]
     python -m scripts.ingest template --dataset core FORM.xlsx
 
+`create` makes a new dataset NAME from a form and its export (its codebook from the form, its mapping the
+proposal as it stands, or --mapping FILE for an edited one); later rounds go in with `load --dataset NAME`.
 `check` reads and checks everything and reports what `load` would do, writing nothing. `load` appends the
 export as a new round to the dataset's current version (respondents already loaded are recognised by
 id), or with --replace starts the dataset again from it; the new version is swapped in only when
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 from core import settings, versions
@@ -30,7 +35,7 @@ from core.ingest import kobo, load
 from core.ingest.mapping import propose
 from core.ingest.problems import ERROR, IngestError, Problem
 from core.ingest.xlsform import read_form
-from core.settings import DATASETS, LANGUAGES
+from core.settings import LANGUAGES
 from scripts import cli
 from scripts.cli import EXIT_ERROR, CommandError
 
@@ -44,8 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("propose-mapping", help="write a mapping for a form, to check and edit")
     p.add_argument("form", type=Path)
-    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--dataset", help="a dataset of the portal, or a new one's name (default: one named after "
+                                     "the form, for `create`)")
     p.add_argument("--out", type=Path, help="write it here (default: standard output); never overwrites")
+
+    p = commands.add_parser("create", help="make a new dataset from a form and its export")
+    p.add_argument("name", help="the new dataset's name: lower-case letters, digits and _")
+    p.add_argument("form", type=Path)
+    p.add_argument("export", type=Path)
+    p.add_argument("--mapping", type=Path, help="an edited mapping (default: the proposal as it stands)")
+    p.add_argument("--check", action="store_true", help="check only: report what it would do, write nothing")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="leave out rows with errors and list them (default: any error refuses the load)")
+    p.add_argument("--encoding", help="the CSV's encoding when it is not UTF-8 (e.g. cp1252, latin-1)")
+    p.add_argument("--sheet", help="the export's sheet (default: the first)")
+    p.add_argument("--force", action="store_true",
+                   help="load even when a mapped field has no column or a column's answers are mostly not "
+                        "choices of its list (those values are loaded as missing)")
 
     for name, help_text in (("check", "check a load and report what it would do; writes nothing"),
                             ("load", "load an export as a new version")):
@@ -53,25 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("form", type=Path)
         p.add_argument("export", type=Path)
         p.add_argument("--mapping", type=Path, required=True)
-        p.add_argument("--dataset", required=True, choices=DATASETS)
+        p.add_argument("--dataset", required=True)
         p.add_argument("--replace", action="store_true",
                        help="start the dataset again from this export (default: add it as a new round)")
         p.add_argument("--skip-invalid", action="store_true",
                        help="leave out rows with errors and list them (default: any error refuses the load)")
         p.add_argument("--encoding", help="the CSV's encoding when it is not UTF-8 (e.g. cp1252, latin-1)")
         p.add_argument("--sheet", help="the export's sheet (default: the first)")
+        p.add_argument("--force", action="store_true",
+                       help="load even when a mapped field has no column or a column's answers are mostly not "
+                            "choices of its list (those values are loaded as missing); read the check's report first")
 
     p = commands.add_parser("versions", help="list the loaded versions of a dataset")
-    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--dataset", required=True)
 
     p = commands.add_parser("restore", help="make an earlier version current again")
     p.add_argument("version", nargs="?", help="default: the version before the current one")
-    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--dataset", required=True)
     p.add_argument("--builtin", action="store_true", help="go back to the built-in synthetic data")
 
     p = commands.add_parser("template", help="write an XLSForm asking a dataset's questions, and its mapping")
     p.add_argument("out", type=Path, help="the XLSForm to write (.xlsx); its mapping goes beside it (.yaml)")
-    p.add_argument("--dataset", required=True, choices=DATASETS)
+    p.add_argument("--dataset", required=True)
     return parser
 
 
@@ -89,21 +112,47 @@ def report_text(report: load.Report, lang: str) -> str:
     return "\n".join(lines)
 
 
+def default_name(form) -> str:
+    """A dataset name from a form's id or file name ("REACH_MSNA 2023.xlsx" -> "reach_msna_2023")."""
+    text = re.sub(r"[^a-z0-9]+", "_", (form.form_id or Path(form.file).stem).lower()).strip("_")
+    text = text if text[:1].isalpha() else f"survey_{text}"
+    return text[:40].rstrip("_") or "survey"
+
+
+def create(args: argparse.Namespace, lang: str, data_dir: Path) -> str:
+    with tempfile.TemporaryDirectory(prefix="portal-create-") as folder:
+        mapping = args.mapping
+        if mapping is None:  # the proposal as it stands
+            mapping = Path(folder) / "mapping.yaml"
+            mapping.write_text(propose(read_form(args.form), args.name), encoding="utf-8")
+        prepared = load.prepare(args.form, args.export, mapping, dataset=args.name, data_dir=data_dir,
+                                skip_invalid=args.skip_invalid, encoding=args.encoding, sheet=args.sheet,
+                                force=args.force, create=True)
+        if args.check:
+            return report_text(prepared.report, lang) + "\n" + t("ingest.cli.created_checked", lang)
+        report = load.commit(prepared, by=f"{getpass.getuser()} (command line)")
+    return report_text(report, lang) + "\n" + t("ingest.cli.created", lang, version=report.version,
+                                                dataset=args.name)
+
+
 def run(args: argparse.Namespace) -> str:
     lang = args.lang
     data_dir = args.data_dir or settings.GENERATED_DIR
     if args.command == "propose-mapping":
-        text = propose(read_form(args.form), args.dataset)
+        form = read_form(args.form)
+        text = propose(form, args.dataset or default_name(form))
         if args.out is None:
             return text.rstrip("\n")
         if args.out.exists():
             raise CommandError(t("ingest.cli.exists", lang, path=str(args.out)))
         args.out.write_text(text, encoding="utf-8")
         return t("ingest.cli.mapping_written", lang, path=str(args.out))
+    if args.command == "create":
+        return create(args, lang, data_dir)
     if args.command in ("check", "load"):
         prepared = load.prepare(args.form, args.export, args.mapping, dataset=args.dataset, data_dir=data_dir,
                                 replace=args.replace, skip_invalid=args.skip_invalid, encoding=args.encoding,
-                                sheet=args.sheet)
+                                sheet=args.sheet, force=args.force)
         if args.command == "check":
             return report_text(prepared.report, lang) + "\n" + t("ingest.cli.checked", lang)
         report = load.commit(prepared, by=f"{getpass.getuser()} (command line)")

@@ -22,13 +22,13 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from core.codebook import OTHER, Codebook, builtin_codebook
+from core.codebook import OTHER, Codebook
 from core.export import neutralise
 from core.i18n import language_name, t
-from core.ingest.mapping import GENERAL_THEME, Mapping, country_code
+from core.ingest.mapping import GENERAL_THEME, Mapping, country_code, reference_codebook
 from core.ingest.problems import WARNING, IngestError, Problem, row_problems
 from core.ingest.xlsform import CHOICES, DATE_TYPES, NUMBER_TYPES, SURVEY, Field, Form
-from core.settings import LANGUAGES
+from core.settings import DATASETS, LANGUAGES
 
 MAX_MULTIPLE_CHOICES = 62  # bits of the stored mask (core.codebook)
 
@@ -131,7 +131,7 @@ def _theme(f: Field) -> str:
 def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Plan:
     """The variables the form and mapping give (merged with `base`, the codebook of the version a round is
     appended to). Raises IngestError with every error found."""
-    builtin = builtin_codebook(mapping.dataset)
+    builtin = reference_codebook(mapping.dataset)
     labels = _Labels(form)
     errors: list[Problem] = []
     variables: list[VarPlan] = []
@@ -148,9 +148,15 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
                                                     "limit": MAX_MULTIPLE_CHOICES},
                                   file=form.file, sheet=SURVEY, row=f.row, column="type"))
             return
+        recode = mapping.recode.get(f.name, {})
         for c in choices:
             if kind == "country":
-                code = country_code(c.name)
+                if c.name in recode:  # the mapping's code, or None: an answer that is no country, kept
+                    code = recode[c.name] or c.name
+                    if recode[c.name] is None and code not in plan.choice_labels:
+                        plan.choice_labels[code] = labels.of(c.labels, c.name, CHOICES, c.row)
+                else:
+                    code = country_code(c.name)
                 if code is None:
                     errors.append(Problem("country_choice", {"choice": c.name, "list": f.list_name, "field": f.name},
                                           file=form.file, sheet=CHOICES, row=c.row, column="name"))
@@ -215,7 +221,7 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
                 band.codes.append(code)
                 band.choice_labels[code] = text
             variables.append(band)
-        if variable == "country_of_interview" and "region_of_interview" not in mapping.standard:
+        if variable == "country_of_interview" and "region_of_interview" not in mapping.standard and mapping.regions:
             region = VarPlan(name="region_of_interview", type="single", theme=plan.theme,
                              labels=dict(builtin["region_of_interview"].labels), derive="region")
             for r in mapping.regions:
@@ -235,7 +241,7 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
 
 
 def _themes(form: Form, mapping: Mapping, variables: list[VarPlan], builtin: Codebook) -> dict[str, dict[str, str]]:
-    known = {th.id: th.labels for th in builtin.themes}
+    known = {th.id: th.labels for th in builtin.themes} if mapping.dataset in DATASETS else {}
     groups = {f.groups[0].name: f.groups[0] for f in form.fields.values() if f.groups}
     themes = {}
     for v in variables:
@@ -290,7 +296,9 @@ def _merge(variables: list[VarPlan], themes: dict, base: Codebook, mapping_file:
 
 def codebook_dict(plan: Plan, mapping: Mapping, form: Form, period: tuple[dt.date, dt.date]) -> dict:
     """The codebook of the loaded data, as written to the version's codebook.yaml."""
-    builtin = builtin_codebook(plan.dataset)
+    builtin = reference_codebook(plan.dataset)
+    if plan.dataset not in DATASETS:  # a dataset created from the form: its own title, never the core's
+        builtin = dataclasses.replace(builtin, titles={lang: plan.dataset for lang in LANGUAGES})
     title = mapping.title or ({lang: neutralise(form.title) for lang in LANGUAGES} if form.title else builtin.titles)
     description = mapping.description or {
         lang: t("ingest.default_description", lang, form=neutralise(form.title or form.form_id or form.file))
@@ -301,6 +309,8 @@ def codebook_dict(plan: Plan, mapping: Mapping, form: Form, period: tuple[dt.dat
                  "public": v.public}
         if v.type in ("single", "multiple"):
             entry["choices"] = [{"code": c, "label": v.choice_labels[c]} for c in v.codes]
+        elif v.type == "country" and v.choice_labels:  # answers kept as categories of their own
+            entry["choices"] = [{"code": c, "label": labels} for c, labels in v.choice_labels.items()]
         for key in ("asked", "unit", "min", "max"):
             if getattr(v, key) is not None:
                 entry[key] = getattr(v, key)

@@ -26,17 +26,21 @@ import pandas as pd
 import yaml
 
 from core import settings, versions
-from core.codebook import Codebook, CodebookError, parse_codebook, read_codebook
+from core.codebook import Codebook, CodebookError, dataset_name, parse_codebook, read_codebook
 from core.i18n import t
 from core.ingest import files
 from core.ingest.build import Plan, build_plan, codebook_dict
-from core.ingest.mapping import read_mapping
+from core.ingest.mapping import DATASET_NAME, read_mapping
 from core.ingest.problems import ERROR, INFO, WARNING, IngestError, Problem, errors, refuse
 from core.ingest.reader import read_rows, to_column
 from core.ingest.xlsform import read_form
 from core.store import write_dataset
 
 REJECTED_LISTED = 200  # rejected rows kept in the report by row number and id
+# Problems of a whole column: refused even with skip_invalid (leaving rows out would not mend them);
+# the last two load with force=True, as warnings, the column's values missing.
+FATAL = ("column_missing", "column_missing_mapped", "column_mostly_unknown")
+FORCEABLE = ("column_missing_mapped", "column_mostly_unknown")
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Report:
     layout: dict[str, str] = field(default_factory=dict)      # headers, multiple, delimiter, encoding, sheet
     problems: list[Problem] = field(default_factory=list)     # warnings and notes (errors refuse the load)
     version: str | None = None
+    created: bool = False             # a new dataset, made from the form (`create`)
 
     def summary(self, lang: str) -> list[tuple[str, str]]:
         """(label, value) lines in `lang`: what a person checks before and after loading."""
@@ -63,7 +68,7 @@ class Report:
             return t("ingest.report.count", lang, n=x)
 
         lines = [
-            (t("ingest.report.dataset", lang), t(f"dataset.{self.dataset}", lang)),
+            (t("ingest.report.dataset", lang), self.dataset if self.created else dataset_name(self.dataset, lang)),
             (t("ingest.report.mode", lang), t(f"ingest.report.mode_{self.mode}", lang, base=self.base or "-")),
             (t("ingest.report.rows_read", lang), n(self.rows_read)),
             (t("ingest.report.added", lang), n(self.added)),
@@ -138,15 +143,22 @@ def _base(source: versions.Source, replace: bool) -> tuple[str | None, Codebook 
 
 def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: str,
             data_dir: Path | None = None, replace: bool = False, skip_invalid: bool = False,
-            encoding: str | None = None, sheet: str | None = None, names: dict[str, str] | None = None) -> Prepared:
+            encoding: str | None = None, sheet: str | None = None, names: dict[str, str] | None = None,
+            force: bool = False, create: bool = False) -> Prepared:
     """Read and check a form, an export and a mapping for `dataset`: what loading them would give.
     Raises IngestError (with every error found) and changes nothing. `names` are the files' names as the
     user knows them ("form", "export", "mapping"), for messages; by default the paths' names."""
     data_dir = Path(data_dir or settings.GENERATED_DIR)
     names = {"form": Path(form_path).name, "export": Path(export_path).name, "mapping": Path(mapping_path).name,
              **(names or {})}
-    if dataset not in settings.DATASETS:
-        raise refuse("dataset_unknown", dataset=dataset, known=", ".join(settings.DATASETS))
+    if create:  # a new dataset of its own name, made from the form
+        if not DATASET_NAME.fullmatch(dataset or ""):
+            raise refuse("dataset_name", dataset=str(dataset))
+        if dataset in settings.DATASETS or versions.current_version(data_dir, dataset) is not None:
+            raise refuse("dataset_exists", dataset=dataset)
+        replace = True
+    elif dataset not in settings.datasets(data_dir):
+        raise refuse("dataset_unknown", dataset=dataset, known=", ".join(settings.datasets(data_dir)))
     form = read_form(form_path, names["form"])
     mapping = read_mapping(mapping_path, form, names["mapping"], dataset)
     current = versions.source(data_dir, dataset)  # read once: commit refuses if it is no longer current
@@ -155,11 +167,11 @@ def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: 
     raw = files.read_export(export_path, names["export"], encoding=encoding, sheet=sheet)
     if raw.num_rows == 0:
         raise refuse("no_rows", file=raw.file, sheet=raw.sheet)
-    result = read_rows(raw, form, plan)
+    result = read_rows(raw, form, plan, force=force)
     new = result.frame
     problems = [*plan.problems, *result.problems]
     bad = result.bad
-    fatal = [p for p in errors(problems) if p.key in ("column_missing",)]
+    fatal = [p for p in errors(problems) if p.key in FATAL]
     if fatal or (errors(problems) and not skip_invalid) or bad.all():
         raise IngestError(errors(problems) or [Problem("no_rows", {}, file=raw.file, sheet=raw.sheet)])
     rejected_rows = []
@@ -188,7 +200,7 @@ def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: 
     except CodebookError as e:
         raise refuse("codebook_invalid", file=names["mapping"], detail=str(e)) from None
     report = Report(
-        dataset=dataset, mode="append" if base_version else "new", base=base_version,
+        dataset=dataset, mode="append" if base_version else "new", base=base_version, created=create,
         files={"form": _file_info(form_path, names["form"]), "export": _file_info(export_path, names["export"]),
                "mapping": _file_info(mapping_path, names["mapping"])},
         rows_read=raw.num_rows, added=len(new) - replaced, replaced=replaced, rejected=int(bad.sum()),
@@ -224,8 +236,16 @@ def commit(prepared: Prepared, by: str | None = None) -> Report:
                 yaml.safe_dump(prepared.codebook, f, allow_unicode=True, sort_keys=False, width=120)
             (staging / versions.MAPPING_FILE).write_text(prepared.mapping_text, encoding="utf-8")
             _check_written(staging, dataset, len(prepared.frame))
-            info = {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "by": by, **_info(report)}
+            # "previous": the version in use before this one, where a plain `restore` goes back to.
+            info = {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "by": by,
+                    "previous": prepared.current, **_info(report)}
             versions.write_json(staging / versions.INFO_FILE, info)
+            if report.created:
+                if versions.current_version(data_dir, dataset) is not None:
+                    raise refuse("dataset_exists", dataset=dataset)
+                versions.write_json(versions.dataset_dir(data_dir, dataset) / versions.CREATED_FILE, {
+                    "dataset": dataset, "created_at": info["created_at"], "by": by,
+                    "form": report.files.get("form", {}).get("name")})
             report.version = versions.commit(data_dir, dataset, staging)
         except BaseException:
             versions.discard(staging)

@@ -57,17 +57,45 @@ FROM_FIELDS = {
     "age": NUMBER_TYPES,
     "age_band": ("select_one",),
 }
-REQUIRED = ("respondent_id", "interview_date", "country_of_interview", "nationality", "gender", "age")
+# Only the id and the interview date are needed (quarters and years come from it); every other standard
+# variable is optional: a one-country survey has no country question, many surveys no nationality.
+REQUIRED = ("respondent_id", "interview_date")
+# Columns every KoBoToolbox or ODK Central export adds, which may be the id or the interview date though the
+# form does not have them: name -> XLSForm type.
+EXPORT_META = {"_uuid": "text", "_id": "integer", "KEY": "text", "instanceID": "text", "meta/instanceID": "text",
+               "_submission_time": "datetime", "SubmissionDate": "datetime"}
+# Answers to a country question that are no country, proposed to be kept as categories of their own.
+_NO_COUNTRY_WORDS = {"stateless", "other", "others", "none", "refused", "refuse", "refusetoanswer", "prefernottosay",
+                     "prefernottoanswer", "dontknow", "donotknow", "dk", "unknown", "notsure", "noanswer",
+                     "doesnotwishtoanswer", "declined", "decline", "autre", "otro", "nsp", "nr", "na"}
+
+
+class _NoCountry:
+    """Answers to a country question that are no country ("stateless", "NoAnswer", "dont_know")."""
+
+    @staticmethod
+    def match(text: str) -> bool:
+        return re.sub(r"[^a-z]", "", text.lower()) in _NO_COUNTRY_WORDS and country_code(text) is None
+
+
+NO_COUNTRY = _NoCountry()
+KEEP = "keep"  # in `recode`: the answer stays a category of its own
 DERIVED = ("interview_quarter", "interview_year")  # always made from interview_date
 DEFAULT_AGE_BANDS = (18, 25, 35, 45, 55)
 FIELD_KEYS = {"name", "type", "theme", "sensitive", "public", "asked", "unit", "min", "max"}
-TOP_KEYS = {"dataset", "title", "description", "period", "standard", "age_bands", "regions", "themes", "fields"}
+TOP_KEYS = {"dataset", "title", "description", "period", "standard", "age_bands", "regions", "themes", "fields",
+            "recode"}
 GENERAL_THEME = "general"
-# Words in a field's name or label that make the proposal call it sensitive (design.md rule 5).
+# Words in a field's name or label that make the proposal call it sensitive (design.md rule 5): protection
+# incidents and risks, child protection (child marriage and labour), health.
 _SENSITIVE = re.compile(r"smuggl|incident|violen|abuse|kidnap|detain|detention|sexual|rape|perpetrat|traffick|"
-                        r"extort|robb|torture|death|died|protection_risk|passeur|trafic", re.IGNORECASE)
+                        r"extort|robb|torture|death|died|protection|passeur|trafic|exploit|harass|assault|"
+                        r"threat|gbv|sgbv|forced|arrest|marri|child_?lab|labou?r|work_?child|child_?work|"
+                        r"health|medical|disab|pregnan|mental|psycho|trauma|injur|beaten|beat_|mistreat|"
+                        r"maltrat|abus|explot|salud|sant[eé]", re.IGNORECASE)
 # ... and not public: places finer than a country, exact ages and dates (design.md rule 8).
-_NOT_PUBLIC = re.compile(r"town|city|village|location|gps|adm[1-5]|district|camp|site|neighbo", re.IGNORECASE)
+_NOT_PUBLIC = re.compile(r"town|city|village|location|gps|adm[1-5]|district|camp|site|neighbo|name|phone|"
+                         r"address|household|hh_|_hh|member", re.IGNORECASE)
 # Form types the portal can hold as a variable; the others are left out (text may name people).
 LOADABLE = SELECT_TYPES + NUMBER_TYPES + DATE_TYPES
 # Metadata a form records by itself: an interview date when mapped so, otherwise left out without a word.
@@ -110,6 +138,8 @@ class Mapping:
     themes: dict[str, dict[str, str]] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)   # "standard.gender", "fields.x" -> line in the file
     problems: list[Problem] = field(default_factory=list)  # warnings
+    # country field -> its answer -> ISO 3166 alpha-3 code, or None: kept as a category of its own
+    recode: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 def country_code(code: str) -> str | None:
@@ -145,8 +175,8 @@ def _guess(form: Form) -> dict[str, str]:
     guess = {}
     taken: set[str] = set()
     rules = [
-        ("respondent_id", [r"^respondent_?id$", r"^resp_?id$", r"respondent.*id|^id_|_id$", r"^_?uuid$"], None),
-        ("interview_date", [r"interview_?date", r"^date$", r"date"], ("date", "datetime")),
+        ("respondent_id", [r"^respondent_?id$", r"^resp_?id$", r"^respondent.*_?id$", r"^_?uuid$"], None),
+        ("interview_date", [r"interview_?date", r"date_?(of_)?interview", r"^survey_?date$"], ("date", "datetime")),
         ("country_of_interview", [r"country_?(of_)?interview", r"interview_?country", r"^country$"], ("select_one",)),
         ("nationality", [r"nationality", r"citizenship", r"country_?of_?origin"], ("select_one",)),
         ("gender", [r"^gender$", r"^sex$", r"gender|sex"], ("select_one",)),
@@ -157,27 +187,122 @@ def _guess(form: Form) -> dict[str, str]:
     for variable, patterns, types in rules:
         found = find(patterns, types, taken)
         if found is None and variable == "interview_date":
-            found = find([r"^today$", r"^start$"], ("today", "start"), taken)
+            # the day of the interview as the device recorded it; never another date question (an arrival
+            # or a return date is not when the interview took place)
+            found = find([r"^today$", r"^start$"], ("today", "start"), taken) or "_submission_time"
+        if found is None and variable == "respondent_id":
+            found = "_uuid"  # every Kobo export has it (ODK Central: KEY)
         if found:
             guess[variable], taken = found, taken | {found}
     return guess
+
+
+def export_meta_field(name: str) -> Field | None:
+    """A column that Kobo or ODK adds to every export, as a form field (to be the id or the date)."""
+    kind = EXPORT_META.get(name)
+    return Field(name=name, type=kind, list_name=None, labels={}, groups=(), row=0) if kind else None
+
+
+_DEMONYM_ENDINGS = ("ian", "ean", "ese", "ish", "ean", "an", "i", "e", "n")
+
+
+def guess_country(choice_name: str, labels: dict[str, str]) -> str | None:
+    """The ISO 3166 alpha-3 code of a country answer written as a word ("syria", "syrian", "Afghan", a
+    label "Sudan"), or None when no single country fits; the user checks the proposal."""
+    words = {choice_name, *labels.values()}
+    for word in words:
+        code = country_code(word)
+        if code:
+            return code
+        try:
+            found = pycountry.countries.lookup(word.strip())
+            return found.alpha_3
+        except LookupError:
+            pass
+    for word in words:
+        text = re.sub(r"[^a-z]", "", word.lower())
+        stems = {text} | {text[:-len(e)] for e in _DEMONYM_ENDINGS if text.endswith(e) and len(text) - len(e) >= 4}
+        matches = set()
+        for stem in stems:
+            for c in pycountry.countries:
+                names = [getattr(c, "common_name", ""), c.name]
+                if any(re.sub(r"[^a-z]", "", n.lower()).startswith(stem) for n in names if n):
+                    matches.add(c.alpha_3)
+        if len(matches) == 1:
+            return matches.pop()
+    return None
 
 
 def _theme_of(f: Field) -> str:
     return f.groups[0].name if f.groups else GENERAL_THEME
 
 
+def _name(name: str) -> str:
+    """A field name as a YAML scalar that reads back as the same text (`no`, `False`, `1` are quoted)."""
+    return yaml.safe_dump(name, width=10**6).split("\n")[0]
+
+
 def _flow(mapping: dict) -> str:
     return yaml.safe_dump(mapping, default_flow_style=True, allow_unicode=True, sort_keys=False, width=10**6).strip()
 
 
+DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
+
+
+def reference_codebook(dataset: str):
+    """The codebook whose standard variables' labels and themes a dataset's loads reuse: its own built-in
+    one, or for a dataset created from a form, the core survey's (the labels of the standard variables)."""
+    return builtin_codebook(dataset if dataset in DATASETS else "core")
+
+
+def is_sensitive(form: Form, f: Field) -> bool:
+    label = " ".join(f.labels.values())
+    return bool(_SENSITIVE.search(f.name) or _SENSITIVE.search(label) or
+                any(_SENSITIVE.search(g.name) or _SENSITIVE.search(" ".join(g.labels.values())) for g in f.groups))
+
+
+def proposed_public(form: Form, f: Field, sensitive: bool) -> bool:
+    """Public only for a closed question that is not sensitive and not a place finer than a country, a
+    name, a phone or a household detail: never free text, GPS, exact dates or numbers (a household size or
+    an amount can single a household out). The admin widens it where it is safe."""
+    return f.select and not sensitive and not _NOT_PUBLIC.search(f.name)
+
+
+def country_like(form: Form, f: Field) -> bool:
+    """A select_one whose choices are mostly countries (codes or names), e.g. a nationality list with
+    `syrian` and `stateless`."""
+    choices = form.choices(f)
+    if f.type != "select_one" or len(choices) < 3:
+        return False
+    found = sum(1 for c in choices if guess_country(c.name, c.labels))
+    kept = sum(1 for c in choices if NO_COUNTRY.match(c.name))
+    return found >= 2 and found + kept >= 0.6 * len(choices)
+
+
+def proposed_recode(form: Form, f: Field) -> dict[str, str] | None:
+    """choice -> ISO alpha-3 code ("keep" for an answer that is no country, "TODO" where none fits) of a
+    country question whose choices are not all ISO codes; None when they all are."""
+    choices = form.choices(f)
+    if all(country_code(c.name) for c in choices):
+        return None
+    out = {}
+    for c in choices:
+        if country_code(c.name):
+            continue
+        out[c.name] = KEEP if NO_COUNTRY.match(c.name) else (guess_country(c.name, c.labels) or "TODO")
+    return out
+
+
 def propose(form: Form, dataset: str) -> str:
-    """A mapping for `form` as YAML text, with comments, for the user to check and edit."""
-    if dataset not in DATASETS:
-        raise refuse("dataset_unknown", dataset=dataset, known=", ".join(DATASETS))
-    builtin = builtin_codebook(dataset)
+    """A mapping for `form` as YAML text, with comments, for the user to check and edit. `dataset` is one of
+    the portal's datasets, or the name of a new one (`python -m scripts.ingest create`)."""
+    if dataset not in settings.datasets() and not DATASET_NAME.fullmatch(dataset or ""):
+        raise refuse("dataset_name", dataset=str(dataset))
+    builtin = reference_codebook(dataset)
+    created = dataset not in DATASETS
     guess = _guess(form)
     standard_fields = set(guess.values())
+    title = {lang: (form.title or form.form_id or dataset) for lang in LANGUAGES} if created else builtin.titles
     lines = [
         f"# Mapping of the form {form.title or form.form_id or form.file!r} ({form.file}) to the portal's "
         f"dataset {dataset!r}.",
@@ -185,31 +310,59 @@ def propose(form: Form, dataset: str) -> str:
         "the form.",
         "# The schema is in core/ingest/mapping.py and README.md (Loading real data).",
         f"dataset: {dataset}",
-        f"title: {_flow(builtin.titles)}",
-        f"description: {_flow(builtin.descriptions)}",
+        f"title: {_flow(title)}",
+    ]
+    if not created:
+        lines.append(f"description: {_flow(builtin.descriptions)}")
+    lines += [
         "# period: {start: 2024-01-01, end: 2024-12-31}   # the fieldwork window; default: first to last "
         "interview",
-        "standard:   # the portal's standard variables: the form field that holds each",
+        "standard:   # the portal's standard variables: the form field that holds each (only the id and the "
+        "date are needed)",
     ]
     for variable in ("respondent_id", "interview_date", "country_of_interview", "region_of_interview",
                      "nationality", "gender", "age", "age_band"):
         if variable in guess:
-            lines.append(f"  {variable}: {guess[variable]}")
+            note = "   # a column of every Kobo export" if guess[variable] in EXPORT_META else ""
+            lines.append(f"  {variable}: {_name(guess[variable])}{note}")
         elif variable == "region_of_interview":
-            lines.append("  # region_of_interview: no region field found: give `regions` below")
+            lines.append("  # region_of_interview: no region field found" +
+                         (": give `regions` below" if "country_of_interview" in guess and not created else
+                          " (optional: `regions` can group the countries of interview)"))
         elif variable == "age_band":
-            lines.append("  # age_band: made from age with age_bands")
+            lines.append("  # age_band: made from age with age_bands" if "age" in guess else
+                         "  # age_band: no field found")
         else:
-            lines.append(f"  {variable}:    # TODO: no field found; name the form field")
-    lines.append(f"age_bands: {list(DEFAULT_AGE_BANDS)}   # lower bounds: 18-24, 25-34, 35-44, 45-54, 55 and over")
-    if "region_of_interview" not in guess:
+            lines.append(f"  # {variable}: no field found; name the form field if the survey asks it")
+    if "age" in guess and created:  # a survey of its own may ask about children too
+        lines.append(f"age_bands: {[0, *DEFAULT_AGE_BANDS]}   # lower bounds: under 18, 18-24, 25-34, 35-44, "
+                     "45-54, 55 and over")
+    elif "age" in guess:
+        lines.append(f"age_bands: {list(DEFAULT_AGE_BANDS)}   # lower bounds: 18-24, 25-34, 35-44, 45-54, 55 and over")
+    if "region_of_interview" not in guess and "country_of_interview" in guess and not created:
         lines += _proposed_regions(form, guess.get("country_of_interview"), builtin)
+    # Country questions whose answers are not ISO codes: recoded here.
+    recodes = {}
+    for variable in ("country_of_interview", "nationality"):
+        f = form.fields.get(guess.get(variable, ""))
+        if f is not None and f.select and (found := proposed_recode(form, f)):
+            recodes[f.name] = found
+    country_fields = {f.name for f in form.fields.values() if f.name not in standard_fields and
+                      f.type == "select_one" and (is_country_list(form, f) or country_like(form, f))}
+    for name in country_fields:
+        if (found := proposed_recode(form, form.fields[name])):
+            recodes[name] = found
+    if recodes:
+        lines.append("recode:   # country answers that are not ISO 3166 codes: answer -> code, or keep (a category "
+                     "of its own); replace every TODO")
+        for name, table in recodes.items():
+            lines.append(f"  {_name(name)}: {_flow(table)}")
     proposed = [f for f in form.fields.values() if f.type in LOADABLE and f.type not in METADATA or f.name in standard_fields]
     themes = list(dict.fromkeys(_theme_of(f) for f in proposed))
     known = {t.id: t.labels for t in builtin.themes}
     lines.append("themes:   # theme id -> label; by default the form's top-level groups")
     for theme in themes:
-        labels = known.get(theme)
+        labels = known.get(theme) if not created else None
         if labels is None:
             group = next((g for f in form.fields.values() for g in f.groups[:1] if g.name == theme), None)
             labels = {lang: form.label(group.labels, lang, theme) for lang in LANGUAGES} if group else \
@@ -222,17 +375,14 @@ def propose(form: Form, dataset: str) -> str:
         if f.type not in LOADABLE or f.type in METADATA:
             reason = "free text may name people" if f.type == "text" else \
                 ("form metadata" if f.type in METADATA else f"type {f.type} is not loaded")
-            lines.append(f"  {f.name}: skip   # {reason}")
+            lines.append(f"  {_name(f.name)}: skip   # {reason}")
             continue
-        label = form.label(f.labels, "en", f.name)
         entry = {"theme": _theme_of(f)}
-        if is_country_list(form, f):
+        if f.name in country_fields:
             entry["type"] = "country"
-        entry["sensitive"] = bool(_SENSITIVE.search(f.name) or _SENSITIVE.search(label) or
-                                  any(_SENSITIVE.search(g.name) or g.name.lower().startswith("protection")
-                                      for g in f.groups))
-        entry["public"] = not (_NOT_PUBLIC.search(f.name) or f.type in DATE_TYPES)
-        lines.append(f"  {f.name}: {_flow(entry)}")
+        entry["sensitive"] = is_sensitive(form, f)
+        entry["public"] = proposed_public(form, f, entry["sensitive"])
+        lines.append(f"  {_name(f.name)}: {_flow(entry)}")
     return "\n".join(lines) + "\n"
 
 
@@ -333,8 +483,9 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
             errors.append(Problem("mapping_key", {"key": str(key), "allowed": ", ".join(sorted(TOP_KEYS))},
                                   file=name, row=lines.get(str(key))))
     ds = raw.get("dataset")
-    if ds not in DATASETS:
-        raise refuse("dataset_unknown", file=name, row=lines.get("dataset"), dataset=str(ds), known=", ".join(DATASETS))
+    known = settings.datasets()
+    if ds not in known and not (ds == dataset and DATASET_NAME.fullmatch(str(ds))):  # or one being created
+        raise refuse("dataset_unknown", file=name, row=lines.get("dataset"), dataset=str(ds), known=", ".join(known))
     if dataset is not None and ds != dataset:
         raise refuse("mapping_other_dataset", file=name, row=lines.get("dataset"), found=ds, dataset=dataset)
 
@@ -368,6 +519,10 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
         if field_name is None:
             continue
         f = form.fields.get(str(field_name))
+        if f is None and variable in ("respondent_id", "interview_date"):
+            f = export_meta_field(str(field_name))  # _uuid, _id, _submission_time...: a column of the export
+            if f is not None:
+                form.fields[f.name] = f
         if f is None:
             errors.append(Problem("mapping_field_unknown", {"field": str(field_name), "form": form.file},
                                   file=name, row=line))
@@ -424,8 +579,41 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
                         seen_countries[iso3] = str(code)
                         countries.append(iso3)
                 regions.append(Region(str(code), labels, tuple(countries)))
-    elif "region_of_interview" not in standard:
-        errors.append(Problem("mapping_region_missing", {}, file=name, row=lines.get("standard")))
+
+    recode: dict[str, dict[str, str | None]] = {}
+    recode_raw = raw.get("recode") or {}
+    if not isinstance(recode_raw, dict):
+        raise refuse("mapping_value", file=name, row=lines.get("recode"), key="recode", value=str(recode_raw)[:80])
+    for field_name, table in recode_raw.items():
+        f = form.fields.get(str(field_name))
+        where = f"recode.{field_name}"
+        if f is None or f.type != "select_one":
+            errors.append(Problem("mapping_field_unknown" if f is None else "mapping_value",
+                                  {"field": str(field_name), "form": form.file} if f is None else
+                                  {"key": where, "value": f.type}, file=name, row=lines.get("recode")))
+            continue
+        if not isinstance(table, dict):
+            errors.append(Problem("mapping_value", {"key": where, "value": str(table)[:80]}, file=name,
+                                  row=lines.get("recode")))
+            continue
+        choices = {c.name for c in form.choices(f)}
+        recode[f.name] = {}
+        for choice, code in table.items():
+            choice = "NO" if choice is False else str(choice)  # YAML 1.1 reads an unquoted NO as false
+            if choice not in choices:
+                errors.append(Problem("mapping_recode_choice", {"choice": choice, "field": f.name,
+                                                                 "list": f.list_name or ""},
+                                      file=name, row=lines.get("recode")))
+                continue
+            if str(code).strip().lower() == KEEP:
+                recode[f.name][choice] = None
+                continue
+            iso3 = country_code("NO" if code is False else str(code))
+            if iso3 is None:
+                errors.append(Problem("mapping_country", {"code": str(code), "key": f"{where}.{choice}"},
+                                      file=name, row=lines.get("recode")))
+                continue
+            recode[f.name][choice] = iso3
 
     themes = {}
     themes_raw = raw.get("themes") or {}
@@ -499,4 +687,4 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
         raise IngestError(errors)
     return Mapping(file=name, dataset=ds, standard=standard, fields=fields, title=title, description=description,
                    period=period, age_bands=tuple(age_bands), regions=tuple(regions), themes=themes, lines=lines,
-                   problems=warnings)
+                   problems=warnings, recode=recode)

@@ -79,11 +79,12 @@ def _candidates(form: Form, fields: list[Field], mode: str) -> dict[str, set[tup
     out: dict[str, set] = defaultdict(set)
     for f in fields:
         if mode == "xml":
-            parts = [g.name for g in f.groups] + [f.name]
+            parts = [g.name for g in f.groups] + [f.column_name]
             seps, option_seps = GROUP_SEPARATORS, OPTION_SEPARATORS
             options = [(c.name, c.name) for c in form.choices(f)]
         else:
-            parts = [form.label(g.labels, mode, g.name) for g in f.groups] + [form.label(f.labels, mode, f.name)]
+            parts = [form.label(g.labels, mode, g.name) for g in f.groups] + \
+                [form.label(f.labels, mode, f.column_name)]
             seps, option_seps = ("/",), ("/",)
             options = [(c.name, form.label(c.labels, mode, c.name)) for c in form.choices(f)]
         keys = {_norm(sep.join(parts[k:])) for sep in seps for k in range(len(parts))}
@@ -141,8 +142,8 @@ def _uniques(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
 
 
 class _Reader:
-    def __init__(self, raw: RawTable, form: Form, plan: Plan):
-        self.raw, self.form, self.plan = raw, form, plan
+    def __init__(self, raw: RawTable, form: Form, plan: Plan, force: bool = False):
+        self.raw, self.form, self.plan, self.force = raw, form, plan, force
         self.n = raw.num_rows
         self.bad = np.zeros(self.n, dtype=bool)
         self.problems: list[Problem] = []
@@ -217,10 +218,25 @@ class _Reader:
                 unknown.add(i)
                 continue
             codes[i] = index[code]
-        self.flag_values("choice_unknown", values, positions, unknown, col, list=self.list_of(v))
         out = codes[positions] if len(values) else np.full(self.n, MISSING, dtype=np.int64)
-        out[np.isin(positions, list(unknown))] = MISSING
+        unknown_rows = np.isin(positions, list(unknown))
+        if not self.mostly_unknown(v, col, unknown_rows, out >= 0):
+            self.flag_values("choice_unknown", values, positions, unknown, col, list=self.list_of(v))
+        out[unknown_rows] = MISSING
         return out
+
+    def mostly_unknown(self, v: VarPlan, col: int, unknown: np.ndarray, known: np.ndarray) -> bool:
+        """More than half of a column's answers are no choice of its list: the export is not of this form
+        (or is in a language the form lacks). Refused as a whole, not row by row; with --force the
+        column's unknown answers are loaded as missing, with a warning."""
+        n_unknown, n_known = int(unknown.sum()), int(known.sum())
+        if n_unknown == 0 or n_unknown <= n_known:
+            return False
+        self.problems.append(Problem("column_mostly_unknown", {"n": n_unknown, "total": n_unknown + n_known,
+                                                               "list": self.list_of(v)},
+                                     file=self.raw.file, sheet=self.raw.sheet, column=self.column_name(col),
+                                     level=WARNING if self.force else ERROR))
+        return True
 
     def categories(self, v: VarPlan) -> list[str]:
         if v.type == "country":
@@ -256,6 +272,13 @@ class _Reader:
                     break
                 mask |= bits[code]
             masks[i] = mask
+        unknown_values = {i for indexes in unknown.values() for i in indexes}
+        unknown_rows = np.isin(positions, list(unknown_values))
+        known_rows = np.isin(positions, [i for i in range(len(values)) if asked[i] and i not in unknown_values])
+        if self.mostly_unknown(v, col, unknown_rows, known_rows):
+            asked[list(unknown_values)] = False
+            masks[list(unknown_values)] = 0
+            return masks[positions], asked[positions]
         for token, indexes in list(unknown.items())[:MAX_VALUES_LISTED]:
             self.flag("choice_unknown", np.isin(positions, indexes), col, value=token[:80], list=self.list_of(v))
         rest = [i for token, indexes in list(unknown.items())[MAX_VALUES_LISTED:] for i in indexes]
@@ -359,13 +382,16 @@ class _Reader:
             f = self.form.fields[v.field]
             main, options = cols.main.get(f.name), cols.options.get(f.name, {})
             if main is None and not options:
+                # Never silently empty: a mapped field with no column is refused (an export of another
+                # form, or labels in a language the form lacks); only --force loads it as not asked.
                 if v.name in ("respondent_id", "interview_date"):
                     self.problems.append(Problem("column_missing", {"field": f.name}, file=self.raw.file,
                                                  sheet=self.raw.sheet))
                     self.bad[:] = True
                 else:
-                    self.problems.append(Problem("column_missing_optional", {"field": f.name},
-                                                 file=self.raw.file, sheet=self.raw.sheet, level=WARNING))
+                    self.problems.append(Problem(
+                        "column_missing_forced" if self.force else "column_missing_mapped", {"field": f.name},
+                        file=self.raw.file, sheet=self.raw.sheet, level=WARNING if self.force else ERROR))
                 data[v.name] = None
                 continue
             if v.type == "id":
@@ -536,6 +562,8 @@ def period_strings(days: np.ndarray, kind: str):
     return pd.arrays.ArrowStringArray(pa.array(labels, mask=missing, type=pa.large_string()))
 
 
-def read_rows(raw: RawTable, form: Form, plan: Plan) -> ReadResult:
-    """The export's rows as the portal's columns, with every problem found (nothing raised for values)."""
-    return _Reader(raw, form, plan).read()
+def read_rows(raw: RawTable, form: Form, plan: Plan, force: bool = False) -> ReadResult:
+    """The export's rows as the portal's columns, with every problem found (nothing raised for values).
+    `force`: a mapped field with no column, or a column whose answers are mostly no choice of its list,
+    is a warning (loaded as missing) instead of an error."""
+    return _Reader(raw, form, plan, force).read()

@@ -59,10 +59,18 @@ class Field:
     row: int
     constraint: str = ""
     hxl: str = ""
+    # The name as the form writes it, where `name` had to differ: the same name in two groups is valid
+    # XLSForm ("consent" in both "respondent" and "wash"); the second is keyed "wash_consent" here, and
+    # its export column still reads "wash/consent".
+    xml_name: str = ""
 
     @property
     def select(self) -> bool:
         return self.type in SELECT_TYPES
+
+    @property
+    def column_name(self) -> str:
+        return self.xml_name or self.name
 
 
 @dataclass
@@ -167,8 +175,11 @@ def _sheet(name: str, rows: list[tuple[int, list[str]]], default_language: str |
                 others.append(tag)
             elif lang not in labels:
                 labels[lang], label_headers[lang] = i, cell.strip()
-        elif tag is None and base and base not in columns:
-            columns[base] = i
+        elif tag is None and base:
+            # older forms write "list name", "choice filter": the same columns as list_name, choice_filter
+            base = re.sub(r"\s+", "_", base)
+            if base not in columns:
+                columns[base] = i
     if plain is not None and default_language and default_language not in labels:
         labels[default_language], label_headers[default_language] = plain, headers[plain].strip()
         plain = None
@@ -202,9 +213,13 @@ def _type(raw: str) -> tuple[str, str | None, bool]:
         base, rest = lowered[0], words[1:]
     if base not in SELECT_TYPES:
         return base, None, False
+    if rest and rest[0].lower() == "from":  # the older "select one from sexes"
+        rest = rest[1:]
     or_other = bool(rest) and rest[-1].lower() == "or_other"
+    if [w.lower() for w in rest[-3:]] == ["or", "specify", "other"]:  # "... or specify other"
+        or_other, rest = True, rest[:-3]
     if or_other:
-        rest = rest[:-1]
+        rest = rest[:-1] if rest and rest[-1].lower() == "or_other" else rest
     return base, (rest[0] if rest else None), or_other
 
 
@@ -214,6 +229,13 @@ def read_form(path: Path, name: str | None = None) -> Form:
     name = files.display_name(path, name)
     files.check_xlsx(path, name, settings.INGEST_MAX_FORM_MB)
     sheets = files.read_sheets(path, name, (SURVEY, CHOICES, SETTINGS))
+    if SURVEY not in sheets and not sheets:
+        only = files.sheet_names(path, name)
+        if len(only) == 1:  # pyxform reads a workbook of one sheet, whatever its name, as the survey
+            rows = next(iter(files.read_sheets(path, name, (only[0].lower().strip(),)).values()), [])
+            headers = {c.strip().lower() for c in next((cells for _, cells in rows if any(cells)), [])}
+            if {"type", "name"} <= headers:
+                sheets = {SURVEY: rows}
     if SURVEY not in sheets:
         raise refuse("sheet_missing", file=name, wanted=SURVEY, sheets=", ".join(files.sheet_names(path, name)) or "-")
     problems: list[Problem] = []
@@ -225,9 +247,10 @@ def read_form(path: Path, name: str | None = None) -> Form:
         st = _sheet(SETTINGS, sheets[SETTINGS], None)
         for _, cells in st.rows[:1]:
             meta = {k: st.get(cells, k) for k in ("form_title", "form_id", "id_string", "version",
-                                                   "default_language")}
+                                                   "default_language", "allow_choice_duplicates")}
     default_language = portal_language(meta.get("default_language") or "") if meta.get("default_language") else None
 
+    allow_duplicates = (meta.get("allow_choice_duplicates") or "").strip().lower() in ("yes", "true", "1")
     survey = _sheet(SURVEY, sheets[SURVEY], default_language)
     for column in ("type", "name"):
         if column not in survey.columns:
@@ -238,12 +261,15 @@ def read_form(path: Path, name: str | None = None) -> Form:
 
     # choices: lists in order
     lists: dict[str, list[Choice]] = {}
+    if choices_sheet is not None and not choices_sheet.columns:  # an empty choices sheet: no lists
+        choices_sheet = None
     if choices_sheet is not None:
         name_column = "name" if "name" in choices_sheet.columns else "value"
         if "list_name" not in choices_sheet.columns or name_column not in choices_sheet.columns:
             missing = "list_name" if "list_name" not in choices_sheet.columns else "name"
             raise refuse("form_column_missing", file=name, sheet=CHOICES, name=missing)
         seen: dict[tuple[str, str], int] = {}
+        first_rows: dict[tuple[str, str], list[str]] = {}  # a row written twice, the same, is read once
         for number, cells in choices_sheet.rows:
             list_name = choices_sheet.get(cells, "list_name")
             code = choices_sheet.get(cells, name_column)
@@ -253,19 +279,28 @@ def read_form(path: Path, name: str | None = None) -> Form:
                 errors.append(Problem("choice_name_missing", {"list": list_name}, file=name, sheet=CHOICES,
                                       row=number, column=name_column))
                 continue
+            if (list_name, code) in seen and allow_duplicates:
+                continue  # cascading selects repeat a choice under each parent: one code, its first labels
+            if (list_name, code) in seen and first_rows[(list_name, code)] == [c.strip() for c in cells]:
+                problems.append(Problem("choice_repeated", {"choice": code, "list": list_name,
+                                                            "first_row": str(seen[(list_name, code)])},
+                                        file=name, sheet=CHOICES, row=number, column=name_column, level=WARNING))
+                continue  # the same row twice: nothing to choose between
             if (list_name, code) in seen:
                 errors.append(Problem("choice_duplicate", {"choice": code, "list": list_name,
                                                            "first_row": str(seen[(list_name, code)])},
                                       file=name, sheet=CHOICES, row=number, column=name_column))
                 continue
             seen[(list_name, code)] = number
+            first_rows[(list_name, code)] = [c.strip() for c in cells]
             lists.setdefault(list_name, []).append(Choice(code, _labels(choices_sheet, cells), number))
 
     # survey: fields in order, with their groups
     fields: dict[str, Field] = {}
     stack: list[tuple[str, Group]] = []  # ("group" | "repeat", group)
     repeat_skipped = 0
-    names_seen: dict[str, int] = {}
+    names_seen: dict[str, int] = {}  # path (groups/name) -> row
+    keys_taken: set[str] = set()      # names of fields in repeats too, which are not in `fields`
     for number, cells in survey.rows:
         raw_type = survey.get(cells, "type")
         field_name = survey.get(cells, "name")
@@ -290,14 +325,23 @@ def read_form(path: Path, name: str | None = None) -> Form:
                                       row=number, column="name"))
             continue
         if not _NAME.fullmatch(field_name):
+            if base not in (*SELECT_TYPES, *NUMBER_TYPES, *DATE_TYPES):
+                continue  # a text or note the portal never loads (pyxform accepts a name such as "0")
             errors.append(Problem("field_name_invalid", {"name": field_name}, file=name, sheet=SURVEY,
                                   row=number, column="name"))
             continue
-        if field_name in names_seen:
-            errors.append(Problem("field_duplicate", {"name": field_name, "first_row": str(names_seen[field_name])},
+        path = "/".join([*(g.name for _, g in stack), field_name])
+        if path in names_seen:  # the same name twice in one group: invalid XLSForm
+            errors.append(Problem("field_duplicate", {"name": field_name, "first_row": str(names_seen[path])},
                                   file=name, sheet=SURVEY, row=number, column="name"))
             continue
-        names_seen[field_name] = number
+        names_seen[path] = number
+        key, xml_name = field_name, ""
+        if field_name in fields or field_name in keys_taken:  # the same name in another group: valid
+            key, xml_name = "_".join([*(g.name for _, g in stack), field_name]), field_name
+            while key in fields or key in keys_taken:
+                key += "_"
+        keys_taken.add(key)
         if any(kind == "repeat" for kind, _ in stack):
             repeat_skipped += 1
             continue
@@ -313,10 +357,10 @@ def read_form(path: Path, name: str | None = None) -> Form:
             if or_other and "other" not in {c.name for c in lists[list_name]}:
                 lists[list_name] = [*lists[list_name], Choice("other", {"en": "Other", "fr": "Autre",
                                                                         "es": "Otro"}, number)]
-        fields[field_name] = Field(
-            name=field_name, type=base, list_name=list_name, labels=_labels(survey, cells),
+        fields[key] = Field(
+            name=key, type=base, list_name=list_name, labels=_labels(survey, cells),
             groups=tuple(g for _, g in stack), row=number, constraint=survey.get(cells, "constraint"),
-            hxl=survey.get(cells, "hxl"))
+            hxl=survey.get(cells, "hxl"), xml_name=xml_name)
     if stack:
         kind, group = stack[-1]
         errors.append(Problem("group_unclosed", {"name": group.name}, file=name, sheet=SURVEY, row=group.row,

@@ -140,3 +140,40 @@ def test_every_page_works_on_a_loaded_dataset(data_dir, role):
     for page in visited:
         go(at, page)
         assert not at.exception, (page, at.exception)
+
+
+def test_an_admin_creates_a_new_dataset_from_a_form_and_its_export(data_dir, tmp_path):
+    from tests.unit.ingest_created import write_survey
+
+    form, export = write_survey(tmp_path / "wash", n=200)
+    at = admin_page()
+    at.selectbox(key="ingest_dataset").set_value("").run()
+    at.text_input(key="ingest_new_name").input("wash").run()
+    upload(at, form=form, export=export, mapping=None)
+    proposal = at.text_area(key=next(a.key for a in at.text_area if a.key.startswith("ingest_mapping_text"))).value
+    assert "dataset: wash" in proposal and "respondent_id: _uuid" in proposal
+    at.button(key="ingest_check").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.button(key="ingest_load").click().run()
+    assert not at.exception
+    assert "wash" in settings.datasets()
+    assert at.selectbox(key="ingest_dataset").value == "wash"
+    assert versions.current_version(data_dir, "wash") == "v0001"
+
+
+def test_a_refused_check_offers_to_load_anyway(data_dir, tmp_path):
+    import csv
+
+    rows = list(csv.reader((KOBO / "export_xml_single.csv").open(encoding="utf-8")))
+    rows[0] = [h if h in ("respondent_id", "interview_date") else f"x_{h}" for h in rows[0]]
+    export = tmp_path / "other.csv"
+    with export.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    at = upload(admin_page(), export=export)
+    at.button(key="ingest_check").click().run()
+    assert t("ingest.ui.refused", "en") in [e.value for e in at.error]
+    at.checkbox(key="ingest_force").check().run()
+    at.button(key="ingest_check").click().run()
+    assert not at.exception
+    at.button(key="ingest_load").click().run()
+    assert versions.current_version(data_dir, "core") == "v0001"

@@ -295,7 +295,7 @@ def test_a_form_with_a_missing_choices_list(data_dir, tmp_path):
 
 def test_form_errors_are_all_reported_at_once(data_dir, tmp_path):
     sheets = _form_rows()
-    sheets["survey"].append({"type": "integer", "name": "age"})              # a name used twice
+    sheets["survey"] += [{"type": "integer", "name": "dup"}] * 2             # a name twice in one group
     sheets["survey"].append({"type": "end_group", "name": "x"})              # closes nothing
     sheets["choices"].append({"list_name": "gender", "name": "man"})         # a choice twice
     error = refused(data_dir, SINGLE, form=_write_form(tmp_path / "form.xlsx", sheets))
@@ -347,7 +347,7 @@ def test_a_language_the_form_lacks_falls_back_and_is_reported(data_dir, tmp_path
 @pytest.mark.parametrize("text, key", [
     ("dataset: core\nstandard: [oops\n", "mapping_yaml"),
     (MAPPING.read_text().replace("gender: gender", "gender: sex"), "mapping_field_unknown"),
-    (MAPPING.read_text().replace("  age: age\n", ""), "mapping_standard_missing"),
+    (MAPPING.read_text().replace("  respondent_id: respondent_id\n", ""), "mapping_standard_missing"),
     (MAPPING.read_text().replace("dataset: core", "dataset: elsewhere"), "dataset_unknown"),
     (MAPPING.read_text().replace("  needs: {theme: needs}", "  needs: {theme: needs, colour: red}"), "mapping_key"),
     (MAPPING.read_text().replace("[NA, ZA]", "[NA, ZA, XX]"), "mapping_country"),

@@ -154,3 +154,19 @@ def test_a_form_in_one_untagged_language_and_its_labels_export(tmp_path, referen
     assert education["label"] == dict.fromkeys(("en", "fr", "es"), "Highest level of education")
     keys = [p.key for p in got.report.problems]
     assert "labels_untagged" in keys and "header_mode_labels_untagged" in keys and "language_missing" not in keys
+
+
+def test_a_labels_export_whose_header_cells_hold_line_breaks(tmp_path):
+    """Kobo's label exports keep a long question's line breaks in its header cell."""
+    import csv
+
+    rows = list(csv.reader((KOBO / "export_labels_es_single.csv").open(encoding="utf-8")))
+    rows[0] = [h.replace(" ", "\n", 1) if " " in h else h for h in rows[0]]
+    path = tmp_path / "labels.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    raw = files.read_export(path)
+    assert raw.num_rows == len(rows) - 1
+    assert any("\n" in h for h in raw.headers)
+    report = prepare(path, tmp_path / "data").report
+    assert report.added == len(rows) - 1

@@ -18,6 +18,7 @@ from core.engine import RKEY, Engine, q
 from core.ingest import load
 from core.ingest.problems import IngestError
 from tests.unit.ingest_support import (
+    DEFAULT_EXPORT,
     FORM,
     FORM_V2,
     KOBO,
@@ -233,3 +234,24 @@ def test_what_a_killed_load_left_behind_is_cleared_by_the_next_one(data_dir):
     (left / "data.parquet").write_bytes(b"half")
     append_round2(data_dir)
     assert not left.exists() and versions.current_version(data_dir, "core") == "v0002"
+
+
+def test_restore_goes_back_to_the_version_in_use_before_never_to_one_rolled_back(data_dir):
+    """v1, v2; v2 rolled back to v1; v3 loaded over v1: a plain restore goes back to v1, not to v2."""
+    load_first_round(data_dir)
+    append_round2(data_dir)
+    assert load.restore("core", data_dir=data_dir) == "v0001"
+    report = load.load(FORM, DEFAULT_EXPORT, MAPPING, dataset="core", data_dir=data_dir, replace=True)
+    assert report.version == "v0003"
+    assert versions.info(data_dir, "core", "v0003")["previous"] == "v0001"
+    assert load.restore("core", data_dir=data_dir) == "v0001"
+    assert load.restore("core", data_dir=data_dir) is None  # v1 was loaded over the built-in data
+
+
+def test_the_command_line_restore_names_the_version_it_went_back_to(data_dir, capsys):
+    from scripts import ingest
+
+    load_first_round(data_dir)
+    append_round2(data_dir)
+    assert ingest.main(["--data-dir", str(data_dir), "restore", "--dataset", "core"]) == 0
+    assert "v0001" in capsys.readouterr().out

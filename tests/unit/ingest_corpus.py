@@ -1,0 +1,145 @@
+"""The corpus of real forms written by others (tests/fixtures/real, sources and licences in
+tests/fixtures/README.md), and exports for them: KoBoToolbox's own submissions where the source ships
+some (formpack's fixtures, as JSON), and realistic generated ones for forms that ship none, in Kobo's
+layouts (XML names with `/` or `.` group separators, multiple choice in one column or split, CSV or XLSX)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.ingest.kobo import write_xlsform
+from core.ingest.xlsform import DATE_TYPES, NUMBER_TYPES, Form, read_form
+
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+PYXFORM = sorted((REAL / "pyxform").glob("*.xlsx"))
+# pyxform 4.5 refuses these (it is their point): the corpus checks only that nothing crashes on them
+PYXFORM_REFUSES = {"duplicate_columns.xlsx", "include.xlsx", "include_json.xlsx"}
+FORMPACK = sorted((REAL / "formpack").glob("*.json"))
+KOBOLOADER = REAL / "unhcr_koboloader" / "form.xlsx"
+
+
+def formpack_form(source: Path, out: Path) -> tuple[Path, list[dict]]:
+    """An XLSForm from one of KoBoToolbox formpack's fixtures (its `content`), and its submissions."""
+    data = json.loads(source.read_text(encoding="utf-8"))
+    content = data["content"]
+    translations = content.get("translations") or [None]
+
+    def row(entry: dict) -> dict:
+        out_row = {"type": entry.get("type", "") + (f" {entry['select_from_list_name']}"
+                                                     if entry.get("select_from_list_name") else ""),
+                   "name": entry.get("name") or entry.get("$autoname", "")}
+        if "list_name" in entry:
+            out_row = {"list_name": entry["list_name"], "name": entry.get("name") or entry.get("$autovalue", "")}
+        labels = entry.get("label")
+        if isinstance(labels, str):
+            labels = [labels]
+        for tr, label in zip(translations, labels or []):
+            out_row["label" if tr is None else f"label::{tr}"] = label or ""
+        return out_row
+
+    survey = [row(e) for e in content["survey"]]
+    choices = [row(e) for e in content.get("choices", [])]
+    settings_row = {"form_title": source.stem.replace("_", " "), "form_id": source.stem}
+    if translations[0]:
+        settings_row["default_language"] = translations[0]
+    form = write_xlsform(out / f"{source.stem}.xlsx", survey, choices, settings_row)
+    return form, data.get("submissions") or []
+
+
+def _value(form: Form, f, rng: np.random.Generator, day: dt.date) -> str:
+    if f.type in ("start", "end", "today") or f.name.startswith("_"):
+        return f"{day.isoformat()}T10:{int(rng.integers(0, 60)):02d}:00.000+03:00"  # always recorded
+    if rng.random() < 0.1:
+        return ""  # skip logic: not asked
+    if f.type == "select_one":
+        names = [c.name for c in form.choices(f)]
+        return names[int(rng.integers(0, len(names)))] if names else ""
+    if f.type == "select_multiple":
+        names = [c.name for c in form.choices(f)]
+        picked = [n for n in names if rng.random() < 0.3] or names[:1]
+        return " ".join(picked)
+    if f.type in NUMBER_TYPES:
+        return str(int(rng.integers(0, 30))) if f.type in ("integer", "range") else f"{rng.uniform(0, 100):.2f}"
+    if f.type == "date":
+        return (day - dt.timedelta(days=int(rng.integers(0, 900)))).isoformat()
+    if f.type in DATE_TYPES:
+        return f"{day.isoformat()}T10:{int(rng.integers(0, 60)):02d}:00.000+03:00"
+    if f.type in ("text",):
+        return "answer"
+    return ""
+
+
+def generated_export(form: Form, path: Path, n: int = 120, seed: int = 7, separator: str = "/",
+                     split: bool = False, submissions: list[dict] = ()) -> Path:
+    """A Kobo-style export of `form`: the real `submissions` first, then generated rows up to `n`; headers
+    as XML names with their group path joined by `separator`; multiple choice in one column, plus one 0/1
+    column per option with `split`; Kobo's own columns last. CSV or XLSX by the suffix of `path`."""
+    rng = np.random.default_rng(seed)
+    fields = list(form.fields.values())
+    headers, columns = [], []
+    for f in fields:
+        if f.name.startswith("_") or f.type in ("note", "calculate", "begin_group"):
+            continue
+        key = separator.join([*(g.name for g in f.groups), f.column_name])
+        slash = "/".join([*(g.name for g in f.groups), f.column_name])
+        headers.append(key)
+        columns.append((f, slash, None))
+        if split and f.type == "select_multiple":
+            for c in form.choices(f):
+                headers.append(f"{key}{separator}{c.name}")
+                columns.append((f, slash, c.name))
+    headers += ["_id", "_uuid", "_submission_time", "_index"]
+    rows = []
+    for i in range(n):
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=int(rng.integers(0, 360)))
+        given = dict(submissions[i]) if i < len(submissions) else {}
+        values = {}
+        row = []
+        for f, slash, option in columns:
+            if slash not in values:
+                values[slash] = str(given[slash]) if slash in given else _value(form, f, rng, day)
+            value = values[slash]
+            row.append(value if option is None else ("" if not value else str(int(option in value.split()))))
+        uuid = str(given.get("_uuid") or f"{seed:04d}{i:04d}-0000-4000-8000-{i:012d}")
+        row += [str(1000 + i), uuid, str(given.get("_submission_time") or f"{day.isoformat()}T12:00:00"), str(i + 1)]
+        rows.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("data")
+        sheet.append(headers)
+        for r in rows:
+            sheet.append(r)
+        book.save(path)
+    else:
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(headers)
+            writer.writerows(rows)
+    return path
+
+
+def corpus(tmp: Path) -> list[tuple[str, Path, Path]]:
+    """(dataset name, form, export) of every form of the corpus that pyxform accepts, each with an export
+    in one of Kobo's layouts (they take turns)."""
+    out = []
+    layouts = [("csv", "/", False), ("csv", ".", True), ("xlsx", "/", True), ("csv", "/", True)]
+    sources = [(p.stem, p, []) for p in PYXFORM if p.name not in PYXFORM_REFUSES]
+    sources.append(("unhcr_mena", KOBOLOADER, []))
+    for source in FORMPACK:
+        form_path, submissions = formpack_form(source, tmp / "formpack")
+        sources.append((f"formpack_{source.stem}", form_path, submissions))
+    for i, (stem, form_path, submissions) in enumerate(sources):
+        fmt, sep, split = layouts[i % len(layouts)]
+        name = "c_" + "".join(ch if ch.isalnum() else "_" for ch in stem.lower())[:36]
+        export = generated_export(read_form(form_path), tmp / "exports" / f"{name}.{fmt}", n=120, seed=i,
+                                  separator=sep, split=split, submissions=submissions)
+        out.append((name, form_path, export))
+    return out
