@@ -73,6 +73,10 @@ class LoadedDataset:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Categories of each categorical variable as found in the whole dataset: code -> respondents.
     sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    # What the public tier may see of this version (core.query._Public), decided at its first public query.
+    public: object | None = None
+    # Public intervals of number questions whose codebook sets none (core.query.public_bins).
+    bins: dict[str, list[float]] = field(default_factory=dict)
 
 
 class Engine:
