@@ -68,7 +68,7 @@ def _from_widgets(options, public: bool) -> FilterState:
     else:
         start, end = s.get(PERIOD_KEY) or (None, None)
         selections = {var: s.get(_key(param)) or () for param, var in FILTER_PARAMS.items()}
-    state, _ = make_state(dataset, start, end, selections, options, public=public)
+    state, _ = make_state(dataset, start, end, selections, options)
     return state
 
 
@@ -98,7 +98,7 @@ def filter_bar(lang: str, tier: str, ignore: Sequence[str] = ()) -> FilterState:
     public = tier == "public"
     if first_run():
         params = url_params()
-        state, dropped = from_params(params, options, ignore=(LANG_PARAM, *STREAMLIT_PARAMS, *ignore), public=public)
+        state, dropped = from_params(params, options, ignore=(LANG_PARAM, *STREAMLIT_PARAMS, *ignore))
         add_notes(dropped)
     else:
         state = _from_widgets(options, public)

@@ -19,17 +19,29 @@ The cell-key method (rule 1)
 Rules, as applied here (numbers from data/disclosure.toml [thresholds]):
   2. min_count: a perturbed count under it is suppressed ("<10"); zeros too.
   3. min_population: a table whose perturbed population is under it is refused.
-  4. max_suppressed_share: refused when more than this share of non-empty cells are suppressed.
+  4. max_suppressed_share: a table of two or more variables is refused when more than this share of its
+     cells in shown rows and columns (one-way margins of at least min_count) would be "<10".
   5. max_variables / max_variables_sensitive: variables across rows and columns; filters do not count.
      sensitive_extreme_base / sensitive_extreme_band: a sensitive share of 0% or 100% on a base under
      sensitive_extreme_base is shown as "under/over band%".
   6. min_percentage_base: percentages from perturbed counts, only on a perturbed base at least this.
-  7. min_contributors, dominance_n, dominance_k: sums and means need min_contributors values and the
-     dominance_n largest under dominance_k of the total; never a minimum or maximum.
-  8. min_category_size: categories with fewer respondents in the whole dataset merge into "Other".
+  7. min_contributors, dominance_n, dominance_k: means need min_contributors (protected) contributors
+     and the dominance_n largest values under dominance_k of the total; magnitude_digits: a public mean's
+     significant digits; quartiles are read off the protected distribution over fixed intervals; never
+     a sum, a minimum or a maximum.
+  8. min_category_size, tiny_category_share, merge_partner_share: categories with fewer respondents in
+     the whole dataset (protected counts), or single-choice answers under tiny_category_share of those
+     who answered, merge into "Other", which must hold two answers; a lone small answer whose neighbours
+     are all over merge_partner_share is withheld (`public_categories`). Decided once per data version.
   9. Nothing row-level: the query API refuses microdata to the public tier (core/query.py).
  10. The secret, record keys and perturbation table stay in this process: nothing here returns them
      in a result.
+ 11. Every public decision is made from protected values: rule 4 from what the table shows, rule 7's
+     flag from the protected count, rule 8 from protected whole-dataset counts, rule 5's band from
+     protected counts and bases; refusals name the rule and what to change, never a share or a count.
+ 12. The public query space is bounded (core/query.py): one category, every category, or a year's
+     quarters per filter; number questions in fixed intervals (core.query.public_bins).
+docs/disclosure.md explains the design and the attacks it is tested against (scripts/attack.py).
 """
 
 from __future__ import annotations
@@ -231,7 +243,7 @@ def check_sparsity(is_suppressed: np.ndarray, s: Settings | None = None) -> None
     if hidden.size and float(hidden.mean()) > s.max_suppressed_share:
         raise TableRefused(
             4, "too_sparse",
-            f"Most of this table's cells would be hidden (more than {s.max_suppressed_share:.0%}): use "
+            f"More than {s.max_suppressed_share:.0%} of this table's cells would be hidden: use "
             "fewer or coarser variables, or wider filters.",
             limit=s.max_suppressed_share,
         )

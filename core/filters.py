@@ -43,7 +43,7 @@ Options = Callable[[str, str], Sequence[str]]
 def allowed_codes(tier: str) -> Options:
     """The filter options of a tier: core.query's categories, at public granularity for the public.
     "_other" stays valid in every tier where the public tier has it, so that a public link works for a
-    signed-in researcher too."""
+    signed-in researcher too. Its `public` attribute tells make_state to bound the choice (rule 12)."""
 
     def options(dataset: str, variable: str) -> list[str]:
         codes = categories(dataset, variable, tier)
@@ -51,6 +51,7 @@ def allowed_codes(tier: str) -> Options:
             codes.append(OTHER)
         return codes
 
+    options.public = tier == "public"  # the public tier's query space is bounded (rule 12)
     return options
 
 
@@ -123,12 +124,12 @@ def _public_period(quarters: list[str], first: int, last: int) -> bool:
 
 
 def make_state(dataset: str, start: str | None, end: str | None,
-               selections: Mapping[str, Iterable[str]], options: Options,
-               public: bool = False) -> tuple[FilterState, list[tuple[str, str]]]:
+               selections: Mapping[str, Iterable[str]], options: Options) -> tuple[FilterState, list[tuple[str, str]]]:
     """A FilterState with only what `dataset` and the tier's `options` allow; the (parameter, value)
-    pairs left out. A period bound at the dataset's first or last quarter is the same as none. In the
-    `public` tier (rule 12) each filter keeps its first answer, and a period that is not a quarter, a
-    year or everything is dropped."""
+    pairs left out. A period bound at the dataset's first or last quarter is the same as none. With
+    the public tier's options (rule 12) each filter keeps its first answer, and a period that is not a
+    quarter, a year or everything is dropped."""
+    public = getattr(options, "public", False)
     dropped: list[tuple[str, str]] = []
     quarters = load_codebook(dataset).quarters()
     bounds = []
@@ -162,8 +163,8 @@ def make_state(dataset: str, start: str | None, end: str | None,
     return FilterState(dataset, bounds[0], bounds[1], kept), dropped
 
 
-def from_params(params: Mapping[str, Sequence[str]], options: Options, ignore: Iterable[str] = (),
-                public: bool = False) -> tuple[FilterState, list[tuple[str, str]]]:
+def from_params(params: Mapping[str, Sequence[str]], options: Options,
+                ignore: Iterable[str] = ()) -> tuple[FilterState, list[tuple[str, str]]]:
     """The filters of a link's query parameters (each a list of values) and the (parameter, value)
     pairs dropped: unknown parameters (except those in `ignore`, read by someone else), unknown
     datasets, quarters, codes, and codes the tier may not use."""
@@ -184,5 +185,5 @@ def from_params(params: Mapping[str, Sequence[str]], options: Options, ignore: I
 
     start, end = single(START_PARAM), single(END_PARAM)
     selections = {var: params.get(param, ()) for param, var in FILTER_PARAMS.items()}
-    state, more = make_state(dataset, start, end, selections, options, public=public)
+    state, more = make_state(dataset, start, end, selections, options)
     return state, dropped + more
