@@ -35,9 +35,9 @@ def _labels(dataset: str, names: tuple[str, ...], key: tuple, lang: str) -> list
 def cell_text(row, pivot: Pivot, lang: str) -> str:
     """A figure as the table writes it: a count or "<10", a percentage or why it is withheld, a
     median or mean or "withheld"."""
-    if pivot.measure == "count":
+    if pivot.measure == "count" and row["flag"] not in ("over_band", "under_band"):
         return count_text(row["count"], bool(row["suppressed"]), lang)
-    if pivot.measure in COUNT_MEASURES:
+    if pivot.measure in COUNT_MEASURES:  # a share, or a count withheld by rule 5's band
         return share_text(row["value"], row["flag"], lang)
     if row["flag"] or pd.isna(row["value"]):
         return t("figures.withheld", lang)

@@ -7,7 +7,7 @@ Which chart for which type (core.codebook.TYPES):
                     respondents asked; shares do not add up to 100%);
   country           the same, for the most frequent countries;
   number            median and quartiles (core.query.summary, rule 7) and the distribution over
-                    intervals set from the public third quartile (core.query.distribution);
+                    the question's fixed intervals (core.query.distribution, public_bins);
   quarter, year     respondents per period: the trend;
   id, date          no chart (row-level).
 A breakdown ("break down by") turns shares into grouped bars (a few groups) or small multiples, or,
@@ -18,7 +18,6 @@ through the cache of components.figures, at the caller's tier: public figures ar
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 
 import altair as alt
@@ -88,24 +87,10 @@ def share_text(share, flag: str, lang: str) -> str:
 
 
 def _amount(x, var: Variable, lang: str) -> str:
+    if x is None or pd.isna(x):  # a public quartile in the open top interval, or in a hidden one
+        return t("figures.withheld", lang)
     value = fmt_int(x, lang) if abs(x) >= 100 else fmt_decimal(x, lang, digits=1 if x % 1 else 0)
     return t("charts.amount", lang, value=value, unit=var.unit) if var.unit else value
-
-
-def _nice(x: float) -> float:
-    """The smallest of 1, 2, 2.5 and 5 times a power of ten at or above x."""
-    power = 10 ** math.floor(math.log10(x))
-    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= x)
-
-
-def edges(var: Variable, p75: float, bins: int = 10) -> list[float]:
-    """Interval edges for a distribution: from the codebook's minimum (else 0) in equal nice steps to
-    about twice the third quartile, the last interval open. Set from public figures only."""
-    low = float(var.min) if var.min is not None else 0.0
-    if not (p75 > low):
-        return []
-    step = _nice((2 * p75 - low) / bins)
-    return [low + i * step for i in range(bins + 1)]
 
 
 def _interval(lower: float, upper: float, var: Variable, lang: str) -> str:
@@ -271,14 +256,14 @@ def _number_figure(var: Variable, by: Variable | None, ctx: View, codebook: Code
     if by is None:
         row = res.iloc[0] if len(res) else None
         lines.append(_summary_text(row, var, lang) if row is not None else "–")
-        cuts = edges(var, float(row["p75"])) if row is not None and not row["flag"] else []
         # One table for the file: the summary figures, then the respondents per interval.
         names = [t("charts.col.contributors", lang), t("charts.col.p25", lang), t("charts.col.median", lang),
                  t("charts.col.p75", lang), t("charts.col.mean", lang)]
         values = [row[c] for c in ("contributors", "p25", "median", "p75", "mean")] if row is not None else []
         table = pd.DataFrame({t("charts.col.figure", lang): names[:len(values)], t("charts.col.value", lang): values})
-        if cuts:
-            dist = cached("distribution", dataset, var.name, cuts, filters=filters, tier=ctx.tier)
+        if row is not None and not row["flag"]:
+            # The question's fixed intervals (core.query.public_bins), in every tier.
+            dist = cached("distribution", dataset, var.name, None, filters=filters, tier=ctx.tier)
             data = pd.DataFrame({
                 "option": [_interval(lo, up, var, lang) for lo, up in zip(dist["lower"], dist["upper"])],
                 "count": dist["count"].to_numpy(),

@@ -4,7 +4,8 @@ country outlines, built from core.query's protected aggregates only.
 What reaches the browser: per link or per place, its names in the chosen language, its codes, its
 position, its protected count and share, and how to draw it. Links and places whose count is withheld
 (public tier, rule 2) or that have no position ("Other", a link from a country to itself) are not
-drawn; `MapLayer.hidden` says how many links were withheld, for the page to say so.
+drawn; `MapLayer.hidden` says whether some may have been withheld, for the page to say so (never how
+many: which links exist is itself a count, design.md rule 11).
 
 No tile server is asked for anything unless a deployment sets PORTAL_MAP_BASEMAP (see BASEMAP_ENV).
 """
@@ -29,6 +30,7 @@ from core.settings import ROOT
 # The layers one can switch on (core/pages.py MAP_LAYERS, which stories are checked against) and the base.
 FLOWS, ROUTES, INCIDENTS, INTERVIEWS, TOWNS = MAP_LAYERS
 COUNTRIES = "countries"
+LINK_LAYERS = (FLOWS, ROUTES)
 # "carto" draws Carto's light vector basemap under the layers (a request per tile to a third party).
 BASEMAP_ENV = "PORTAL_MAP_BASEMAP"
 # Served by Streamlit at app/static/ (server.enableStaticServing in .streamlit/config.toml).
@@ -52,8 +54,8 @@ class MapLayer:
     """One layer's drawable rows (a DataFrame of aggregates) and what was left out."""
     id: str
     rows: pd.DataFrame
-    # Links withheld (public tier) and not drawn. None for places: a public table does not tell a
-    # withheld count from a zero (core/disclosure.py rule 2), so their number is not known here.
+    # 0: nothing withheld (researchers). None: links or places under the minimum are not drawn (public
+    # tier); how many is not known here: a public table does not tell a withheld count from a zero.
     hidden: int | None = 0
     unplaced: list[str] = field(default_factory=list)  # codes with no position ("Other", self-links)
 
@@ -112,7 +114,8 @@ def flow_layer(table: pd.DataFrame, lang: str, layer_id: str = FLOWS) -> MapLaye
         "detail": [_detail(n, n / base if base else None, lang) for n in rows["count"]],
     })
     unplaced = [f"{a}>{b}" for a, b in shown.loc[~drawable, ["origin", "destination"]].itertuples(index=False)]
-    return MapLayer(layer_id, rows.reset_index(drop=True), hidden=int(table["suppressed"].sum()), unplaced=unplaced)
+    hidden = None if table.attrs.get("tier") == "public" else int(table["suppressed"].sum())
+    return MapLayer(layer_id, rows.reset_index(drop=True), hidden=hidden, unplaced=unplaced)
 
 
 def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str) -> MapLayer:

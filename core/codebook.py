@@ -65,6 +65,8 @@ class Variable:
     unit: str | None = None
     min: float | None = None
     max: float | None = None
+    # A number question's fixed public intervals (rule 12): increasing lower edges, the last one open.
+    bins: tuple[float, ...] = ()
 
     @property
     def codes(self) -> list[str]:
@@ -224,6 +226,10 @@ def parse_codebook(raw: dict, dataset: str) -> Codebook:
             raise CodebookError(f"{where}: choice codes must be unique and not {OTHER!r}")
         if vtype == "multiple" and len(codes) > 62:
             raise CodebookError(f"{where}: at most 62 choices fit the stored bit mask")
+        bins = entry.get("bins") or ()
+        if bins and (vtype != "number" or not all(isinstance(b, (int, float)) for b in bins)
+                     or any(b >= c for b, c in zip(bins, bins[1:]))):
+            raise CodebookError(f"{where}: bins must be increasing numbers, for a number question")
         variables[name] = Variable(
             name=name, type=vtype, theme=entry["theme"],
             labels=_labels(entry.get("label"), where),
@@ -231,6 +237,7 @@ def parse_codebook(raw: dict, dataset: str) -> Codebook:
             choices=choices,
             asked=_labels(entry["asked"], f"{where}, asked") if entry.get("asked") else None,
             unit=entry.get("unit"), min=entry.get("min"), max=entry.get("max"),
+            bins=tuple(float(b) for b in bins),
         )
     # A dataset made from a survey's form has only the standard variables the survey asks (core/ingest);
     # the id and the interview date (and the periods made from it) every dataset has.

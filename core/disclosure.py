@@ -19,17 +19,29 @@ The cell-key method (rule 1)
 Rules, as applied here (numbers from data/disclosure.toml [thresholds]):
   2. min_count: a perturbed count under it is suppressed ("<10"); zeros too.
   3. min_population: a table whose perturbed population is under it is refused.
-  4. max_suppressed_share: refused when more than this share of non-empty cells are suppressed.
+  4. max_suppressed_share: a table of two or more variables is refused when more than this share of its
+     cells in shown rows and columns (one-way margins of at least min_count) would be "<10".
   5. max_variables / max_variables_sensitive: variables across rows and columns; filters do not count.
      sensitive_extreme_base / sensitive_extreme_band: a sensitive share of 0% or 100% on a base under
      sensitive_extreme_base is shown as "under/over band%".
   6. min_percentage_base: percentages from perturbed counts, only on a perturbed base at least this.
-  7. min_contributors, dominance_n, dominance_k: sums and means need min_contributors values and the
-     dominance_n largest under dominance_k of the total; never a minimum or maximum.
-  8. min_category_size: categories with fewer respondents in the whole dataset merge into "Other".
+  7. min_contributors, dominance_n, dominance_k: means need min_contributors (protected) contributors
+     and the dominance_n largest values under dominance_k of the total; magnitude_digits: a public mean's
+     significant digits; quartiles are read off the protected distribution over fixed intervals; never
+     a sum, a minimum or a maximum.
+  8. min_category_size, tiny_category_share, merge_partner_share: categories with fewer respondents in
+     the whole dataset (protected counts), or single-choice answers under tiny_category_share of those
+     who answered, merge into "Other", which must hold two answers; a lone small answer whose neighbours
+     are all over merge_partner_share is withheld (`public_categories`). Decided once per data version.
   9. Nothing row-level: the query API refuses microdata to the public tier (core/query.py).
  10. The secret, record keys and perturbation table stay in this process: nothing here returns them
      in a result.
+ 11. Every public decision is made from protected values: rule 4 from what the table shows, rule 7's
+     flag from the protected count, rule 8 from protected whole-dataset counts, rule 5's band from
+     protected counts and bases; refusals name the rule and what to change, never a share or a count.
+ 12. The public query space is bounded (core/query.py): one category, every category, or a year's
+     quarters per filter; number questions in fixed intervals (core.query.public_bins).
+docs/disclosure.md explains the design and the attacks it is tested against (scripts/attack.py).
 """
 
 from __future__ import annotations
@@ -45,6 +57,8 @@ from pathlib import Path
 import numpy as np
 
 from core.settings import DISCLOSURE_SETTINGS, ckm_secret
+
+OTHER_CODE = "_other"  # core.codebook.OTHER (this module imports nothing from the codebook)
 
 
 class TableRefused(Exception):
@@ -79,6 +93,9 @@ class Settings:
     dominance_n: int
     dominance_k: float
     min_category_size: int
+    tiny_category_share: float
+    merge_partner_share: float
+    magnitude_digits: int
 
 
 def load_settings(path: Path = DISCLOSURE_SETTINGS) -> Settings:
@@ -215,19 +232,20 @@ def check_population(perturbed_population: int, s: Settings | None = None) -> No
         )
 
 
-def check_sparsity(true_counts: np.ndarray, is_suppressed: np.ndarray, s: Settings | None = None) -> None:
-    """Rule 4: refuse a table when most of its non-empty cells would be suppressed."""
+def check_sparsity(is_suppressed: np.ndarray, s: Settings | None = None) -> None:
+    """Rule 4: refuse a table when most of its cells would be shown as "<10".
+
+    Decided on what the table would show and nothing else (rule 11): every cell of the grid counts,
+    an empty one like a small one, so the refusal tells no more than the table would have, and nothing
+    about which cells are empty. The message names the rule and what to change, never a share."""
     s = s or settings()
-    non_empty = np.asarray(true_counts) > 0
-    if not non_empty.any():
-        return
-    share = float(np.asarray(is_suppressed)[non_empty].mean())
-    if share > s.max_suppressed_share:
+    hidden = np.asarray(is_suppressed, dtype=bool)
+    if hidden.size and float(hidden.mean()) > s.max_suppressed_share:
         raise TableRefused(
             4, "too_sparse",
-            f"{share:.0%} of this table's cells would be hidden (more than "
-            f"{s.max_suppressed_share:.0%}): use fewer or coarser variables, or wider filters.",
-            share=share, limit=s.max_suppressed_share,
+            f"More than {s.max_suppressed_share:.0%} of this table's cells would be hidden: use "
+            "fewer or coarser variables, or wider filters.",
+            limit=s.max_suppressed_share,
         )
 
 
@@ -236,8 +254,9 @@ def share_flags(counts, bases, sensitive: bool, s: Settings | None = None):
 
     Returns (share, flag): share is count/base where it may be shown, else NaN; flag is "" when
     shown, "suppressed" (the count is "<10"), "base_too_small" (base under min_percentage_base or
-    itself suppressed), "under_band" / "over_band" (a sensitive 0% or 100% on a base under
-    sensitive_extreme_base, shown as "under 5%" / "over 95%").
+    itself suppressed), "under_band" / "over_band" (a sensitive share within sensitive_extreme_band
+    of 0% or 100% on a base under sensitive_extreme_base, shown as "under 5%" / "over 95%"). Where a
+    band is shown, the count behind it must not be (see `banded`).
     """
     s = s or settings()
     counts = np.asarray(counts, dtype=float)  # NaN where suppressed
@@ -249,37 +268,132 @@ def share_flags(counts, bases, sensitive: bool, s: Settings | None = None):
     small_base = np.isnan(bases) | (bases < s.min_percentage_base)
     flag[small_base] = "base_too_small"
     if sensitive:
-        extreme_base = ~small_base & (bases < s.sensitive_extreme_base)
-        flag[extreme_base & (share >= 1)] = "over_band"
-        flag[extreme_base & (share <= 0)] = "under_band"
+        band = banded(counts, bases, s)
+        flag[band == "over_band"] = "over_band"
+        flag[(band == "under_band") & (flag == "")] = "under_band"
     share = np.where(flag == "", np.minimum(share, 1.0), np.nan)
     return share, flag
 
 
-def magnitude_allowed(values: np.ndarray, s: Settings | None = None) -> str:
-    """Rule 7 for one group's values: "" when a sum or mean may be shown, else the reason."""
+def banded(counts, bases, s: Settings | None = None) -> np.ndarray:
+    """Rule 5's band for a sensitive answer, from protected counts and protected bases only: where the
+    base is under sensitive_extreme_base, a count within sensitive_extreme_band percent of the base
+    ("over_band") or of zero ("under_band"). A whole small group reporting the same experience is a
+    disclosure, so there neither the share nor the count nor (for a count) the exact base is shown:
+    "43 of 43" would say 100%. Returns "" / "over_band" / "under_band" per cell."""
     s = s or settings()
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) < s.min_contributors:
+    counts = np.asarray(counts, dtype=float)
+    bases = np.asarray(bases, dtype=float)
+    band = s.sensitive_extreme_band / 100
+    out = np.full(counts.shape, "", dtype=object)
+    small = ~np.isnan(bases) & (bases < s.sensitive_extreme_base)
+    with np.errstate(invalid="ignore"):
+        out[small & ~np.isnan(counts) & (counts >= (1 - band) * bases)] = "over_band"
+        out[small & ~np.isnan(counts) & (counts <= band * bases)] = "under_band"
+    return out
+
+
+# --- rule 7: sums, means and quantiles ---------------------------------------------------------
+
+def magnitude_flag(contributors: float, top: float, abs_total: float, s: Settings | None = None) -> str:
+    """Rule 7 for one group: "" when its mean may be shown, else why not. `contributors` is the
+    protected count (NaN where it is "<10"), so the flag says no more about the group's size than the
+    count does; `top` is the sum of the dominance_n largest absolute values, `abs_total` the sum of all."""
+    s = s or settings()
+    if np.isnan(contributors) or contributors < s.min_contributors:
         return "too_few_contributors"
-    total = float(np.abs(values).sum())
-    if total > 0:
-        top = float(np.sort(np.abs(values))[-s.dominance_n:].sum())
-        if top >= s.dominance_k * total:
-            return "dominated"
+    if abs_total > 0 and top >= s.dominance_k * abs_total:
+        return "dominated"
     return ""
 
 
-def round_magnitude(x: float, digits: int = 3) -> float:
-    """Public means and quantiles keep 3 significant digits: a shown figure should not move by one
+def magnitude_allowed(values: np.ndarray, s: Settings | None = None) -> str:
+    """Rule 7 for one group's exact values (researchers' checks, tests): `magnitude_flag` on them."""
+    values = np.asarray(values, dtype=float)
+    values = np.abs(values[~np.isnan(values)])
+    top = float(np.sort(values)[-(s or settings()).dominance_n:].sum()) if len(values) else 0.0
+    return magnitude_flag(float(len(values)), top, float(values.sum()), s)
+
+
+def round_magnitude(x: float, digits: int | None = None) -> float:
+    """Public means keep `magnitude_digits` significant digits: a shown figure should not move by one
     respondent's exact value."""
+    digits = digits or settings().magnitude_digits
     if x == 0 or np.isnan(x):
         return x
     return float(f"{x:.{digits}g}")
 
 
-def small_categories(sizes: dict[str, int], s: Settings | None = None) -> set[str]:
-    """Rule 8: the categories that merge into "Other" (fewer respondents in the whole dataset)."""
+def binned_quantiles(edges: Sequence[float], counts, probabilities: Sequence[float]) -> list[float]:
+    """Quantiles read off a protected distribution: `counts` per interval [edges[i], edges[i+1]) as
+    shown to the public (NaN for "<10", taken as none), linear inside the interval. A quantile that falls
+    in the last, open interval, or in an interval the public sees as "<10", is NaN: no public quantile
+    is ever a respondent's value, a minimum or a maximum, and each is what anyone could compute from the
+    distribution the page shows."""
+    counts = np.nan_to_num(np.asarray(counts, dtype=float), nan=0.0)
+    total = counts.sum()
+    out = []
+    for p in probabilities:
+        if total <= 0:
+            out.append(np.nan)
+            continue
+        target = p * total
+        cumulative = np.cumsum(counts)
+        i = int(np.searchsorted(cumulative, target, side="left"))
+        if i >= len(edges) - 1 or counts[i] <= 0:  # the open top interval, or a hidden one
+            out.append(np.nan)
+            continue
+        before = cumulative[i] - counts[i]
+        lo, hi = edges[i], edges[i + 1]
+        out.append(lo + (hi - lo) * (target - before) / counts[i])
+    return out
+
+
+# --- rule 8: the public categories of a variable, decided once per data version -----------------
+
+@dataclass(frozen=True)
+class PublicCategories:
+    """What the public sees of one categorical variable: `shown` codes in display order (OTHER last
+    when some are merged), `merged` the codes shown as OTHER, `withheld` the codes whose respondents
+    are left out of every public figure (a lone tiny category with no small neighbour to merge with)."""
+
+    shown: tuple[str, ...]
+    merged: frozenset[str] = frozenset()
+    withheld: frozenset[str] = frozenset()
+
+
+def public_categories(sizes: dict[str, int], respondents: int, kind: str,
+                      s: Settings | None = None) -> PublicCategories:
+    """Rule 8, from protected (perturbed) whole-dataset counts per category, in display order.
+
+    `kind`: "single" (answers that exclude each other), "country" (the same, with many categories),
+    "multiple" (options of a multiple-choice question), or "time" (quarters and years: never merged,
+    the time axis stays whole). A category is small under min_category_size respondents, or, for a
+    single-choice answer, under tiny_category_share of those who answered: inside any filtered or
+    crossed table such a category's cells are mostly a handful of people beside large siblings, the
+    setting of the averaging attack (docs/disclosure.md). Small categories merge into OTHER. OTHER must
+    hold at least two answers and be no small category itself, so the next smallest answers join it,
+    as long as each is under merge_partner_share of respondents; if that cannot be had (gender "other"
+    beside "man" and "woman"), the small answers are withheld: their respondents are left out of the
+    public tier's figures everywhere (for a multiple-choice option: the option is not shown), so that
+    no public figure depends on them at all."""
     s = s or settings()
-    return {code for code, n in sizes.items() if n < s.min_category_size}
+    if kind == "time":
+        return PublicCategories(tuple(sizes))
+    threshold = s.min_category_size
+    if kind == "single":
+        threshold = max(threshold, s.tiny_category_share * respondents)
+    small = [c for c, n in sizes.items() if n < threshold]
+    empty = {c for c in small if sizes[c] <= 0}
+    merged = [c for c in small if c not in empty]
+    if merged:
+        rest = sorted((c for c in sizes if c not in small), key=lambda c: (sizes[c], c))
+        while (len(merged) < 2 or sum(sizes[c] for c in merged) < threshold) and len(rest) > 2 \
+                and sizes[rest[0]] < s.merge_partner_share * respondents:
+            merged.append(rest.pop(0))
+    if not merged or len(merged) < 2 or sum(sizes[c] for c in merged) < threshold:
+        # No OTHER: what is small is withheld (an empty category too: a perturbed zero may be one person).
+        return PublicCategories(tuple(c for c in sizes if c not in small and c not in merged), frozenset(),
+                                frozenset([*small, *merged]))
+    hidden = {*merged, *empty}
+    return PublicCategories(tuple(c for c in sizes if c not in hidden) + (OTHER_CODE,), frozenset(hidden))

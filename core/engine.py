@@ -76,6 +76,10 @@ class LoadedDataset:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Categories of each categorical variable as found in the whole dataset: code -> respondents.
     sizes: dict[str, dict[str, int]] = field(default_factory=dict)
+    # What the public tier may see of this version (core.query._Public), decided at its first public query.
+    public: object | None = None
+    # Public intervals of number questions whose codebook sets none (core.query.public_bins).
+    bins: dict[str, list[float]] = field(default_factory=dict)
 
 
 class Engine:
@@ -219,19 +223,25 @@ class Engine:
                     for i, code in enumerate(var.codes)
                 )
                 row = self.query(f"SELECT {sums} FROM {q(ds.table)}").iloc[0]
-                sizes = {code: int(row[code]) for code in var.codes}
+                found = {code: int(row[code]) for code in var.codes}
             else:
-                df = self.query(
-                    f"SELECT code::VARCHAR AS code, n FROM (SELECT {col} AS code, count(*) AS n "
-                    f"FROM {q(ds.table)} WHERE {col} IS NOT NULL GROUP BY 1) ORDER BY n DESC, code"
-                )
+                df = self.query(f"SELECT {col}::VARCHAR AS code, count(*) AS n FROM {q(ds.table)} "
+                                f"WHERE {col} IS NOT NULL GROUP BY 1")
                 found = dict(zip(df["code"], df["n"].astype(int)))
-                order = var.codes if var.type == "single" else list(found)
-                if var.type in ("quarter", "year"):
-                    order = sorted(set(found) | set(ds.codebook.period_codes(var)))
-                sizes = {code: found.get(code, 0) for code in order}
-            ds.sizes[var.name] = sizes
+            self.set_category_sizes(ds, var, found)
         return ds.sizes[var.name]
+
+    @staticmethod
+    def set_category_sizes(ds: LoadedDataset, var: Variable, found: dict[str, int]) -> None:
+        """Record a variable's respondents per category (counted by the caller), in display order: the
+        codebook's for choices, the largest first for countries, time order for quarters and years."""
+        if var.type in ("single", "multiple"):
+            order = var.codes
+        elif var.type in ("quarter", "year"):
+            order = sorted(set(found) | set(ds.codebook.period_codes(var)))
+        else:
+            order = sorted(found, key=lambda c: (-found[c], c))
+        ds.sizes[var.name] = {code: int(found.get(code, 0)) for code in order}
 
 
 _default: Engine | None = None

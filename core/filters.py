@@ -8,6 +8,11 @@ dataset's whole span is not written. Values are codebook codes, never labels, so
 language. Reading a link never fails: an unknown parameter, a value that is not a code of the dataset,
 or a code the tier may not filter on (a small category in the public tier, design.md rule 8) is dropped
 and reported back, for the page to say so.
+
+The public tier's query space is bounded (design.md rule 12, docs/disclosure.md): one answer per
+filter, and a period that is a single quarter, a single year or everything. A public link with more
+(shared by a researcher, or from before the rule) keeps the first answer of each filter and drops the
+rest, and a period that is neither is dropped: each with a note, never an error.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ Options = Callable[[str, str], Sequence[str]]
 def allowed_codes(tier: str) -> Options:
     """The filter options of a tier: core.query's categories, at public granularity for the public.
     "_other" stays valid in every tier where the public tier has it, so that a public link works for a
-    signed-in researcher too."""
+    signed-in researcher too. Its `public` attribute tells make_state to bound the choice (rule 12)."""
 
     def options(dataset: str, variable: str) -> list[str]:
         codes = categories(dataset, variable, tier)
@@ -46,6 +51,7 @@ def allowed_codes(tier: str) -> Options:
             codes.append(OTHER)
         return codes
 
+    options.public = tier == "public"  # the public tier's query space is bounded (rule 12)
     return options
 
 
@@ -74,6 +80,16 @@ class FilterState:
             out[PERIOD_VARIABLE] = self.quarters()
         return out
 
+    def period_choice(self) -> str:
+        """The period as the public tier chooses it: "" (all), a year ("2024") or a quarter ("2024Q1");
+        the first quarter's code for any other range (researchers)."""
+        if self.start is None and self.end is None:
+            return ""
+        quarters = self.quarters()
+        if len(quarters) > 1 and len({q[:4] for q in quarters}) == 1:
+            return quarters[0][:4]
+        return quarters[0]
+
     def active(self) -> int:
         """How many filters narrow the view (the period counts as one)."""
         return len(self.selections) + (self.start is not None or self.end is not None)
@@ -90,10 +106,30 @@ class FilterState:
         return params
 
 
+def period_bounds(dataset: str, choice: str) -> tuple[str | None, str | None]:
+    """The (start, end) quarters of a public period choice: "" (all), a year or a quarter."""
+    if not choice:
+        return None, None
+    quarters = [q for q in load_codebook(dataset).quarters() if q.startswith(choice)]
+    return (quarters[0], quarters[-1]) if quarters else (None, None)
+
+
+def _public_period(quarters: list[str], first: int, last: int) -> bool:
+    """Rule 12: a single quarter, a single year (as much of it as the dataset covers), or everything."""
+    chosen = quarters[first:last + 1]
+    if first == last or chosen == quarters:
+        return True
+    year = chosen[0][:4]
+    return chosen == [q for q in quarters if q.startswith(year)]
+
+
 def make_state(dataset: str, start: str | None, end: str | None,
                selections: Mapping[str, Iterable[str]], options: Options) -> tuple[FilterState, list[tuple[str, str]]]:
     """A FilterState with only what `dataset` and the tier's `options` allow; the (parameter, value)
-    pairs left out. A period bound at the dataset's first or last quarter is the same as none."""
+    pairs left out. A period bound at the dataset's first or last quarter is the same as none. With
+    the public tier's options (rule 12) each filter keeps its first answer, and a period that is not a
+    quarter, a year or everything is dropped."""
+    public = getattr(options, "public", False)
     dropped: list[tuple[str, str]] = []
     quarters = load_codebook(dataset).quarters()
     bounds = []
@@ -104,6 +140,11 @@ def make_state(dataset: str, start: str | None, end: str | None,
         bounds.append(None if value == edge else value)
     if bounds[0] and bounds[1] and quarters.index(bounds[0]) > quarters.index(bounds[1]):
         dropped += [(START_PARAM, bounds[0]), (END_PARAM, bounds[1])]
+        bounds = [None, None]
+    first = quarters.index(bounds[0]) if bounds[0] else 0
+    last = quarters.index(bounds[1]) if bounds[1] else len(quarters) - 1
+    if public and not _public_period(quarters, first, last):
+        dropped += [(p, v) for p, v in zip((START_PARAM, END_PARAM), bounds) if v]
         bounds = [None, None]
     kept: dict[str, tuple[str, ...]] = {}
     codebook = load_codebook(dataset)
@@ -117,6 +158,10 @@ def make_state(dataset: str, start: str | None, end: str | None,
         allowed = list(options(dataset, var))
         dropped += [(param, code) for code in wanted if code not in allowed]
         codes = tuple(code for code in allowed if code in wanted)  # in display order
+        if public and len(codes) > 1:
+            first = next(c for c in wanted if c in codes)
+            dropped += [(param, code) for code in codes if code != first]
+            codes = (first,)
         if codes:
             kept[var] = codes
     return FilterState(dataset, bounds[0], bounds[1], kept), dropped

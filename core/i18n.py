@@ -206,7 +206,7 @@ def tn(key: str, n: int, lang: str, /, **params) -> str:
 
 
 # Parameters of core.disclosure.TableRefused that are shares, shown as percentages.
-_SHARE_PARAMS = {"too_sparse": ("share", "limit")}
+_SHARE_PARAMS = {"too_sparse": ("limit",)}
 
 
 def refusal_message(reason: str, params: Mapping, lang: str,
@@ -220,6 +220,8 @@ def refusal_message(reason: str, params: Mapping, lang: str,
         if name in values:
             values[name] = fmt_pct(values[name], lang)
     key = f"disclosure.{reason}"
+    if "variable" in values and label:
+        values["variable"] = label(values["variable"])
     if reason == "too_many_variables" and values.get("sensitive"):
         key = "disclosure.too_many_variables_sensitive"
         names: Iterable[str] = values["sensitive"]

@@ -88,7 +88,7 @@ def clean(codebook: Codebook, tier: str, rows: Sequence = (), columns: Sequence 
     """A layout from what a browser or a link sent: field names the tier may use, each in one zone
     (the first it appears in: rows, then columns, then filters), at most MAX_FIELDS in rows and
     columns together and MAX_FILTERS filters; with `categories` (field -> the codes the tier may
-    filter it on), only those codes. Returns the layout and what was dropped, as text."""
+    filter it on), only those codes; in the public tier, one code per filter (design.md rule 12). Returns the layout and what was dropped, as text."""
     usable = {v.name for v in fields(codebook, tier)}
     seen: set[str] = set()
     dropped: list[str] = []
@@ -111,6 +111,8 @@ def clean(codebook: Codebook, tier: str, rows: Sequence = (), columns: Sequence 
         codes = chosen[name] if isinstance(chosen[name], (list, tuple)) else ()
         allowed = list(categories(name)) if categories else None
         good = [c for c in codes if isinstance(c, str) and (allowed is None or c in allowed)]
+        if tier == "public":  # rule 12: one answer per filter in the public tier
+            good = list(dict.fromkeys(good))[:1]
         dropped += [f"{name}={c}"[:60] for c in codes if c not in good]
         kept_filters[name] = tuple(dict.fromkeys(good))
     return Layout(tuple(kept_rows), tuple(kept_cols), kept_filters), dropped
@@ -213,7 +215,8 @@ def build(dataset: str, layout: Layout, measure: str = "count", tier: str = "pub
                      "col_pct": tuple(d for d in subset if d in cols), "total_pct": ()}[measure]
         if base_dims is None:
             frame["value"] = frame["count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-            frame["flag"] = np.where(frame["suppressed"], "suppressed", "")
+            if "flag" not in frame:  # the grand total, or a margin withheld on its own
+                frame["flag"] = np.where(frame["suppressed"], "suppressed", "")
             return Margin(subset, frame)
         base = table(base_dims)
         if base is None:
@@ -226,6 +229,9 @@ def build(dataset: str, layout: Layout, measure: str = "count", tier: str = "pub
         counts_ = frame["count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         if tier == "public":
             share, flag = disclosure.share_flags(counts_, bases, sensitive)
+            if "flag" in frame:  # a count rule 5's band withheld stays a band, not "<10"
+                banded = frame["flag"].isin(("over_band", "under_band")).to_numpy()
+                flag = np.where(banded, frame["flag"].to_numpy(dtype=object), flag)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 share = np.where(bases > 0, counts_ / bases, np.nan)

@@ -88,6 +88,69 @@ def _is_public(tier: str) -> bool:
 # --- categories and the mapping to public granularity (rule 8) ------------------------------
 
 @dataclass(frozen=True)
+class _Public:
+    """What the public tier may see of one data version, decided once from whole-dataset protected
+    counts (rule 8, core.disclosure.public_categories): each public categorical variable's categories,
+    and the respondents every public figure counts (`universe`: an SQL condition leaving out those in
+    withheld categories)."""
+
+    categories: Mapping[str, disclosure.PublicCategories]
+    universe: str
+
+
+def _public(ds: LoadedDataset) -> _Public:
+    if ds.public is None:  # computed at most a few times at once, with the same result
+        ds.public = _decide_public(ds)
+    return ds.public
+
+
+def _decide_public(ds: LoadedDataset) -> _Public:
+    """Two statements: every single-choice, country and time variable's categories, then every
+    multiple-choice option and those asked; each with its count and key sum, perturbed (rule 1) for
+    rule 8's decision."""
+    engine, t = get_engine(), q(ds.table)
+    variables = [v for v in ds.codebook.variables.values() if v.categorical and v.public]
+    grouped = [v for v in variables if v.type != "multiple"]
+    found: dict[str, dict[str, tuple[int, int]]] = {v.name: {} for v in variables}
+    if grouped:  # one statement, a grouping per variable (faster here than GROUPING SETS over many columns)
+        parts = [f"SELECT {i} AS v, {q(v.name)}::VARCHAR AS code, count(*) AS n, sum({RKEY}) AS k FROM {t} "
+                 f"WHERE {q(v.name)} IS NOT NULL GROUP BY {q(v.name)}" for i, v in enumerate(grouped)]
+        df = engine.query(" UNION ALL ".join(parts))
+        for i, c, n, k in zip(df["v"], df["code"], df["n"], df["k"]):
+            found[grouped[int(i)].name][c] = (int(n), int(k))
+    answered = {v.name: (sum(n for n, _ in found[v.name].values()), sum(k for _, k in found[v.name].values()))
+                for v in grouped}  # exclusive answers: the categories add up to those who answered
+    options = [v for v in variables if v.type == "multiple"]
+    if options:  # per stored answer first (few groups), then each option; option -1: those asked
+        parts = [f"SELECT {j} AS v, i, sum(n) AS n, sum(k) AS k FROM (SELECT {q(v.name)} AS m, count(*) AS n, "
+                 f"sum({RKEY}) AS k FROM {t} WHERE {q(v.name)} IS NOT NULL GROUP BY 1) AS p, range(-1, {len(v.codes)}) "
+                 f"AS r(i) WHERE i = -1 OR (m >> i) & 1 = 1 GROUP BY i" for j, v in enumerate(options)]
+        df = engine.query(" UNION ALL ".join(parts))
+        for j, i, n, k in zip(df["v"], df["i"], df["n"], df["k"]):
+            var = options[int(j)]
+            if i < 0:
+                answered[var.name] = (int(n), int(k))
+            else:
+                found[var.name][var.codes[int(i)]] = (int(n), int(k))
+    perturb = engine.perturbation.perturb
+    categories, withheld = {}, []
+    for var in variables:
+        if var.name not in ds.sizes:
+            engine.set_category_sizes(ds, var, {c: n for c, (n, _) in found[var.name].items()})
+        order = list(ds.sizes[var.name])
+        pairs = [found[var.name].get(c, (0, 0)) for c in order]
+        shown = perturb([p[0] for p in pairs], [p[1] for p in pairs]) if pairs else []
+        n, k = answered.get(var.name, (0, 0))
+        respondents = int(perturb([n], [k])[0])
+        kind = {"quarter": "time", "year": "time"}.get(var.type, var.type)
+        decided = disclosure.public_categories(dict(zip(order, map(int, shown))), respondents, kind)
+        categories[var.name] = decided
+        if decided.withheld and var.type != "multiple":
+            withheld.append(f"NOT coalesce({_in_sql(ds, var.name, sorted(decided.withheld))}, false)")
+    return _Public(categories, " AND ".join(withheld) or "TRUE")
+
+
+@dataclass(frozen=True)
 class _Dim:
     var: Variable
     categories: tuple[str, ...]          # the categories the result shows, in display order
@@ -96,21 +159,16 @@ class _Dim:
 
 
 def _dim(ds: LoadedDataset, var: Variable, public: bool) -> _Dim:
-    sizes = get_engine().category_sizes(ds, var)
-    # Quarters and years are the public granularity of time (rule 8) and the time axis stays whole:
-    # a quarter with few interviews is protected by rules 2 to 4 like any cell, not merged into "Other".
-    merges = public and var.type not in ("quarter", "year")
-    small = disclosure.small_categories(sizes) if merges else set()
-    shown = [c for c in sizes if c not in small]
-    if any(sizes[c] > 0 for c in small):
-        shown.append(OTHER)
-    merge = {c: OTHER for c in small}
+    if public:
+        decided = _public(ds).categories[var.name]
+        shown, merged = list(decided.shown), decided.merged
+    else:  # researchers see every category as stored
+        shown, merged = list(get_engine().category_sizes(ds, var)), frozenset()
+    merge = {c: OTHER for c in merged}
     masks: tuple[tuple[str, int], ...] = ()
     if var.type == "multiple":
         bit = {code: 1 << i for i, code in enumerate(var.codes)}
-        masks = tuple(
-            (c, sum(bit[s] for s in small) if c == OTHER else bit[c]) for c in shown
-        )
+        masks = tuple((c, sum(bit[m] for m in merged) if c == OTHER else bit[c]) for c in shown)
     return _Dim(var, tuple(shown), merge, masks)
 
 
@@ -119,6 +177,19 @@ def categories(dataset: str, variable: str, tier: str = "public") -> list[str]:
     ds = get_engine().dataset(dataset)
     var = _variable(ds, variable, _is_public(tier), role="variable")
     return list(_dim(ds, var, _is_public(tier)).categories)
+
+
+def public_groups(dataset: str, variable: str) -> dict[str, list[str]]:
+    """Groups of categories the public tier may filter `variable` on beyond one category (rule 12): for
+    the quarter of interview, each year's quarters, keyed by year. Empty for other variables."""
+    ds = get_engine().dataset(dataset)
+    var = ds.codebook[variable]
+    if var.type != "quarter":
+        return {}
+    groups: dict[str, list[str]] = {}
+    for code in _public(ds).categories[variable].shown:
+        groups.setdefault(code[:4], []).append(code)
+    return groups
 
 
 def _variable(ds: LoadedDataset, name: str, public: bool, role: str) -> Variable:
@@ -135,29 +206,48 @@ def _variable(ds: LoadedDataset, name: str, public: bool, role: str) -> Variable
     return var
 
 
+def _check_public_filter(ds: LoadedDataset, var: Variable, codes: Sequence[str], shown: Sequence[str]) -> None:
+    """Rule 12: a public filter keeps one category, every category (an answer to the question), or a
+    group the codebook defines (a year's quarters), never an arbitrary list: a small cell must not be
+    the difference of many different shown sets."""
+    if len(codes) <= 1 or set(codes) == set(shown):
+        return
+    if var.type == "quarter" and sorted(codes) in public_groups(ds.name, var.name).values():
+        return
+    raise disclosure.TableRefused(
+        12, "filter_not_public",
+        f"In the public tier a filter keeps one answer of {var.name!r} (or a whole year of quarters): "
+        "choose one.", variable=var.name)
+
+
 def _where(ds: LoadedDataset, filters: Mapping[str, Sequence[str]] | None, public: bool,
            not_null: Sequence[str] = ()) -> str:
     clauses = [f"{q(name)} IS NOT NULL" for name in not_null]
+    if public:
+        clauses.append(_public(ds).universe)
     for name, codes in (filters or {}).items():
         var = _variable(ds, name, public, role="filter")
+        codes = list(dict.fromkeys(codes))
         if not codes:
             continue
         sizes = get_engine().category_sizes(ds, var)
-        small = disclosure.small_categories(sizes)
+        decided = _public(ds).categories.get(name)
+        merged = decided.merged if decided else frozenset()
         # "_other" means the same categories in every tier, so a public link works for researchers.
-        allowed = set(_dim(ds, var, public).categories) if public else {*sizes, OTHER}
+        allowed = _dim(ds, var, public).categories if public else [*sizes, *([OTHER] if merged else [])]
         for code in codes:
             if code not in allowed:
                 raise UnknownFilter(f"{code!r} is not a category of {name!r} here", name, code)
+        if public:
+            _check_public_filter(ds, var, codes, allowed)
         wanted = set(codes)
-        stored = [c for c in sizes if (c in wanted and c not in small) or (OTHER in wanted and c in small)
-                  or (not public and c in wanted)]
+        stored = [c for c in sizes if c in wanted or (OTHER in wanted and c in merged)]
         if var.type == "multiple":
             mask = sum(1 << var.codes.index(c) for c in stored)
             clauses.append(f"({q(name)} & {mask}) <> 0")
         else:
             clauses.append(_in_sql(ds, name, stored))
-    return " AND ".join(clauses) or "TRUE"
+    return " AND ".join(c for c in clauses if c != "TRUE") or "TRUE"
 
 
 def _in_sql(ds: LoadedDataset, name: str, codes: Sequence[str]) -> str:
@@ -289,23 +379,44 @@ class _Table:
     base: int | None         # the table's population as shown
 
 
-def _protect(cells: pd.DataFrame, pop_n: int, pop_k: int, public: bool, sparse_rule: bool = True) -> _Table:
+def _protect(cells: pd.DataFrame, pop_n: int, pop_k: int, public: bool,
+             shape: tuple[int, ...] | None = None) -> _Table:
     """The one protection step of every count table (crosstabs, shares' bases, flows): exact for
     researchers; for the public, rule 3 on the perturbed population, then rule 1 (perturbation),
-    rule 2 (suppression) and, unless `sparse_rule` is off, rule 4."""
+    rule 2 (suppression) and, for a table of two or more variables whose grid has `shape`, rule 4."""
     if not public:
         cells["count"] = pd.array(cells["n"], dtype="Int64")
         cells["suppressed"] = False
+        cells["flag"] = ""
         return _Table(cells, pop_n)
     base = int(_perturb([pop_n], [pop_k])[0])
     disclosure.check_population(base)
     shown = _perturb(cells["n"].to_numpy(), cells["k"].to_numpy())
     hidden = disclosure.suppressed(shown)
-    if sparse_rule:
-        disclosure.check_sparsity(cells["n"].to_numpy(), hidden)
+    if shape is not None and len(shape) > 1:
+        disclosure.check_sparsity(hidden[_in_shown_margins(cells, shape)])
     cells["count"] = pd.array(np.where(hidden, None, shown), dtype="Int64")
     cells["suppressed"] = hidden
+    cells["flag"] = np.where(hidden, "suppressed", "")
     return _Table(cells, base)
+
+
+def _in_shown_margins(cells: pd.DataFrame, shape: tuple[int, ...]) -> np.ndarray:
+    """The cells of a grid whose every category is shown in the table's one-way margins (a protected
+    count of at least rule 2's minimum): rule 4 counts only those, so that a nationality absent from a
+    region (a row of zeros, its margin "<10" too) does not refuse the table, and the decision depends on
+    protected counts only. A margin is the sum of its cells' counts and keys, the same respondents as
+    the one-way table under the same filters (for a multiple-choice variable, near enough: it is only
+    used to decide which cells rule 4 looks at)."""
+    n = cells["n"].to_numpy().reshape(shape)
+    k = cells["k"].to_numpy().reshape(shape)
+    keep = np.ones(shape, dtype=bool)
+    for axis in range(len(shape)):
+        others = tuple(a for a in range(len(shape)) if a != axis)
+        margin = _perturb(n.sum(axis=others), k.sum(axis=others))
+        shown = ~disclosure.suppressed(margin)
+        keep &= shown.reshape([-1 if a == axis else 1 for a in range(len(shape))])
+    return keep.ravel()
 
 
 def _dims(ds: LoadedDataset, names: Sequence[str], public: bool) -> list[_Dim]:
@@ -329,7 +440,55 @@ def _table(ds: LoadedDataset, names: Sequence[str], filters, public: bool) -> _T
     dims = _dims(ds, names, public)
     where = _where(ds, filters, public, not_null=names)
     cells, pop_n, pop_k = _grid(ds, dims, where)
-    return _protect(cells, pop_n, pop_k, public)
+    table = _protect(cells, pop_n, pop_k, public, shape=_shape(dims))
+    if public:
+        for i, d in enumerate(dims):
+            if d.var.sensitive:
+                _band_counts(ds, dims, i, where, table)
+    return table
+
+
+def _shape(dims: Sequence[_Dim]) -> tuple[int, ...]:
+    return tuple(len(d.categories) for d in dims)
+
+
+def _group_bases(ds: LoadedDataset, dims: Sequence[_Dim], i: int, where: str, cells: pd.DataFrame) -> _Table:
+    """For each group of a table's other dimensions, the respondents who answered dims[i], protected:
+    the sum of the group's cells where answers exclude each other (the same respondents, so the same
+    value as that group's count in any other table), else counted."""
+    others = [d for j, d in enumerate(dims) if j != i]
+    if dims[i].var.type != "multiple":
+        n = cells["n"].to_numpy().reshape(_shape(dims))
+        k = cells["k"].to_numpy().reshape(_shape(dims))
+        grouped = pd.DataFrame({"n": n.sum(axis=i).ravel(), "k": k.sum(axis=i).ravel()})
+        positions = np.unravel_index(np.arange(len(grouped)), _shape(others)) if others else ()
+        for d, p in zip(others, positions):
+            grouped[d.var.name] = np.array(d.categories, dtype=object)[p]
+        if not others:
+            grouped = pd.DataFrame({"n": [int(n.sum())], "k": [int(k.sum())]})
+    else:
+        grouped, _, _ = _grid(ds, others, where)
+    return _protect(grouped, int(grouped["n"].sum()), int(grouped["k"].sum()), public=True)
+
+
+def _band_counts(ds: LoadedDataset, dims: Sequence[_Dim], i: int, where: str, table: _Table) -> None:
+    """Rule 5 in a count table with a sensitive variable: where a group (the other variables' categories)
+    has a protected base under sensitive_extreme_base, a count within the band of the whole group is
+    withheld and flagged, so that a count beside its total cannot say "all of them" (43 of 43)."""
+    cells = table.cells
+    bases = _group_bases(ds, dims, i, where, cells.copy()).cells
+    others = [d.var.name for j, d in enumerate(dims) if j != i]
+    if others:
+        base = cells[others].merge(bases[[*others, "count"]], on=others, how="left")["count"]
+    else:
+        base = pd.Series([bases["count"].iloc[0]] * len(cells))
+    band = disclosure.banded(cells["count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+                             base.astype("Float64").to_numpy(dtype=float, na_value=np.nan))
+    withheld = band != ""
+    if withheld.any():
+        cells.loc[withheld, "count"] = pd.NA
+        cells.loc[withheld, "suppressed"] = True
+        cells.loc[withheld, "flag"] = band[withheld]
 
 
 def _result(df: pd.DataFrame, ds: LoadedDataset, tier: str, filters, base) -> pd.DataFrame:
@@ -347,7 +506,8 @@ def crosstab(dataset: str, rows: Sequence[str], columns: Sequence[str] = (),
 
     Columns: one per variable of `rows` and `columns` (category codes; "_other" for categories merged
     by rule 8 in the public tier), `count` (nullable Int64: perturbed in the public tier, missing where
-    suppressed; exact otherwise) and `suppressed` (bool). `df.attrs["base"]` is the table's population
+    suppressed; exact otherwise), `suppressed` (bool) and `flag` (why a count is missing: "suppressed"
+    for "<10", "over_band" / "under_band" for rule 5's band of a sensitive answer in a small group). `df.attrs["base"]` is the table's population
     (respondents matching the filters with an answer to every variable), protected like a count.
     Raises core.disclosure.TableRefused when the public rules refuse the table, UnknownFilter for a
     bad filter, PermissionError for a non-public variable in the public tier.
@@ -358,7 +518,7 @@ def crosstab(dataset: str, rows: Sequence[str], columns: Sequence[str] = (),
     if not names:
         raise ValueError("a table needs at least one variable")
     table = _table(ds, names, filters, public)
-    return _result(table.cells[[*names, "count", "suppressed"]], ds, tier, filters, table.base)
+    return _result(table.cells[[*names, "count", "suppressed", "flag"]], ds, tier, filters, table.base)
 
 
 def total(dataset: str, filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> int:
@@ -397,9 +557,9 @@ def shares(dataset: str, variable: str, by: Sequence[str] = (),
             base_cells[col] = cells[col].to_numpy().reshape(groups, -1).sum(axis=1)
     else:
         base_cells, _, _ = _grid(ds, dims[:-1], where)
-    table = _protect(cells, pop_n, pop_k, public)
-    bases = _protect(base_cells, pop_n, pop_k, public, sparse_rule=False)
-    cells = table.cells
+    table = _protect(cells, pop_n, pop_k, public, shape=_shape(dims))
+    bases = _protect(base_cells, pop_n, pop_k, public)
+    cells = table.cells.drop(columns="flag")
     if by:
         base_counts = bases.cells[[*by, "count"]].rename(columns={"count": "base"})
         cells = cells.merge(base_counts, on=list(by), how="left")
@@ -409,6 +569,10 @@ def shares(dataset: str, variable: str, by: Sequence[str] = (),
     base_values = cells["base"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     if public:
         share, flag = disclosure.share_flags(counts, base_values, ds.codebook[variable].sensitive)
+        # Rule 5: where the share is a band, its count is withheld too ("85 of 85" would be 100%).
+        band = np.isin(flag, ("over_band", "under_band"))
+        cells.loc[band, "count"] = pd.NA
+        cells.loc[band, "suppressed"] = True
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             share = counts / base_values
@@ -459,12 +623,13 @@ def flows(dataset: str, kind: str = "origin_interview",
 
     kind: "origin_interview" (nationality -> country of interview), "interview_destination"
     (country of interview -> intended destination), "return_interview" (country returned from ->
-    country of interview) or "route" (segments between consecutive
-    countries of departure, transit countries 1-3 and country of interview; a respondent counts
-    once per segment). Columns: `origin`, `destination`, `count`, `suppressed`; only links with at
-    least one respondent. In the public tier counts are perturbed, small ones suppressed (the map
-    leaves them out and `attrs["hidden"]` says how many), countries under rule 8's size merged to
-    "_other"; the table is refused when its population is under rule 3's minimum.
+    country of interview) or "route" (segments between consecutive countries of departure, transit
+    countries 1-3 and country of interview; a respondent counts once per segment). Columns: `origin`,
+    `destination`, `count`, `suppressed`. Researchers get every link with at least one respondent. The
+    public gets only the links whose protected count is shown (rule 2): which links exist is itself a
+    count, so a link under the minimum is neither listed nor counted anywhere (rule 11). Each end's
+    countries are those of its variable's public categories (rule 8), merged into "_other" exactly as
+    in every other public table; the table is refused when its population is under rule 3's minimum.
     """
     public = _is_public(tier)
     ds = get_engine().dataset(dataset)
@@ -478,18 +643,23 @@ def flows(dataset: str, kind: str = "origin_interview",
         # country after a stop is the next transit country, or the country of interview. A respondent
         # counts once per segment: a leg that repeats an earlier leg of the same route (the same two
         # countries in the same order) is left out. All country columns share one ENUM dictionary,
-        # so that these comparisons and coalesce() work on codes.
+        # so that these comparisons and coalesce() work on codes. `bc` says which column the segment's
+        # end came from, so that each end is shown at its own variable's public granularity.
         legs = []
         for j, a in enumerate(ROUTE[:-1]):
-            b = f"coalesce({', '.join(q(c) for c in ROUTE[j + 1:])})"
+            later = ROUTE[j + 1:]
+            b = f"coalesce({', '.join(q(c) for c in later)})"
+            bc = "CASE " + " ".join(f"WHEN {q(c)} IS NOT NULL THEN {j + 1 + i}" for i, c in enumerate(later)) + " END"
             repeats = [f"({q(ROUTE[i])} = {q(a)} AND coalesce({', '.join(q(c) for c in ROUTE[i + 1:j + 1])}) = {b})"
                        for i in range(j)]
             new_leg = f" AND NOT coalesce({' OR '.join(repeats)}, false)" if repeats else ""
-            legs.append(f"SELECT {q(a)} AS a, {b} AS b, count(*) AS n, sum({RKEY}) AS k FROM {t} "
-                        f"WHERE {where} AND {q(a)} IS NOT NULL AND {b} IS NOT NULL AND {q(a)} <> {b}{new_leg} "
-                        f"GROUP BY 1, 2")
-        cells = get_engine().query(f"SELECT a::VARCHAR AS origin, b::VARCHAR AS destination, sum(n) AS n, "
-                                   f"sum(k) AS k FROM ({' UNION ALL '.join(legs)}) GROUP BY 1, 2")
+            legs.append(f"SELECT {q(a)} AS a, {j} AS ac, {b} AS b, {bc} AS bc, count(*) AS n, sum({RKEY}) AS k "
+                        f"FROM {t} WHERE {where} AND {q(a)} IS NOT NULL AND {b} IS NOT NULL AND {q(a)} <> {b}"
+                        f"{new_leg} GROUP BY 1, 2, 3, 4")
+        cells = get_engine().query(f"SELECT a::VARCHAR AS origin, ac, b::VARCHAR AS destination, bc, sum(n) AS n, "
+                                   f"sum(k) AS k FROM ({' UNION ALL '.join(legs)}) GROUP BY 1, 2, 3, 4")
+        cells["origin_var"] = [ROUTE[int(i)] for i in cells["ac"]]
+        cells["destination_var"] = [ROUTE[int(i)] for i in cells["bc"]]
         # The population is counted apart: a respondent is in as many links as segments.
         row = get_engine().query(f"SELECT count(*) AS n, coalesce(sum({RKEY}), 0) AS k FROM {t} "
                                  f"WHERE {where} AND {q(pairs[0][0])} IS NOT NULL").iloc[0]
@@ -501,28 +671,24 @@ def flows(dataset: str, kind: str = "origin_interview",
             f"SELECT a::VARCHAR AS origin, b::VARCHAR AS destination, n, k FROM ("
             f"SELECT {q(a)} AS a, {q(b)} AS b, count(*) AS n, sum({RKEY}) AS k FROM {t} "
             f"WHERE {where} AND {q(a)} IS NOT NULL AND {q(b)} IS NOT NULL GROUP BY 1, 2)")
+        cells["origin_var"], cells["destination_var"] = a, b
         # Every respondent with both countries is in exactly one link: the population is their sum.
         pop_n, pop_k = int(cells["n"].sum()), int(cells["k"].sum())
     cells[["n", "k"]] = cells[["n", "k"]].astype("int64")
     if not public:
+        cells = cells.groupby(["origin", "destination"], as_index=False)[["n", "k"]].sum()
         cells = _protect(cells, pop_n, pop_k, public).cells
         out = cells.sort_values("n", ascending=False)[["origin", "destination", "count", "suppressed"]]
-        result = _result(out, ds, tier, filters, pop_n)
-        result.attrs["hidden"] = 0
-        return result
-    # Rule 8: a country too small in any of the link's variables is shown as "Other".
-    small = set()
-    for c in dict.fromkeys(cols):
-        small |= disclosure.small_categories(get_engine().category_sizes(ds, ds.codebook[c]))
+        return _result(out, ds, tier, filters, pop_n)
+    # Rule 8: each end at its variable's public categories, as in every other public table.
+    decided = _public(ds).categories
     for side in ("origin", "destination"):
-        cells[side] = cells[side].where(~cells[side].isin(small), OTHER)
+        merged = [decided[v].merged for v in cells[f"{side}_var"]]
+        cells[side] = [OTHER if code in m else code for code, m in zip(cells[side], merged)]
     cells = cells.groupby(["origin", "destination"], as_index=False)[["n", "k"]].sum()
-    table = _protect(cells, pop_n, pop_k, public, sparse_rule=False)
-    hidden = table.cells["suppressed"].to_numpy()
-    out = table.cells.sort_values("count", ascending=False, na_position="last")
-    result = _result(out[["origin", "destination", "count", "suppressed"]], ds, tier, filters, table.base)
-    result.attrs["hidden"] = int(hidden.sum())
-    return result
+    table = _protect(cells, pop_n, pop_k, public)
+    shown = table.cells[~table.cells["suppressed"]].sort_values("count", ascending=False)
+    return _result(shown[["origin", "destination", "count", "suppressed"]], ds, tier, filters, table.base)
 
 
 def _shown_sql(ds: LoadedDataset, d: _Dim) -> tuple[str, str]:
@@ -545,13 +711,53 @@ def _number_variable(ds: LoadedDataset, name: str, public: bool) -> Variable:
     return var
 
 
+def public_bins(dataset: str, variable: str) -> list[float]:
+    """The fixed intervals of a number question in the public tier (rule 12): the codebook's `bins`,
+    else edges decided once per data version from the whole dataset's deciles at one significant digit.
+    The caller never chooses them, so no interval can be narrowed onto one respondent's value."""
+    ds = get_engine().dataset(dataset)
+    var = _number_variable(ds, variable, public=False)
+    if var.bins:
+        return list(var.bins)
+    if variable not in ds.bins:
+        row = get_engine().query(f"SELECT quantile_cont({q(variable)}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) "
+                                 f"AS qs FROM {q(ds.table)}").iloc[0]
+        qs = row["qs"] if row["qs"] is not None else []
+        edges = sorted({float(f"{x:.1g}") for x in qs if x is not None and np.isfinite(x)})
+        start = var.min if var.min is not None else (0.0 if not edges or edges[0] >= 0 else None)
+        if start is not None and (not edges or start < edges[0]):
+            edges.insert(0, float(start))
+        ds.bins[variable] = edges or [0.0]
+    return list(ds.bins[variable])
+
+
+def _binned(ds: LoadedDataset, variable: str, edges: Sequence[float], dims: Sequence[_Dim], where: str,
+            extra: str = "") -> pd.DataFrame:
+    """Respondents per interval of a number variable (and per group of `dims`): exact counts and key
+    sums, one row per group and interval; `extra` adds aggregates of the group (computed per interval;
+    the caller sums them)."""
+    x = q(variable)
+    index = " + ".join(f"({x} >= {e!r})::INTEGER" for e in edges[1:]) or "0"
+    shown = [_shown_sql(ds, d) for d in dims]
+    groups = [f"{g} AS {q(d.var.name)}" for d, (g, _) in zip(dims, shown)]
+    sql = (f"SELECT {', '.join([*groups, ''])}{index} AS i, count(*) AS n, sum({RKEY})::BIGINT AS k{extra} "
+           f"FROM {q(ds.table)} WHERE {where} GROUP BY ALL")
+    outer = [f"{c} AS {q(d.var.name)}" for d, (_, c) in zip(dims, shown)]
+    return get_engine().query(f"SELECT {', '.join([*outer, '*'])} EXCLUDE ({', '.join(q(d.var.name) for d in dims)}) "
+                              f"FROM ({sql})" if dims else sql)
+
+
 def summary(dataset: str, variable: str, by: Sequence[str] = (),
             filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
     """Mean, quartiles and sum of a number variable, within each group of `by`.
 
-    Columns: by..., `contributors`, `mean`, `p25`, `median`, `p75`, `sum`, and `flag` ("" or why the
-    figures are withheld); researchers also get `min` and `max`. Public: rule 7 (enough contributors,
-    no dominance), contributors perturbed, figures to 3 significant digits, never a minimum or maximum.
+    Columns: by..., `contributors`, `mean`, `p25`, `median`, `p75`, `flag` ("" or why the figures are
+    withheld); researchers also get the exact `sum`, `min` and `max`. Public (rule 7): contributors
+    are a protected count; the flag is decided on it (at least min_contributors) and on dominance; the
+    mean is the exact sum over the protected contributors, to magnitude_digits significant digits; the
+    quartiles are read off the protected distribution over the fixed public intervals
+    (`public_bins`, `disclosure.binned_quantiles`), so none is a respondent's value; never a sum, a
+    minimum or a maximum.
     """
     public = _is_public(tier)
     ds = get_engine().dataset(dataset)
@@ -565,78 +771,86 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
     dims = [_dim(ds, v, public) for v in by_vars]
     where = _where(ds, filters, public, not_null=[*by, variable])
     x, s = q(variable), disclosure.settings()
-    shown = [_shown_sql(ds, d) for d in dims]
-    figures = ["n", "k", "mean", "qs", "sum", "min", "max", "abs_total", "top"]
-    sql = (f"SELECT {', '.join([f'{g} AS {q(d.var.name)}' for d, (g, _) in zip(dims, shown)] + [''])} "
-           f"count({x}) AS n, sum({RKEY}) AS k, avg({x}) AS mean, "
-           f"quantile_cont({x}, [0.25, 0.5, 0.75]) AS qs, sum({x}) AS sum, min({x}) AS min, "
-           f"max({x}) AS max, sum(abs({x})) AS abs_total, list_sum(max(abs({x}), {s.dominance_n})) AS top "
-           f"FROM {q(ds.table)} WHERE {where}" + (" GROUP BY ALL" if by else ""))
-    if by:  # grouped on ENUMs; only the few groups become strings
-        sql = f"SELECT {', '.join([f'{c} AS {q(d.var.name)}' for d, (_, c) in zip(dims, shown)] + figures)} FROM ({sql})"
-    df = get_engine().query(sql)
-    for col, i in (("p25", 0), ("median", 1), ("p75", 2)):
-        df[col] = [qs[i] if isinstance(qs, list | tuple | np.ndarray) and len(qs) > i else np.nan
-                   for qs in df["qs"]]
-    df = df[df["n"] > 0].reset_index(drop=True)
     if not public:
+        shown = [_shown_sql(ds, d) for d in dims]
+        sql = (f"SELECT {', '.join([f'{g} AS {q(d.var.name)}' for d, (g, _) in zip(dims, shown)] + [''])} "
+               f"count({x}) AS n, avg({x}) AS mean, quantile_cont({x}, [0.25, 0.5, 0.75]) AS qs, sum({x}) AS sum, "
+               f"min({x}) AS min, max({x}) AS max FROM {q(ds.table)} WHERE {where}" + (" GROUP BY ALL" if by else ""))
+        if by:  # grouped on ENUMs; only the few groups become strings
+            sql = (f"SELECT {', '.join([f'{c} AS {q(d.var.name)}' for d, (_, c) in zip(dims, shown)])}, "
+                   f"n, mean, qs, sum, min, max FROM ({sql})")
+        df = get_engine().query(sql)
+        df = df[df["n"] > 0].reset_index(drop=True)
+        for col, i in (("p25", 0), ("median", 1), ("p75", 2)):
+            df[col] = [qs[i] if isinstance(qs, list | tuple | np.ndarray) and len(qs) > i else np.nan
+                       for qs in df["qs"]]
         df["contributors"] = pd.array(df["n"], dtype="Int64")
         df["flag"] = ""
         cols = [*by, "contributors", "mean", "p25", "median", "p75", "sum", "min", "max", "flag"]
         return _result(df[cols], ds, tier, filters, int(df["n"].sum()))
-    # Every contributor is in exactly one group: the population is the groups' sum.
-    pop_n, pop_k = int(df["n"].sum()), int(df["k"].sum())
+    edges = public_bins(dataset, variable)
+    found = _binned(ds, variable, edges, dims, where,
+                    extra=f", sum({x}) AS total, sum(abs({x})) AS abs_total, max(abs({x}), {s.dominance_n}) AS tops")
+    names = [d.var.name for d in dims]
+    pop_n, pop_k = int(found["n"].sum()), int(found["k"].sum())
     base = int(_perturb([pop_n], [pop_k])[0])
     disclosure.check_population(base)
-    shown = _perturb(df["n"].to_numpy(), df["k"].to_numpy())
-    hidden = disclosure.suppressed(shown)
-    flags = []
-    for n, top, abs_total, h in zip(df["n"], df["top"], df["abs_total"], hidden):
-        if h or n < s.min_contributors:
-            flags.append("too_few_contributors")
-        elif abs_total > 0 and top >= s.dominance_k * abs_total:
-            flags.append("dominated")
-        else:
-            flags.append("")
-    df["flag"] = flags
-    df["contributors"] = pd.array(np.where(hidden, None, shown), dtype="Int64")
-    ok = df["flag"] == ""
-    for col in ("mean", "p25", "median", "p75", "sum"):
-        df[col] = [disclosure.round_magnitude(float(v)) if keep else np.nan for v, keep in zip(df[col], ok)]
-    cols = [*by, "contributors", "mean", "p25", "median", "p75", "sum", "flag"]
-    return _result(df[cols], ds, tier, filters, base)
+    rows = []
+    groups = found.groupby(names, sort=False, dropna=False) if names else [((), found)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        n, k = int(g["n"].sum()), int(g["k"].sum())
+        contributors = int(_perturb([n], [k])[0])
+        counts = np.zeros(len(edges), dtype=np.int64)
+        keys = np.zeros(len(edges), dtype=np.int64)
+        counts[g["i"].astype(int)] = g["n"]
+        keys[g["i"].astype(int)] = g["k"]
+        per_bin = _perturb(counts, keys).astype(float)
+        per_bin[disclosure.suppressed(per_bin)] = np.nan
+        shown_n = np.nan if disclosure.suppressed([contributors])[0] else float(contributors)
+        top = float(sum(sorted(v for tops in g["tops"] for v in tops)[-s.dominance_n:]))
+        flag = disclosure.magnitude_flag(shown_n, top, float(g["abs_total"].sum()))
+        quartiles = disclosure.binned_quantiles(edges, per_bin, (0.25, 0.5, 0.75)) if flag == "" else [np.nan] * 3
+        mean = disclosure.round_magnitude(float(g["total"].sum()) / contributors) if flag == "" else np.nan
+        rows.append({**dict(zip(names, key)), "contributors": None if np.isnan(shown_n) else contributors,
+                     "mean": mean, "p25": quartiles[0], "median": quartiles[1], "p75": quartiles[2], "flag": flag})
+    df = pd.DataFrame(rows, columns=[*names, "contributors", "mean", "p25", "median", "p75", "flag"])
+    df["contributors"] = pd.array(df["contributors"], dtype="Int64")
+    for col in ("p25", "median", "p75"):
+        df[col] = [disclosure.round_magnitude(v) if np.isfinite(v) else np.nan for v in df[col].astype(float)]
+    return _result(df, ds, tier, filters, base)
 
 
 MAX_BINS = 40
 
 
-def distribution(dataset: str, variable: str, edges: Sequence[float],
+def distribution(dataset: str, variable: str, edges: Sequence[float] | None = None,
                  filters: Mapping[str, Sequence[str]] | None = None, tier: str = "public") -> pd.DataFrame:
     """Respondents per interval of a number variable, protected like a crosstab's counts.
 
     `edges` (increasing) make the intervals [edges[0], edges[1]), ..., [edges[-1], no upper bound);
-    values under edges[0] count in the first. The caller fixes the edges from the codebook or from
-    public figures (e.g. summary's rounded quartiles), never from the raw values' extremes, which
-    rule 7 keeps from the public. Columns: `lower`, `upper` (NaN for the last, open interval), `count`
-    (perturbed, missing where suppressed, in the public tier), `suppressed`. Public: rules 1 to 4 as
-    for crosstab (a population under rule 3's minimum, or a mostly hidden distribution, is refused).
+    values under edges[0] count in the first. The public tier's intervals are fixed (`public_bins`,
+    rule 12): without `edges`, or with exactly those, it gets them; other edges are refused, so that no
+    one can narrow an interval onto the largest value. Researchers may set any. Columns: `lower`,
+    `upper` (NaN for the last, open interval), `count` (perturbed, missing where suppressed, in the
+    public tier), `suppressed`. Public: rules 1 to 3 as for crosstab.
     """
     public = _is_public(tier)
     ds = get_engine().dataset(dataset)
     _check_answered(ds, [_number_variable(ds, variable, public)])
-    edges = [float(e) for e in edges]
+    fixed = public_bins(dataset, variable)
+    edges = fixed if edges is None else [float(e) for e in edges]
     if not edges or len(edges) > MAX_BINS or any(b <= a for a, b in zip(edges, edges[1:])) \
             or not all(np.isfinite(edges)):
         raise ValueError(f"edges must be 1 to {MAX_BINS} increasing finite numbers")
+    if public and edges != fixed:
+        raise disclosure.TableRefused(12, "bins_fixed", "Public distributions use the question's fixed "
+                                      "intervals: leave the intervals out.", variable=variable)
     where = _where(ds, filters, public, not_null=[variable])
-    x = q(variable)
-    # The interval's index: how many edges after the first the value has reached.
-    index = " + ".join(f"({x} >= {e!r})::INTEGER" for e in edges[1:]) or "0"
-    found = get_engine().query_arrays(f"SELECT {index} AS i, count(*) AS n, sum({RKEY})::BIGINT AS k "
-                                      f"FROM {q(ds.table)} WHERE {where} GROUP BY 1")
+    found = _binned(ds, variable, edges, [], where)
     n, k = np.zeros(len(edges), dtype=np.int64), np.zeros(len(edges), dtype=np.int64)
-    i = np.ma.getdata(found["i"]).astype(np.int64)
-    n[i], k[i] = np.ma.getdata(found["n"]), np.ma.getdata(found["k"])
+    i = found["i"].astype(int).to_numpy()
+    n[i], k[i] = found["n"], found["k"]
     cells = pd.DataFrame({"lower": edges, "upper": [*edges[1:], np.nan], "n": n, "k": k})
     table = _protect(cells, int(n.sum()), int(k.sum()), public)
     return _result(table.cells[["lower", "upper", "count", "suppressed"]], ds, tier, filters, table.base)

@@ -65,7 +65,9 @@ def _on_fallback(zone: str) -> None:
 def _on_categories(name: str) -> None:
     layout: Layout = st.session_state.get(LAYOUT_KEY, Layout())
     if name in layout.filters:
-        filters = {**layout.filters, name: tuple(st.session_state[_cat_key(name)])}
+        chosen = st.session_state[_cat_key(name)]
+        chosen = [chosen] if isinstance(chosen, str) else list(chosen or ())  # one answer (public) or a list
+        filters = {**layout.filters, name: tuple(chosen)}
         st.session_state[LAYOUT_KEY] = Layout(layout.rows, layout.columns, filters)
 
 
@@ -142,11 +144,17 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
         cols = st.columns(min(len(layout.filters), 3))
         for i, (name, codes) in enumerate(layout.filters.items()):
             var = codebook[name]
+            options, label = cached("categories", dataset, name, tier=tier), (lambda c, v=var: v.choice_label(c, lang))
+            if tier == "public":  # one answer per filter (design.md rule 12)
+                st.session_state[_cat_key(name)] = codes[0] if codes else None
+                cols[i % len(cols)].selectbox(
+                    var.label(lang), options, key=_cat_key(name), index=None, format_func=label,
+                    on_change=_on_categories, args=(name,), placeholder=t("crosstab.all_categories", lang))
+                continue
             st.session_state[_cat_key(name)] = list(codes)
             cols[i % len(cols)].multiselect(
-                var.label(lang), cached("categories", dataset, name, tier=tier), key=_cat_key(name),
-                format_func=lambda c, v=var: v.choice_label(c, lang), on_change=_on_categories, args=(name,),
-                placeholder=t("crosstab.all_categories", lang))
+                var.label(lang), options, key=_cat_key(name), format_func=label, on_change=_on_categories,
+                args=(name,), placeholder=t("crosstab.all_categories", lang))
 
     numbers = [v.name for v in pivot.number_fields(codebook, tier)]
     measures = list(COUNT_MEASURES) + (list(NUMBER_MEASURES) if numbers else [])

@@ -16,7 +16,7 @@ from core.codebook import OTHER, country_name, load_codebook
 from core.disclosure import TableRefused
 from core.filters import FILTER_PARAMS, allowed_codes
 from core.geo import TOWN_VARIABLE
-from core.i18n import t, tn
+from core.i18n import t
 from core.query import flow_kinds, flow_variables
 
 FLOW_KEY, LAYERS_KEY, INCIDENT_KEY, PERP_KEY, MAP_KEY = "map_flow", "map_layers", "map_incident", "map_perp", "route_map"
@@ -187,9 +187,9 @@ def render() -> None:
         for layer in drawn:
             st.caption(f"**{t(f'map.layer.{layer.id}', lang)}**: {t(f'map.legend.{layer.id}', lang)}")
         minimum = disclosure.settings().min_count
-        if hidden := sum(layer.hidden or 0 for layer in layers):
-            st.caption(tn("map.hidden", hidden, lang, minimum=minimum))
-        if any(layer.hidden is None for layer in layers):
+        if any(layer.hidden is None and layer.id in rm.LINK_LAYERS for layer in layers):
+            st.caption(t("map.hidden_links", lang, minimum=minimum))
+        if any(layer.hidden is None and layer.id not in rm.LINK_LAYERS for layer in layers):
             st.caption(t("map.hidden_places", lang, minimum=minimum))
         how_to_read(lang, tier, "map", "map")
     with side:

@@ -52,6 +52,7 @@ class VarPlan:
     unit: str | None = None
     min: float | None = None
     max: float | None = None
+    bins: list[float] | None = None
 
 
 @dataclass
@@ -205,7 +206,8 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
                 continue
             plan = VarPlan(name=fm.name, type=kind, theme=fm.theme or _theme(f),
                            labels=labels.of(f.labels, f.name, SURVEY, f.row), sensitive=fm.sensitive,
-                           public=fm.public, field=f.name, asked=fm.asked, unit=fm.unit, min=fm.min, max=fm.max)
+                           public=fm.public, field=f.name, asked=fm.asked, unit=fm.unit, min=fm.min, max=fm.max,
+                           bins=fm.bins)
         plan.integer = f.type == "integer"
         if kind in ("single", "multiple", "country"):
             choices_of(f, kind, plan)
@@ -288,7 +290,7 @@ def _merge(variables: list[VarPlan], themes: dict, base: Codebook, mapping_file:
         variables.append(VarPlan(
             name=old.name, type=old.type, theme=old.theme, labels=dict(old.labels), sensitive=old.sensitive,
             public=old.public, codes=list(old.codes), choice_labels={c.code: dict(c.labels) for c in old.choices},
-            asked=old.asked, unit=old.unit, min=old.min, max=old.max))
+            asked=old.asked, unit=old.unit, min=old.min, max=old.max, bins=list(old.bins) or None))
         if old.theme not in themes:
             themes[old.theme] = dict(next(th.labels for th in base.themes if th.id == old.theme))
     return variables, themes
@@ -311,7 +313,7 @@ def codebook_dict(plan: Plan, mapping: Mapping, form: Form, period: tuple[dt.dat
             entry["choices"] = [{"code": c, "label": v.choice_labels[c]} for c in v.codes]
         elif v.type == "country" and v.choice_labels:  # answers kept as categories of their own
             entry["choices"] = [{"code": c, "label": labels} for c, labels in v.choice_labels.items()]
-        for key in ("asked", "unit", "min", "max"):
+        for key in ("asked", "unit", "min", "max", "bins"):
             if getattr(v, key) is not None:
                 entry[key] = getattr(v, key)
         variables.append(entry)

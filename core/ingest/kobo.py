@@ -136,6 +136,8 @@ def mapping_from_codebook(codebook: Codebook) -> str:
         for key in ("unit", "min", "max", "asked"):
             if getattr(v, key) is not None:
                 entry[key] = getattr(v, key)
+        if v.bins:
+            entry["bins"] = list(v.bins)
         fields[v.name] = entry
     mapping = {
         "dataset": codebook.dataset, "title": dict(codebook.titles), "description": dict(codebook.descriptions),

@@ -82,7 +82,7 @@ NO_COUNTRY = _NoCountry()
 KEEP = "keep"  # in `recode`: the answer stays a category of its own
 DERIVED = ("interview_quarter", "interview_year")  # always made from interview_date
 DEFAULT_AGE_BANDS = (18, 25, 35, 45, 55)
-FIELD_KEYS = {"name", "type", "theme", "sensitive", "public", "asked", "unit", "min", "max"}
+FIELD_KEYS = {"name", "type", "theme", "sensitive", "public", "asked", "unit", "min", "max", "bins"}
 TOP_KEYS = {"dataset", "title", "description", "period", "standard", "age_bands", "regions", "themes", "fields",
             "recode"}
 GENERAL_THEME = "general"
@@ -121,6 +121,7 @@ class FieldMap:
     unit: str | None = None
     min: float | None = None
     max: float | None = None
+    bins: list[float] | None = None  # a number's fixed public intervals (codebook `bins`)
     line: int | None = None
 
 
@@ -445,6 +446,16 @@ def _number(value, key: str, name: str, line: int | None) -> float | None:
     return float(value)
 
 
+def _bins(value, key: str, name: str, line: int | None) -> list[float] | None:
+    """A number's public intervals: a list of increasing numbers."""
+    if value is None:
+        return None
+    edges = [_number(v, key, name, line) for v in value] if isinstance(value, list) else None
+    if not edges or any(b >= c for b, c in zip(edges, edges[1:])):
+        raise refuse("mapping_value", file=name, row=line, key=key, value=str(value))
+    return edges
+
+
 def read_mapping(path: Path, form: Form, name: str | None = None, dataset: str | None = None) -> Mapping:
     """The mapping file at `path`, checked against `form`. `dataset`, when given, must be the mapping's."""
     name = files.display_name(path, name)
@@ -668,7 +679,8 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
                 asked=_labels(entry["asked"], f"fields.{f.name}.asked", name, line) if entry.get("asked") else None,
                 unit=str(entry["unit"]) if entry.get("unit") else None,
                 min=_number(entry.get("min"), f"fields.{f.name}.min", name, line),
-                max=_number(entry.get("max"), f"fields.{f.name}.max", name, line), line=line)
+                max=_number(entry.get("max"), f"fields.{f.name}.max", name, line),
+                bins=_bins(entry.get("bins"), f"fields.{f.name}.bins", name, line), line=line)
         except IngestError as e:
             errors.extend(e.problems)
     for f in form.fields.values():

@@ -96,10 +96,11 @@ def test_population_and_sparsity_rules():
     with pytest.raises(TableRefused) as e:
         disclosure.check_population(49)
     assert e.value.rule == 3 and re.search(r"Fewer than 50", str(e.value))
-    disclosure.check_sparsity(np.array([5, 20, 0, 0]), np.array([True, False, True, True]))
+    disclosure.check_sparsity(np.array([True, False, True, False]))  # half hidden: shown
     with pytest.raises(TableRefused) as e:
-        disclosure.check_sparsity(np.array([5, 6, 20]), np.array([True, True, False]))
-    assert e.value.rule == 4
+        disclosure.check_sparsity(np.array([True, True, False]))
+    assert e.value.rule == 4 and e.value.params == {"limit": 0.5}
+    assert not re.search(r"\d", str(e.value).replace("50%", ""))  # no share, no count (rule 11)
 
 
 def test_share_flags():
@@ -117,11 +118,34 @@ def test_magnitude_rule():
     assert disclosure.magnitude_allowed(np.arange(9) + 1.0) == "too_few_contributors"
     assert disclosure.magnitude_allowed(np.array([1.0] * 10 + [10_000, 10_000])) == "dominated"
     assert disclosure.magnitude_allowed(np.arange(20) + 100.0) == ""
-    assert disclosure.round_magnitude(1234.567) == 1230
+    assert disclosure.round_magnitude(1234.567) == 1200
+    assert disclosure.round_magnitude(1234.567, 3) == 1230
+    # decided on the protected count: a "<10" (NaN) group is too small whatever its true size
+    assert disclosure.magnitude_flag(np.nan, 1.0, 100.0) == "too_few_contributors"
+    assert disclosure.magnitude_flag(12.0, 95.0, 100.0) == "dominated"
 
 
-def test_small_categories():
-    assert disclosure.small_categories({"a": 500, "b": 99, "c": 100, "d": 0}) == {"b", "d"}
+def test_quantiles_come_from_the_protected_distribution():
+    edges = [0, 100, 200, 500]
+    # of 60 shown: 25% (15) is 5/20 into [100, 200), the median (30) at its top; 75% in the open top
+    assert disclosure.binned_quantiles(edges, [10, 20, np.nan, 30], [0.25, 0.5]) == [125.0, 200.0]
+    assert np.isnan(disclosure.binned_quantiles(edges, [10, 20, np.nan, 30], [0.75])[0])  # the open top
+    assert np.isnan(disclosure.binned_quantiles(edges, [np.nan] * 4, [0.5])[0])
+
+
+def test_public_categories():
+    decide = disclosure.public_categories
+    # a small answer beside big ones: merged with the next smallest small-ish one into "Other"
+    got = decide({"a": 5000, "b": 3000, "c": 400, "d": 70, "e": 0}, 8470, "single")
+    assert got.shown == ("a", "b", "_other") and got.merged == {"c", "d", "e"} and not got.withheld
+    # a lone tiny answer beside large ones (gender "other"): withheld, never an "Other" of one answer
+    got = decide({"man": 75000, "woman": 44000, "other": 355}, 119355, "single")
+    assert got.shown == ("man", "woman") and got.withheld == {"other"} and not got.merged
+    # countries: only the 100-respondent minimum, and two small ones make an "Other"
+    got = decide({"A": 5000, "B": 300, "C": 99, "D": 98}, 5497, "country")
+    assert got.shown == ("A", "B", "_other") and got.merged == {"C", "D"}
+    # time is never merged
+    assert decide({"2020": 5, "2021": 500}, 505, "time").shown == ("2020", "2021")
 
 
 def test_every_setting_is_documented():

@@ -1,5 +1,5 @@
-"""core.query.distribution: respondents per interval of a number, exact for researchers, protected like
-a crosstab's counts for the public, with edges the caller fixes."""
+"""core.query.distribution: respondents per interval of a number, exact for researchers with edges they
+choose, protected like a crosstab's counts for the public, over the question's fixed intervals."""
 
 import numpy as np
 import pandas as pd
@@ -36,24 +36,34 @@ def test_filters_apply(paid):
 
 
 def test_public_counts_are_perturbed_bounded_and_small_ones_hidden():
-    exact = distribution("core", "amount_paid_usd", EDGES, tier="researcher")
-    public = distribution("core", "amount_paid_usd", EDGES)
+    public = distribution("core", "amount_paid_usd")
+    edges = list(public["lower"])
+    assert edges == [0, 250, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000]  # the codebook's bins
+    # the public tier's respondents: gender "other" is withheld (rule 8)
+    exact = distribution("core", "amount_paid_usd", edges, filters={"gender": ["man", "woman"]}, tier="researcher")
     shown = ~public["suppressed"]
     assert (public.loc[shown, "count"] >= 10).all()
     assert (abs(public.loc[shown, "count"] - exact.loc[shown, "count"]) <= 2).all()
-    # Fine intervals over a narrow population: small ones are withheld, not sent.
-    narrow = distribution("core", "amount_paid_usd", [0, 100, 200, 300, 400, 500, 1000],
-                          filters={"nationality": ["AFG"], "gender": ["woman"]})
+    # A narrow population: small intervals are withheld, not sent.
+    narrow = distribution("core", "amount_paid_usd", filters={"nationality": ["AFG"], "gender": ["woman"],
+                                                               "interview_year": ["2024"]})
     assert narrow["suppressed"].any()
     assert narrow.loc[narrow["suppressed"], "count"].isna().all()
 
 
+def test_public_edges_are_not_the_callers():
+    with pytest.raises(TableRefused) as e:
+        distribution("core", "amount_paid_usd", EDGES)
+    assert e.value.rule == 12
+    assert distribution("core", "amount_paid_usd", EDGES, tier="researcher")["count"].sum() > 0
+
+
 def test_public_refuses_a_small_population():
     with pytest.raises(TableRefused) as e:
-        distribution("core", "amount_paid_usd", EDGES,
+        distribution("core", "amount_paid_usd",
                      filters={"country_of_interview": ["CHE"], "gender": ["woman"], "age_band": ["55_plus"],
                               "interview_quarter": ["2024Q1"]})
-    assert e.value.rule in (3, 4)
+    assert e.value.rule == 3
 
 
 @pytest.mark.parametrize("edges", [[], [5, 5], [10, 0], [0, float("inf")], list(range(100))])
@@ -64,7 +74,7 @@ def test_edges_are_checked(edges):
 
 def test_only_number_variables_and_public_ones_for_the_public():
     with pytest.raises(ValueError):
-        distribution("core", "gender", EDGES)
+        distribution("core", "gender")
     with pytest.raises(PermissionError):
-        distribution("core", "age", [18, 30, 50])
+        distribution("core", "age")
     assert distribution("core", "age", [18, 30, 50], tier="researcher")["count"].sum() > 0

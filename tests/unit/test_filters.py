@@ -17,12 +17,12 @@ RESEARCHER = allowed_codes("researcher")
 def test_a_full_link_round_trips():
     params = {"ds": ["covid"], "from": ["2020Q3"], "to": ["2020Q4"], "region": ["north_africa", "west_africa"],
               "gender": ["woman"], "age": ["18_24"], "nat": ["NGA"]}
-    state, dropped = from_params(params, PUBLIC)
+    state, dropped = from_params(params, RESEARCHER)
     assert dropped == []
     assert state.dataset == "covid" and (state.start, state.end) == ("2020Q3", "2020Q4")
     # Codes come back in the codebook's order, whatever the link's order.
     assert state.selections["region_of_interview"] == ("west_africa", "north_africa")
-    again, _ = from_params(state.to_params(), PUBLIC)
+    again, _ = from_params(state.to_params(), RESEARCHER)
     assert again == state and hash(again) == hash(state)
     assert state.query_filters()["interview_quarter"] == ["2020Q3", "2020Q4"]
     assert state.active() == 5
@@ -41,13 +41,30 @@ def test_an_empty_link_is_the_whole_default_dataset():
     ({"from": ["2099Q1"]}, [("from", "2099Q1")]),
     ({"from": ["2024Q1"], "to": ["2023Q1"]}, [("from", "2024Q1"), ("to", "2023Q1")]),
     ({"utm_source": ["x"]}, [("utm_source", "x")]),
-    ({"to": ["2020Q1", "2021Q1"]}, [("to", "2020Q1")]),
+    ({"to": ["2020Q1", "2021Q1"]}, [("to", "2020Q1"), ("to", "2021Q1")]),  # 2017Q1-2021Q1: no public period
+    ({"from": ["2022Q1"], "to": ["2022Q4"]}, []),  # a year
+    ({"from": ["2022Q3"], "to": ["2022Q3"]}, []),  # a quarter
+    ({"from": ["2022Q2"], "to": ["2022Q3"]}, [("from", "2022Q2"), ("to", "2022Q3")]),
+    ({"nat": ["ERI", "SDN"], "gender": ["woman"]}, [("nat", "SDN")]),  # one answer per public filter
     ({"region": ["<script>"]}, [("region", "<script>")]),
 ])
 def test_what_a_link_cannot_use_is_dropped_and_reported(params, dropped):
     state, found = from_params(params, PUBLIC)
     assert found == dropped
     total("core", filters=state.query_filters(), tier="public")  # what is kept is always queryable
+
+
+def test_the_public_period_choice_and_its_bounds():
+    from core.filters import period_bounds
+
+    assert period_bounds("core", "2022") == ("2022Q1", "2022Q4")
+    assert period_bounds("core", "2022Q3") == ("2022Q3", "2022Q3")
+    assert period_bounds("core", "") == (None, None)
+    first_year, _ = make_state("core", None, "2017Q4", {}, PUBLIC)  # the dataset starts in 2017Q1
+    assert first_year.period_choice() == "2017" and first_year.query_filters()["interview_quarter"][-1] == "2017Q4"
+    assert make_state("core", "2022Q3", "2022Q3", {}, PUBLIC)[0].period_choice() == "2022Q3"
+    wide, dropped = make_state("core", "2018Q1", "2022Q3", {}, RESEARCHER)
+    assert dropped == [] and wide.start == "2018Q1"  # researchers keep any range
 
 
 def test_parameters_read_elsewhere_are_not_reported():
@@ -71,8 +88,8 @@ def test_public_links_use_public_granularity():
 
 
 def test_switching_dataset_keeps_what_still_applies():
-    state, _ = make_state("core", "2020Q3", "2020Q4", {"nationality": ["AFG", "ERI"]}, PUBLIC)
-    moved, dropped = make_state("returns", state.start, state.end, dict(state.selections), PUBLIC)
+    state, _ = make_state("core", "2020Q3", "2020Q4", {"nationality": ["AFG", "ERI"]}, RESEARCHER)
+    moved, dropped = make_state("returns", state.start, state.end, dict(state.selections), RESEARCHER)
     assert moved.selections == {"nationality": ("AFG",)}
     assert moved.start is None and ("from", "2020Q3") in dropped
 

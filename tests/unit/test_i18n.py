@@ -246,7 +246,7 @@ def _refusals() -> list[disclosure.TableRefused]:
     v = SimpleNamespace
     calls = [
         lambda: disclosure.check_population(s.min_population - 1),
-        lambda: disclosure.check_sparsity(np.array([5, 5, 5, 50]), np.array([True, True, True, False])),
+        lambda: disclosure.check_sparsity(np.array([True, True, True, False])),
         lambda: disclosure.check_variables([v(name=f"v{i}", sensitive=False) for i in range(4)]),
         lambda: disclosure.check_variables([v(name="violence", sensitive=True), v(name="a", sensitive=False),
                                             v(name="b", sensitive=False)]),
@@ -274,7 +274,7 @@ def test_refusals_read_in_every_language_with_their_figures(strict, lang):
     population, sparse, _, sensitive = _refusals()
     assert fmt_int(disclosure.settings().min_population, lang) in refusal_message(
         population.reason, population.params, lang)
-    assert fmt_pct(0.75, lang) in refusal_message(sparse.reason, sparse.params, lang)
+    assert fmt_pct(disclosure.settings().max_suppressed_share, lang) in refusal_message(sparse.reason, sparse.params, lang)
     assert "VIOLENCE" in refusal_message(sensitive.reason, sensitive.params, lang, label=str.upper)
 
 

@@ -90,6 +90,13 @@ FILTERS = [
     {"drivers": ["economic", "violence_insecurity"], "gender": ["woman"]},
     {"nationality": [OTHER, "AFG"], "interview_quarter": ["2019Q1", "2019Q2", "2019Q3"]},
 ]
+# The public tier's filters keep one answer, every answer or a year's quarters (rule 12).
+PUBLIC_FILTERS = [
+    {},
+    {"region_of_interview": ["north_africa"], "age_band": ["18_24"]},
+    {"drivers": ["economic"], "gender": ["woman"]},
+    {"nationality": [OTHER], "interview_quarter": ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]},
+]
 DIMS = [
     ["gender"],
     ["nationality", "gender"],          # nationality has categories merged by rule 8
@@ -103,7 +110,7 @@ DIMS = [
 @pytest.mark.parametrize("names", DIMS, ids="-".join)
 @pytest.mark.parametrize("public", [True, False], ids=["public", "exact"])
 def test_grid_and_population_from_one_statement_match_a_separate_count(ds, names, public):
-    for filters in FILTERS:
+    for filters in PUBLIC_FILTERS if public else FILTERS:
         if not public:
             filters = {k: v for k, v in filters.items() if OTHER not in v}
         dims = [Q._dim(ds, ds.codebook[n], public) for n in names]
@@ -124,9 +131,9 @@ def test_rule_8_merges_are_exercised(ds):
 
 
 def test_total_and_public_base_are_the_perturbed_population(ds):
-    f = FILTERS[1]
+    f = PUBLIC_FILTERS[1]
     n, k = population(ds, Q._where(ds, f, True))
-    assert total("core", f, tier="researcher") == n
+    assert total("core", {**f, "gender": categories("core", "gender")}, tier="researcher") == n  # the public's respondents
     assert total("core", f) == int(get_engine().perturbation.perturb([n], [k])[0])
     t = crosstab("core", ["gender"], filters=f)
     n, k = population(ds, Q._where(ds, f, True, not_null=["gender"]))
@@ -138,7 +145,7 @@ def test_total_and_public_base_are_the_perturbed_population(ds):
 @pytest.mark.parametrize("variable,by", [("main_driver", ["gender"]), ("education", ["nationality", "gender"]),
                                          ("education", []), ("drivers", ["gender"]), ("drivers", [])])
 def test_shares_bases_equal_a_separately_counted_table(ds, variable, by):
-    f = FILTERS[1]
+    f = PUBLIC_FILTERS[1]
     where = Q._where(ds, f, True, not_null=[*by, variable])
     perturb = get_engine().perturbation.perturb
     s = shares("core", variable, by=by, filters=f)
@@ -163,18 +170,19 @@ def test_shares_bases_equal_a_separately_counted_table(ds, variable, by):
 # --- flows and summary: populations from their own cells -----------------------------------------
 
 def test_flows_population_is_the_sum_of_links_or_counted_for_routes(ds):
-    f = FILTERS[1]
+    f = PUBLIC_FILTERS[1]
     perturb = get_engine().perturbation.perturb
     for kind, not_null in [("origin_interview", ["nationality", "country_of_interview"]),
                            ("interview_destination", ["country_of_interview", "intended_destination"]),
                            ("route", ["country_of_departure"])]:
         n, k = population(ds, Q._where(ds, f, True, not_null=not_null))
-        assert flows("core", kind, filters=f, tier="researcher").attrs["base"] == n
+        assert flows("core", kind, filters={**f, "gender": categories("core", "gender")},
+                     tier="researcher").attrs["base"] == n
         assert flows("core", kind, filters=f).attrs["base"] == int(perturb([n], [k])[0])
 
 
 def test_summary_population_is_the_groups_sum(ds):
-    f = FILTERS[1]
+    f = PUBLIC_FILTERS[1]
     n, k = population(ds, Q._where(ds, f, True, not_null=["gender", "total_cost_usd"]))
     s = summary("core", "total_cost_usd", by=["gender"], filters=f)
     assert s.attrs["base"] == int(get_engine().perturbation.perturb([n], [k])[0])
@@ -211,7 +219,7 @@ def test_route_flows_count_a_repeated_segment_once(tmp_path):
         got = flows("core", "route", tier="researcher").set_index(["origin", "destination"])["count"]
         assert got.astype(int).to_dict() == expected
         public = flows("core", "route")
-        assert public.attrs["hidden"] == int(public["suppressed"].sum())
+        assert not public["suppressed"].any() and "hidden" not in public.attrs
     finally:
         set_engine(previous)
 
@@ -219,7 +227,7 @@ def test_route_flows_count_a_repeated_segment_once(tmp_path):
 def test_summary_groups_on_shown_categories_with_rule_8_merges(ds):
     """Grouped on ENUMs, the merged categories as one "Other" group: the same groups and figures as
     pandas over the stored rows with the merge applied."""
-    f = {"age_band": ["18_24", "25_34", "35_44", "45_54"]}
+    f = {"age_band": ["25_34"]}
     d = Q._dim(ds, ds.codebook["nationality"], True)
     assert d.merge
     where = Q._where(ds, f, True, not_null=["nationality", "total_cost_usd"])
@@ -234,7 +242,7 @@ def test_summary_groups_on_shown_categories_with_rule_8_merges(ds):
         row = got.loc[g]
         if row["flag"] == "":
             assert row["contributors"] == n_shown
-            assert row["mean"] == pytest.approx(mean, rel=1e-2)
+            assert row["mean"] == pytest.approx(mean, rel=0.05)  # two significant digits, over the shown count
 
 
 def test_a_changed_file_brings_its_own_dictionaries(tmp_path):
