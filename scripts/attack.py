@@ -522,7 +522,8 @@ def user_cost(tables: int = 40) -> dict[str, float]:
                 pub = query.shares(DATASET, name, by=[by], tier="public")
             except TableRefused:
                 continue
-            ex = query.shares(DATASET, name, by=[by], tier="researcher")
+            # the truth of the public tier's respondents (without withheld categories, rule 8)
+            ex = query.shares(DATASET, name, by=[by], filters=public_universe(), tier="researcher")
             merged = pub.merge(ex, on=[by, name], suffixes=("", "_x"))
             ok = merged["count"].notna()
             count_err += list((merged.loc[ok, "count"].astype(float) - merged.loc[ok, "count_x"].astype(float)).abs())
@@ -530,6 +531,14 @@ def user_cost(tables: int = 40) -> dict[str, float]:
             share_err += list(100 * (merged.loc[ok, "share"].astype(float) - merged.loc[ok, "share_x"].astype(float)).abs())
     return {"count_mean": float(np.mean(count_err)), "count_p95": float(np.percentile(count_err, 95)),
             "share_mean_pp": float(np.mean(share_err)), "share_p95_pp": float(np.percentile(share_err, 95))}
+
+
+def public_universe() -> dict[str, list[str]]:
+    """Researchers' filters keeping the public tier's respondents: the shown categories of every variable
+    with a withheld one."""
+    decided = query._public(get_engine().dataset(DATASET)).categories
+    codebook = get_engine().dataset(DATASET).codebook
+    return {n: list(d.shown) for n, d in decided.items() if d.withheld and codebook[n].type != "multiple"}
 
 
 def wide_noise_settings(width: int) -> disclosure.Settings:
