@@ -283,12 +283,22 @@ class Portal:
 
     @classmethod
     def multiselect(cls, page: Page, label: str):
-        return cls.sidebar(page).get_by_test_id("stMultiSelect").filter(
+        """A filter of the sidebar: a multiselect (researchers) or a selectbox (the public, one answer)."""
+        sidebar = cls.sidebar(page)
+        return sidebar.get_by_test_id("stMultiSelect").or_(sidebar.get_by_test_id("stSelectbox")).filter(
             has=page.get_by_role("combobox", name=label, exact=True))
 
     @classmethod
     def pill(cls, page: Page, label: str):
-        return cls.sidebar(page).get_by_role("button", name=label, exact=True)
+        """A pill of the sidebar: a toggle button (several answers) or a radio (the public, one answer)."""
+        sidebar = cls.sidebar(page)
+        return sidebar.get_by_role("button", name=label, exact=True).or_(
+            sidebar.get_by_role("radio", name=label, exact=True))
+
+    @staticmethod
+    def chosen(single: bool = True) -> str:
+        """The attribute that says a pill is chosen: aria-checked for one answer, aria-pressed for several."""
+        return "aria-checked" if single else "aria-pressed"
 
     @classmethod
     def nav_link(cls, page: Page, label: str):
