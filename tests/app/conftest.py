@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from components.auth import session_manager
-from core import engine
+from core import engine, settings
 from core.users import UserStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,3 +124,15 @@ def texts(at: AppTest) -> str:
 def link(at: AppTest) -> dict[str, list[str]]:
     """The page's URL query parameters after the run, each as a list of values."""
     return {k: v if isinstance(v, list) else [v] for k, v in at.query_params.items()}
+
+
+def own_data_dir(tmp_path, monkeypatch) -> Path:
+    """A data directory of the test's own, holding the built-in synthetic files (links to the built ones),
+    which the next engine reads: for tests that load, create or restore versions."""
+    directory = tmp_path / "data"
+    directory.mkdir()
+    for name in settings.DATASETS:
+        engine.dataset_path(directory, name).symlink_to(engine.dataset_path(settings.GENERATED_DIR, name))
+    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
+    engine.set_engine(None)
+    return directory

@@ -11,7 +11,7 @@ from core.i18n import t
 from core.ingest import load
 from core.ingest.mapping import propose
 from core.ingest.xlsform import read_form
-from tests.app.conftest import as_role, go, pages, texts
+from tests.app.conftest import as_role, go, own_data_dir, pages, texts
 from tests.unit.ingest_created import write_survey
 from tests.unit.ingest_support import FORM, KOBO
 
@@ -24,12 +24,7 @@ def create(directory, name, form, export, tmp_path):
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "data"
-    directory.mkdir()
-    for name in settings.DATASETS:
-        engine.dataset_path(directory, name).symlink_to(engine.dataset_path(settings.GENERATED_DIR, name))
-    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
-    engine.set_engine(None)
+    directory = own_data_dir(tmp_path, monkeypatch)
     create(directory, "sample", FORM, KOBO / "export_xml_single.csv", tmp_path)
     create(directory, "wash", *write_survey(tmp_path / "wash"), tmp_path)
     engine.set_engine(None)

@@ -8,7 +8,7 @@ import pytest
 
 from core import engine, settings, versions
 from core.i18n import t
-from tests.app.conftest import as_role, go, pages, texts
+from tests.app.conftest import as_role, go, own_data_dir, pages, texts
 from tests.unit.ingest_support import DEFAULT_EXPORT, FORM, KOBO, MAPPING
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -16,13 +16,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch):
-    """A data directory of the test's own, holding the built-in synthetic files (links to the built ones)."""
-    directory = tmp_path / "data"
-    directory.mkdir()
-    for name in settings.DATASETS:
-        engine.dataset_path(directory, name).symlink_to(engine.dataset_path(settings.GENERATED_DIR, name))
-    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
-    engine.set_engine(None)  # the next engine reads the directory above
+    """A data directory of the test's own (conftest.own_data_dir)."""
+    directory = own_data_dir(tmp_path, monkeypatch)
     yield directory
     engine.set_engine(None)
 

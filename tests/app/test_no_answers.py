@@ -7,10 +7,10 @@ import csv
 
 import pytest
 
-from core import engine, settings
+from core import engine
 from core.i18n import t
 from core.ingest import load
-from tests.app.conftest import as_role, go, pages, texts
+from tests.app.conftest import as_role, go, own_data_dir, pages, texts
 from tests.unit.ingest_support import FORM, KOBO, MAPPING
 
 EMPTY = ("transport_modes", "journey_duration_days", "transit_country", "used_smuggler", "amount_paid_usd",
@@ -32,12 +32,7 @@ def write_export_with_empty_questions(path):
 
 @pytest.fixture(autouse=True)
 def data_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "data"
-    directory.mkdir()
-    for name in settings.DATASETS:
-        engine.dataset_path(directory, name).symlink_to(engine.dataset_path(settings.GENERATED_DIR, name))
-    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
-    engine.set_engine(None)
+    directory = own_data_dir(tmp_path, monkeypatch)
     export = write_export_with_empty_questions(tmp_path / "empty.csv")
     load.load(FORM, export, MAPPING, dataset="core", data_dir=directory)
     engine.set_engine(None)
