@@ -16,6 +16,8 @@ from core.store import ensure_built
 from core.stories import EXPLAINER_PARAMS
 from pages import themes
 
+if shell.folder_mode():  # a freshly started server's first visit: see shell.hand_to_router
+    shell.hand_to_router()
 lang = shell.choose_language()
 st.set_page_config(page_title=t("app.title", lang), page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
 menu = st.sidebar.container(key="menu")  # the first thing in the sidebar, filled once the pages are known

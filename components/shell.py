@@ -95,15 +95,19 @@ def add_notes(dropped: list[tuple[str, str]]) -> None:
 
 
 def write_url(lang: str, filters: FilterState, keep: Sequence[str] = ()) -> None:
-    """Rewrite the link from the state of this rerun (only when it differs, to spare the browser).
-    `keep`: the current page's own parameters (its module's URL_PARAMS), which the page writes itself."""
+    """Rewrite the link from the state of this rerun, on every rerun. `keep`: the current page's own
+    parameters (its module's URL_PARAMS), which the page writes itself.
+
+    Written even when the link this rerun came with already says the same: that link is the one the
+    browser had when it asked for the rerun, and a run interrupted by a quicker choice may still have
+    rewritten it since (a choice, then Escape, which clears a drop-down, left the link of the view
+    before). The last run's link is then the browser's."""
     wanted: dict[str, list[str]] = {LANG_PARAM: [lang], **filters.to_params()}
     current = url_params()
     for name in (*STREAMLIT_PARAMS, *keep):
         if name in current:
             wanted[name] = current[name]
-    if current != wanted:
-        st.query_params.from_dict(wanted)
+    st.query_params.from_dict(wanted)
 
 
 def seed_from_url(param: str, key: str, options: Sequence[str], lang: str, multiple: bool = False) -> None:
@@ -212,22 +216,39 @@ def _draw_nothing() -> None:
     pass
 
 
-def hand_to_router(path: str) -> None:
-    """What a page module does when Streamlit runs its file as a script (`if __name__ == "__main__"`).
+def folder_mode() -> bool:
+    """True while the server is still in Streamlit's old multipage mode (see hand_to_router). Streamlit
+    1.67 keeps it on a private class attribute with no public way to ask; it is only read here."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    return bool(getattr(PagesManager, "uses_pages_directory", False))
+
+
+def hand_to_router(path: str | None = None) -> None:
+    """Draw nothing and rerun as the router, on a server still in Streamlit's old multipage mode.
 
     A folder named `pages/` beside app.py puts a freshly started Streamlit server in its old multipage
     mode until some session has run st.navigation: a URL such as /crosstab then runs pages/crosstab.py
     directly, past the router and its sign-in check (reference/streamlit-notes.md 1.1; Streamlit 1.67
     decides this from the folder's name alone, with no setting to turn it off). Its list of those files
-    is hidden by client.showSidebarNavigation = false. The page draws nothing here: it runs
-    st.navigation once (which ends that mode for the whole server, as the router's would) and reruns,
-    and the rerun is the router's, for the same URL: it opens the page asked for if this visitor may
-    see it (a shared link works on a fresh server too) and the Overview otherwise."""
+    is hidden by client.showSidebarNavigation = false.
+
+    A page module calls this when Streamlit runs its file as a script (`if __name__ == "__main__"`,
+    `path` its file), and app.py at its top when it is run in that mode itself (`path` None: the visit
+    to "/" of the server's first session). That first run would otherwise draw the sidebar's widgets
+    as a page of the old mode, under other widget ids than every later run: a choice made before it
+    ends was applied but shown unmade (the pill still off), and a link copied then missed it.
+
+    It runs st.navigation once (which ends that mode for the whole server, as the router's would) and
+    reruns, and the rerun is the router's, for the same URL: it opens the page asked for if this
+    visitor may see it (a shared link works on a fresh server too) and the Overview otherwise."""
     if st.session_state.get(_HANDED_OVER):  # run again in this session, but not in that mode (a test)
         return
     st.session_state[_HANDED_OVER] = True
     # The page asked for, and a default page beside it: a page that is the only one is the default, and
     # the browser would be told that its URL names no page.
-    st.navigation([st.Page(_draw_nothing, title="-", default=True), st.Page(_draw_nothing, url_path=Path(path).stem)],
-                  position="hidden")
+    pages = [st.Page(_draw_nothing, title="-", default=True)]
+    if path is not None:
+        pages.append(st.Page(_draw_nothing, url_path=Path(path).stem))
+    st.navigation(pages, position="hidden")
     st.rerun()

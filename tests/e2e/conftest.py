@@ -282,11 +282,19 @@ class Portal:
         return box.get_by_test_id("stMetricValue")
 
     @classmethod
-    def multiselect(cls, page: Page, label: str):
-        """A filter of the sidebar: a multiselect (researchers) or a selectbox (the public, one answer)."""
-        sidebar = cls.sidebar(page)
-        return sidebar.get_by_test_id("stMultiSelect").or_(sidebar.get_by_test_id("stSelectbox")).filter(
-            has=page.get_by_role("combobox", name=label, exact=True))
+    def filter_box(cls, page: Page, label: str):
+        """The text box of a filter of the sidebar: for the public's single choice, its value is the
+        answer chosen ("" for all)."""
+        return cls.sidebar(page).get_by_role("combobox", name=label, exact=True)
+
+    @classmethod
+    def choose(cls, page: Page, label: str, option: str) -> None:
+        """Choose one answer in a drop-down of the sidebar. The list closes by itself; no Escape after
+        it, which would clear the choice."""
+        box = cls.filter_box(page, label)
+        box.click()
+        box.press_sequentially(option[:4])  # a long list draws only what fits: narrow it first
+        page.get_by_role("option", name=option, exact=True).click()
 
     @classmethod
     def pill(cls, page: Page, label: str):
