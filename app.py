@@ -7,13 +7,13 @@ import streamlit as st
 
 from components import auth, present, shell, story, tour
 from components.filter_bar import filter_bar
-from core.access import can_open, tier_for
-from core.codebook import dataset_name
+from core.auth.access import can_open, tier_for
+from core.data.engine import dataset_name
+from core.data.store import ensure_built
+from core.explainer.stories import EXPLAINER_PARAMS
 from core.i18n import t
 from core.pages import PAGES, link_params, own_params
 from core.settings import ROOT, MissingSecret
-from core.store import ensure_built
-from core.stories import EXPLAINER_PARAMS
 from pages import themes
 
 if shell.folder_mode():  # a freshly started server's first visit: see shell.hand_to_router

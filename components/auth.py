@@ -3,7 +3,7 @@ rest of the portal uses, `current_session()` and `sign_in_panel()`.
 
 What we keep of the library (0.4.2): its login cookie (an HS256 JWT written by its cookie manager),
 so that a reload or a new tab stays signed in. What we do instead of it, and why (design.md,
-Authentication; the checks themselves live in core.sessions and core.throttle):
+Authentication; the checks themselves live in core.auth.sessions and core.auth.throttle):
   * our own sign-in form, checked on the server through SessionManager.authenticate: throttled per
     username and client address, bcrypt only, no password stripping, no hints, no lock-out for good;
   * no `login()` call, hence none of its 0.7 s sleep on anonymous reruns, and its cookie
@@ -14,7 +14,7 @@ Authentication; the checks themselves live in core.sessions and core.throttle):
   * without a cookie key of 32 bytes or more the portal serves the public tier and offers no sign-in,
     and says why in the log for the operator.
 
-Session-state keys: `portal_session` (core.sessions.Session or None), the form's
+Session-state keys: `portal_session` (core.auth.sessions.Session or None), the form's
 `signin_username`/`signin_password`, `portal_auth_notice` (the message key shown in the account block)
 and `portal_cookie_write` (a login-cookie write or deletion in progress). The library
 writes its own keys (name, authentication_status, username, email, roles, logout, init); we set them
@@ -30,10 +30,17 @@ from datetime import datetime
 import streamlit as st
 import streamlit_authenticator as stauth
 
+from core.auth.sessions import (
+    LoginRefused,
+    Session,
+    SessionEnded,
+    SessionManager,
+    SessionPolicy,
+    cookie_settings,
+)
+from core.auth.users import UserStore
 from core.i18n import t, tn
-from core.sessions import LoginRefused, Session, SessionEnded, SessionManager, SessionPolicy, cookie_settings
 from core.settings import MissingSecret
-from core.users import UserStore
 
 log = logging.getLogger(__name__)
 

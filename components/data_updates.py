@@ -18,14 +18,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import settings, versions
-from core.codebook import dataset_name
+from core import settings
+from core.data import versions
+from core.data.engine import dataset_name
 from core.i18n import t
 from core.ingest import files, load
 from core.ingest.mapping import DATASET_NAME, propose
 from core.ingest.problems import ERROR, INFO, WARNING, IngestError
 from core.ingest.xlsform import read_form
-from core.settings import datasets
 
 _CHECKED = "ingest_checked"   # (signature of the inputs, Prepared or None, problems): the last check
 _FLASH = "ingest_flash"       # (kind, message): the outcome of the last load or restore, shown once
@@ -40,9 +40,9 @@ NEW = ""  # the dataset choice "a new dataset, made from the form"
 
 
 def data_updates(lang: str, username: str) -> None:
-    if (created := st.session_state.pop(_NEXT_DATASET, None)) in datasets():
+    if (created := st.session_state.pop(_NEXT_DATASET, None)) in versions.datasets():
         st.session_state["ingest_dataset"] = created
-    dataset = st.selectbox(t("ingest.ui.dataset", lang), [*datasets(), NEW], key="ingest_dataset",
+    dataset = st.selectbox(t("ingest.ui.dataset", lang), [*versions.datasets(), NEW], key="ingest_dataset",
                            format_func=lambda d: dataset_name(d, lang) if d else t("ingest.ui.new_dataset", lang))
     flash()
     if dataset == NEW:
@@ -50,8 +50,8 @@ def data_updates(lang: str, username: str) -> None:
                              help=t("ingest.ui.new_name_help", lang)).strip()
         if not name:
             return
-        if not DATASET_NAME.fullmatch(name) or name in datasets():
-            st.error(t("ingest.problem.dataset_exists" if name in datasets() else "ingest.problem.dataset_name",
+        if not DATASET_NAME.fullmatch(name) or name in versions.datasets():
+            st.error(t("ingest.problem.dataset_exists" if name in versions.datasets() else "ingest.problem.dataset_name",
                        lang, dataset=name))
             return
         upload_and_load(name, lang, username, create=True)

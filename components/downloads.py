@@ -1,4 +1,4 @@
-"""Download buttons for a figure: the chart as PNG and SVG, its table as CSV and Excel (core.export).
+"""Download buttons for a figure: the chart as PNG and SVG, its table as CSV and Excel (core.query.export).
 
 The files are made when a user clicks (Streamlit's deferred download: `data` is a function, run on
 its own thread), not on every page run: rendering a chart takes vl-convert a few tenths of a second.
@@ -14,10 +14,11 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from core import disclosure, export
-from core.codebook import load_codebook
-from core.filters import FilterState
+from core import disclosure
+from core.data.engine import load_codebook
 from core.i18n import fmt_date, t
+from core.query import export
+from core.query.filters import FilterState
 
 
 def header(lang: str, filters: FilterState, title: str, filters_line: str, base_line: str,

@@ -8,7 +8,7 @@ puts it in Rows, Columns or Filters, Alt+Up / Alt+Down moves it within its zone,
 
 What the browser sends back is a layout of field names only ({"rows": [...], "cols": [...],
 "filters": [...], "seq": n}): the page checks every name against the codebook and the tier
-(core.pivot.clean) and ignores the rest. Labels are written with textContent, never as HTML.
+(core.query.pivot.clean) and ignores the rest. Labels are written with textContent, never as HTML.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from core.codebook import Codebook, Variable
+from core.data.codebook import Codebook, Variable
 from core.i18n import t
 
 ZONES = ("rows", "cols", "filters")

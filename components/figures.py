@@ -12,10 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from core import disclosure, query
-from core.codebook import load_codebook, quarter_label
-from core.engine import get_engine
-from core.filters import FilterState
+from core.data.codebook import quarter_label
+from core.data.engine import get_engine, load_codebook
 from core.i18n import fmt_int, refusal_message, t
+from core.query.filters import FilterState
 
 
 def _version(dataset: str) -> str:
@@ -71,12 +71,12 @@ def refused(error: disclosure.TableRefused, lang: str, dataset: str) -> None:
 
 def caveats(lang: str, tier: str) -> None:
     """The caveats every figure of the portal carries (design.md rules, reference/4mi-domain.md)."""
-    s = disclosure.settings()
+    rules = disclosure.settings()
     lines = [t("caveats.purposive", lang), t("caveats.not_representative", lang), t("caveats.unweighted", lang)]
     if tier == "public":
-        lines += [t("caveats.perturbed", lang), t("caveats.below_min", lang, minimum=s.min_count),
-                  t("caveats.percent_base", lang, minimum=s.min_percentage_base),
-                  t("caveats.granularity", lang, minimum=s.min_category_size)]
+        lines += [t("caveats.perturbed", lang), t("caveats.below_min", lang, minimum=rules.min_count),
+                  t("caveats.percent_base", lang, minimum=rules.min_percentage_base),
+                  t("caveats.granularity", lang, minimum=rules.min_category_size)]
     st.markdown("\n".join(f"- {line}" for line in lines))
 
 
@@ -103,12 +103,12 @@ def how_to_read(lang: str, tier: str, kind: str, key: str) -> None:
     """The short "How to read this" note beside a chart, map or table (one for every figure of the
     portal): what the figure is of and its base, what a withheld value means, why public figures are
     approximate, and why the sample is not representative. `kind`: one of HOW_TO_READ_KINDS."""
-    s = disclosure.settings()
+    rules = disclosure.settings()
     lines = [t(f"howto.{kind}", lang)]
     if tier == "public" and kind == "map":
-        lines.append(t("howto.map_hidden", lang, minimum=s.min_count))
+        lines.append(t("howto.map_hidden", lang, minimum=rules.min_count))
     if tier == "public":
-        lines += [t("howto.withheld", lang, minimum=s.min_count, base=s.min_percentage_base),
+        lines += [t("howto.withheld", lang, minimum=rules.min_count, base=rules.min_percentage_base),
                   t("howto.approximate", lang)]
     else:
         lines.append(t("howto.exact", lang))

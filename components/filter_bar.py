@@ -3,7 +3,7 @@ gender and age band, built from the codebook and offered at the caller's tier's 
 
 The widgets' values live in session state under `f_<parameter>` keys and persist across pages (the
 router draws the bar on every page). Before drawing, their values are passed through
-core.filters.make_state, so a value the current dataset or tier does not have (after a dataset switch,
+core.query.filters.make_state, so a value the current dataset or tier does not have (after a dataset switch,
 or a sign-out) is dropped rather than sent to a query.
 
 The public tier chooses one answer per filter and a period that is everything, a year or a quarter
@@ -20,10 +20,19 @@ from collections.abc import Sequence
 import streamlit as st
 
 from components.shell import LANG_PARAM, STREAMLIT_PARAMS, add_notes, first_run, url_params
-from core.codebook import OTHER, dataset_name, load_codebook, quarter_label
-from core.filters import FILTER_PARAMS, FilterState, allowed_codes, from_params, make_state, period_bounds
+from core.data import versions
+from core.data.codebook import OTHER, quarter_label
+from core.data.engine import dataset_name, load_codebook
 from core.i18n import t, tn
-from core.settings import DATASETS, datasets
+from core.query.filters import (
+    FILTER_PARAMS,
+    FilterState,
+    allowed_codes,
+    from_params,
+    make_state,
+    period_bounds,
+)
+from core.settings import DATASETS
 
 DATASET_KEY, PERIOD_KEY, WHEN_KEY = "f_ds", "f_period", "f_when"
 # Small answer lists read better as buttons than as a drop-down.
@@ -60,7 +69,7 @@ def _seed(state: FilterState) -> None:
 
 def _from_widgets(options, public: bool) -> FilterState:
     s = st.session_state
-    dataset = s.get(DATASET_KEY) if s.get(DATASET_KEY) in datasets() else DATASETS[0]
+    dataset = s.get(DATASET_KEY) if s.get(DATASET_KEY) in versions.datasets() else DATASETS[0]
     if public:
         start, end = period_bounds(dataset, s.get(WHEN_KEY) or "")
         selections = {var: [s[_one_key(param)]] if s.get(_one_key(param)) else ()
@@ -108,7 +117,7 @@ def filter_bar(lang: str, tier: str, ignore: Sequence[str] = ()) -> FilterState:
 
     bar = st.sidebar.container(key="filter_bar")  # the guided tour points at it by its key
     bar.subheader(t("filters.title", lang))
-    bar.selectbox(t("filters.dataset", lang), datasets(), key=DATASET_KEY,
+    bar.selectbox(t("filters.dataset", lang), versions.datasets(), key=DATASET_KEY,
                   format_func=lambda code: dataset_name(code, lang))
     if public:
         years = [y for y in codebook.years() if any(q.startswith(y) for q in quarters)]

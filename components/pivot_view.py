@@ -1,4 +1,4 @@
-"""A crosstab (core.pivot.Pivot) as the builder shows it: a table with labels in the language and
+"""A crosstab (core.query.pivot.Pivot) as the builder shows it: a table with labels in the language and
 totals, its downloadable twin, and a chart (heatmap, stacked or grouped bars).
 
 Everything here reads the protected figures of the Pivot and nothing else: a suppressed count is "<10"
@@ -15,9 +15,9 @@ import pandas as pd
 from components.charts import finish, inline
 from components.figures import count_text
 from components.question import share_text
-from core.codebook import load_codebook
+from core.data.engine import load_codebook
 from core.i18n import fmt_decimal, fmt_int, t
-from core.pivot import COUNT_MEASURES, Pivot
+from core.query.pivot import COUNT_MEASURES, Pivot
 
 SEP = " · "
 MAX_CHART_CELLS = 600

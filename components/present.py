@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from core.explainer.stories import PRESENT_PARAM
 from core.i18n import t
-from core.stories import PRESENT_PARAM
 
 SWITCH_KEY, KEYS_KEY = "present_switch", "present_keys"
 # Chart text in presentation view: axis and legend labels and titles, in pixels; marks' own text

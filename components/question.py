@@ -2,7 +2,7 @@
 lines that say what the chart is (question, base, who was asked, filters, caveat, "synthetic"), the
 click that sets a filter of the bar, and the downloads.
 
-Which chart for which type (core.codebook.TYPES):
+Which chart for which type (core.data.codebook.TYPES):
   single, multiple  the share of respondents choosing each answer (multiple choice: each out of the
                     respondents asked; shares do not add up to 100%);
   country           the same, for the most frequent countries;
@@ -29,9 +29,10 @@ from components.downloads import download_menu, file_stem, header
 from components.figures import cached, count_text, data_version, filters_text, how_to_read, refused
 from components.filter_bar import set_filter
 from core import disclosure
-from core.codebook import CHARTED, OTHER, Codebook, Variable, breakdowns, load_codebook, questions  # noqa: F401
-from core.filters import FILTER_PARAMS, PERIOD_VARIABLE, FilterState
+from core.data.codebook import CHARTED, OTHER, Codebook, Variable, breakdowns, questions  # noqa: F401
+from core.data.engine import load_codebook
 from core.i18n import fmt_decimal, fmt_int, fmt_pct, t, tn
+from core.query.filters import FILTER_PARAMS, PERIOD_VARIABLE, FilterState
 
 FILTER_VARIABLES = tuple(FILTER_PARAMS.values())
 TOP_CATEGORIES = 12  # countries shown in a chart; every one is in its table
@@ -70,15 +71,15 @@ def has_pyramid(codebook: Codebook, theme: str, tier: str) -> bool:
 
 def share_text(share, flag: str, lang: str) -> str:
     """A share as a chart labels it, or why it is not shown (design.md rules 2, 5 and 6)."""
-    s = disclosure.settings()
+    rules = disclosure.settings()
     if flag == "suppressed":
-        return t("figures.below_min", lang, minimum=s.min_count)
+        return t("figures.below_min", lang, minimum=rules.min_count)
     if flag == "base_too_small":
-        return t("charts.base_small", lang, minimum=s.min_percentage_base)
+        return t("charts.base_small", lang, minimum=rules.min_percentage_base)
     if flag == "under_band":
-        return t("figures.under_band", lang, share=fmt_pct(s.sensitive_extreme_band / 100, lang))
+        return t("figures.under_band", lang, share=fmt_pct(rules.sensitive_extreme_band / 100, lang))
     if flag == "over_band":
-        return t("figures.over_band", lang, share=fmt_pct(1 - s.sensitive_extreme_band / 100, lang))
+        return t("figures.over_band", lang, share=fmt_pct(1 - rules.sensitive_extreme_band / 100, lang))
     if share is None or pd.isna(share):
         return "–"
     if 0 < share < 0.005:  # not a zero: someone chose it

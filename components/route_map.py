@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pydeck as pdk
 
-from core.codebook import OTHER, country_name, load_codebook
-from core.geo import countries, country_points, town_points, write_outlines
+from core.data.codebook import OTHER, country_name
+from core.data.engine import load_codebook
+from core.data.geo import countries, country_points, town_points, write_outlines
 from core.i18n import fmt_pct, t, tn
 from core.pages import MAP_LAYERS
 from core.settings import ROOT
@@ -120,7 +121,7 @@ def flow_layer(table: pd.DataFrame, lang: str, layer_id: str = FLOWS) -> MapLaye
 
 def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str) -> MapLayer:
     """Counts by country (a core.query.crosstab over a country variable) as circles, or by town
-    (layer TOWNS, the codes of core.geo.TOWN_VARIABLE)."""
+    (layer TOWNS, the codes of core.data.geo.TOWN_VARIABLE)."""
     if layer_id == TOWNS:
         towns = town_points()
         position = {code: (lon, lat) for code, (_, lon, lat) in towns.items()}

@@ -16,10 +16,10 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from core.access import can_open, tier_for
-from core.filters import FilterState
+from core.auth.access import can_open, tier_for
+from core.auth.sessions import Session
 from core.i18n import language_name, negotiate_language, t
-from core.sessions import Session
+from core.query.filters import FilterState
 from core.settings import LANGUAGES
 
 LANG_PARAM = "lang"

@@ -14,8 +14,8 @@ import logging
 import streamlit as st
 
 from components import present, shell
+from core.explainer.stories import PRESENT_PARAM, STEP_PARAM, STORY_PARAM, Story, load_all, step_of
 from core.i18n import t
-from core.stories import PRESENT_PARAM, STEP_PARAM, STORY_PARAM, Story, load_all, step_of
 
 log = logging.getLogger(__name__)
 

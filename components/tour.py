@@ -1,4 +1,4 @@
-"""The guided tour (core/tour.py) on screen: "Take the tour" in the sidebar of every page, and, while a
+"""The guided tour (core/explainer/tour.py) on screen: "Take the tour" in the sidebar of every page, and, while a
 tour is on (`?tour=n` in the link), a panel at the top of the page with the step's title and text and
 Back / Next / Skip / Restart. Each step opens its page with the portal's real data and points at the
 part it explains: an outline drawn with CSS on the element Streamlit marks with its key (`st-key-...`)
@@ -10,10 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from components import present, shell
-from core.codebook import load_codebook, questions
+from core.data.codebook import questions
+from core.data.engine import load_codebook
+from core.explainer.stories import PRESENT_PARAM, TOUR_PARAM
+from core.explainer.tour import THEME, TourStep, advance, back, restart, step_number, steps_for
 from core.i18n import t
-from core.stories import PRESENT_PARAM, TOUR_PARAM
-from core.tour import THEME, TourStep, advance, back, restart, step_number, steps_for
 
 # What each step points at: a CSS selector of the element.
 TARGETS = {

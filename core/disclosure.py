@@ -33,13 +33,13 @@ Rules, as applied here (numbers from data/disclosure.toml [thresholds]):
      the whole dataset (protected counts), or single-choice answers under tiny_category_share of those
      who answered, merge into "Other", which must hold two answers; a lone small answer whose neighbours
      are all over merge_partner_share is withheld (`public_categories`). Decided once per data version.
-  9. Nothing row-level: the query API refuses microdata to the public tier (core/query.py).
+  9. Nothing row-level: the query API refuses microdata to the public tier (core/query/tables.py).
  10. The secret, record keys and perturbation table stay in this process: nothing here returns them
      in a result.
  11. Every public decision is made from protected values: rule 4 from what the table shows, rule 7's
      flag from the protected count, rule 8 from protected whole-dataset counts, rule 5's band from
      protected counts and bases; refusals name the rule and what to change, never a share or a count.
- 12. The public query space is bounded (core/query.py): one category, every category, or a year's
+ 12. The public query space is bounded (core/query/tables.py): one category, every category, or a year's
      quarters per filter; number questions in fixed intervals (core.query.public_bins).
 docs/disclosure.md explains the design and the attacks it is tested against (scripts/attack.py).
 """
@@ -58,7 +58,7 @@ import numpy as np
 
 from core.settings import DISCLOSURE_SETTINGS, ckm_secret
 
-OTHER_CODE = "_other"  # core.codebook.OTHER (this module imports nothing from the codebook)
+OTHER_CODE = "_other"  # core.data.codebook.OTHER (this module imports nothing from the codebook)
 
 
 class TableRefused(Exception):
@@ -147,7 +147,7 @@ def _slot_counts(values: Sequence[int], probabilities: Sequence[float], key_rang
     return slots
 
 
-def build_ptable(secret: bytes, s: Settings) -> np.ndarray:
+def build_ptable(secret: bytes, rules: Settings) -> np.ndarray:
     """The perturbation table: int8 noise, shape (max_count_row + 1, key_range).
 
     Procedure, for each count c:
@@ -159,14 +159,14 @@ def build_ptable(secret: bytes, s: Settings) -> np.ndarray:
         noise of a cell depends on its key, differently for each count, and cannot be rebuilt without
         the secret.
     """
-    table = np.zeros((s.max_count_row + 1, s.key_range), dtype=np.int8)
+    table = np.zeros((rules.max_count_row + 1, rules.key_range), dtype=np.int8)
     seed_key = _subkey(secret, "ptable")
-    for count in range(1, s.max_count_row + 1):
+    for count in range(1, rules.max_count_row + 1):
         if count == 1:
-            values, probabilities = s.noise_values_count_1, s.noise_probabilities_count_1
+            values, probabilities = rules.noise_values_count_1, rules.noise_probabilities_count_1
         else:
-            values, probabilities = s.noise_values, s.noise_probabilities
-        slots = _slot_counts(values, probabilities, s.key_range)
+            values, probabilities = rules.noise_values, rules.noise_probabilities
+        slots = _slot_counts(values, probabilities, rules.key_range)
         row = np.repeat(np.array(list(slots), dtype=np.int8), list(slots.values()))
         seed = int.from_bytes(hmac.new(seed_key, count.to_bytes(4, "big"), hashlib.sha256).digest()[:8], "big")
         table[count] = np.random.default_rng(seed).permutation(row)
@@ -176,8 +176,8 @@ def build_ptable(secret: bytes, s: Settings) -> np.ndarray:
 class CellKeyPerturbation:
     """Perturbs counts from their cell keys; holds the table in memory, never returns it."""
 
-    def __init__(self, secret: bytes | None = None, s: Settings | None = None):
-        self.settings = s or settings()
+    def __init__(self, secret: bytes | None = None, rules: Settings | None = None):
+        self.settings = rules or settings()
         self._secret = secret if secret is not None else ckm_secret()
         self._ptable = build_ptable(self._secret, self.settings)
 
@@ -185,9 +185,9 @@ class CellKeyPerturbation:
         return record_keys(respondent_ids, self._secret, self.settings.key_range)
 
     def _rows(self, counts: np.ndarray) -> np.ndarray:
-        s = self.settings
-        period = s.max_count_row + 1 - s.cycle_start
-        return np.where(counts <= s.max_count_row, counts, s.cycle_start + (counts - s.cycle_start) % period)
+        rules = self.settings
+        period = rules.max_count_row + 1 - rules.cycle_start
+        return np.where(counts <= rules.max_count_row, counts, rules.cycle_start + (counts - rules.cycle_start) % period)
 
     def perturb(self, counts, key_sums) -> np.ndarray:
         """Perturbed counts, given exact counts and the raw sums of their records' keys."""
@@ -199,17 +199,17 @@ class CellKeyPerturbation:
 
 # --- rules 2 to 8 ----------------------------------------------------------------------------
 
-def suppressed(perturbed: np.ndarray, s: Settings | None = None) -> np.ndarray:
+def suppressed(perturbed: np.ndarray, rules: Settings | None = None) -> np.ndarray:
     """Rule 2: which perturbed counts are shown as "<10" (zeros included: a zero is disclosive too)."""
-    s = s or settings()
-    return np.asarray(perturbed) < s.min_count
+    rules = rules or settings()
+    return np.asarray(perturbed) < rules.min_count
 
 
-def check_variables(variables: Sequence, s: Settings | None = None) -> None:
+def check_variables(variables: Sequence, rules: Settings | None = None) -> None:
     """Rule 5: the number of variables across rows and columns of one public table."""
-    s = s or settings()
+    rules = rules or settings()
     sensitive = [v.name for v in variables if v.sensitive]
-    limit = s.max_variables_sensitive if sensitive else s.max_variables
+    limit = rules.max_variables_sensitive if sensitive else rules.max_variables
     if len(variables) > limit:
         if sensitive:
             message = (f"A public table may combine at most {limit} variables when one of them is "
@@ -220,36 +220,36 @@ def check_variables(variables: Sequence, s: Settings | None = None) -> None:
                            sensitive=sensitive)
 
 
-def check_population(perturbed_population: int, s: Settings | None = None) -> None:
+def check_population(perturbed_population: int, rules: Settings | None = None) -> None:
     """Rule 3: refuse tables over too few people."""
-    s = s or settings()
-    if perturbed_population < s.min_population:
+    rules = rules or settings()
+    if perturbed_population < rules.min_population:
         raise TableRefused(
             3, "population_too_small",
-            f"Fewer than {s.min_population} respondents match these filters: widen the filters "
+            f"Fewer than {rules.min_population} respondents match these filters: widen the filters "
             "(a longer period, more countries or groups).",
-            minimum=s.min_population,
+            minimum=rules.min_population,
         )
 
 
-def check_sparsity(is_suppressed: np.ndarray, s: Settings | None = None) -> None:
+def check_sparsity(is_suppressed: np.ndarray, rules: Settings | None = None) -> None:
     """Rule 4: refuse a table when most of its cells would be shown as "<10".
 
     Decided on what the table would show and nothing else (rule 11): every cell of the grid counts,
     an empty one like a small one, so the refusal tells no more than the table would have, and nothing
     about which cells are empty. The message names the rule and what to change, never a share."""
-    s = s or settings()
+    rules = rules or settings()
     hidden = np.asarray(is_suppressed, dtype=bool)
-    if hidden.size and float(hidden.mean()) > s.max_suppressed_share:
+    if hidden.size and float(hidden.mean()) > rules.max_suppressed_share:
         raise TableRefused(
             4, "too_sparse",
-            f"More than {s.max_suppressed_share:.0%} of this table's cells would be hidden: use "
+            f"More than {rules.max_suppressed_share:.0%} of this table's cells would be hidden: use "
             "fewer or coarser variables, or wider filters.",
-            limit=s.max_suppressed_share,
+            limit=rules.max_suppressed_share,
         )
 
 
-def share_flags(counts, bases, sensitive: bool, s: Settings | None = None):
+def share_flags(counts, bases, sensitive: bool, rules: Settings | None = None):
     """Rules 5 and 6 for percentages computed from protected counts.
 
     Returns (share, flag): share is count/base where it may be shown, else NaN; flag is "" when
@@ -258,35 +258,35 @@ def share_flags(counts, bases, sensitive: bool, s: Settings | None = None):
     of 0% or 100% on a base under sensitive_extreme_base, shown as "under 5%" / "over 95%"). Where a
     band is shown, the count behind it must not be (see `banded`).
     """
-    s = s or settings()
+    rules = rules or settings()
     counts = np.asarray(counts, dtype=float)  # NaN where suppressed
     bases = np.asarray(bases, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = counts / bases
     flag = np.full(share.shape, "", dtype=object)
     flag[np.isnan(counts)] = "suppressed"
-    small_base = np.isnan(bases) | (bases < s.min_percentage_base)
+    small_base = np.isnan(bases) | (bases < rules.min_percentage_base)
     flag[small_base] = "base_too_small"
     if sensitive:
-        band = banded(counts, bases, s)
+        band = banded(counts, bases, rules)
         flag[band == "over_band"] = "over_band"
         flag[(band == "under_band") & (flag == "")] = "under_band"
     share = np.where(flag == "", np.minimum(share, 1.0), np.nan)
     return share, flag
 
 
-def banded(counts, bases, s: Settings | None = None) -> np.ndarray:
+def banded(counts, bases, rules: Settings | None = None) -> np.ndarray:
     """Rule 5's band for a sensitive answer, from protected counts and protected bases only: where the
     base is under sensitive_extreme_base, a count within sensitive_extreme_band percent of the base
     ("over_band") or of zero ("under_band"). A whole small group reporting the same experience is a
     disclosure, so there neither the share nor the count nor (for a count) the exact base is shown:
     "43 of 43" would say 100%. Returns "" / "over_band" / "under_band" per cell."""
-    s = s or settings()
+    rules = rules or settings()
     counts = np.asarray(counts, dtype=float)
     bases = np.asarray(bases, dtype=float)
-    band = s.sensitive_extreme_band / 100
+    band = rules.sensitive_extreme_band / 100
     out = np.full(counts.shape, "", dtype=object)
-    small = ~np.isnan(bases) & (bases < s.sensitive_extreme_base)
+    small = ~np.isnan(bases) & (bases < rules.sensitive_extreme_base)
     with np.errstate(invalid="ignore"):
         out[small & ~np.isnan(counts) & (counts >= (1 - band) * bases)] = "over_band"
         out[small & ~np.isnan(counts) & (counts <= band * bases)] = "under_band"
@@ -295,24 +295,24 @@ def banded(counts, bases, s: Settings | None = None) -> np.ndarray:
 
 # --- rule 7: sums, means and quantiles ---------------------------------------------------------
 
-def magnitude_flag(contributors: float, top: float, abs_total: float, s: Settings | None = None) -> str:
+def magnitude_flag(contributors: float, top: float, abs_total: float, rules: Settings | None = None) -> str:
     """Rule 7 for one group: "" when its mean may be shown, else why not. `contributors` is the
     protected count (NaN where it is "<10"), so the flag says no more about the group's size than the
     count does; `top` is the sum of the dominance_n largest absolute values, `abs_total` the sum of all."""
-    s = s or settings()
-    if np.isnan(contributors) or contributors < s.min_contributors:
+    rules = rules or settings()
+    if np.isnan(contributors) or contributors < rules.min_contributors:
         return "too_few_contributors"
-    if abs_total > 0 and top >= s.dominance_k * abs_total:
+    if abs_total > 0 and top >= rules.dominance_k * abs_total:
         return "dominated"
     return ""
 
 
-def magnitude_allowed(values: np.ndarray, s: Settings | None = None) -> str:
+def magnitude_allowed(values: np.ndarray, rules: Settings | None = None) -> str:
     """Rule 7 for one group's exact values (researchers' checks, tests): `magnitude_flag` on them."""
     values = np.asarray(values, dtype=float)
     values = np.abs(values[~np.isnan(values)])
-    top = float(np.sort(values)[-(s or settings()).dominance_n:].sum()) if len(values) else 0.0
-    return magnitude_flag(float(len(values)), top, float(values.sum()), s)
+    top = float(np.sort(values)[-(rules or settings()).dominance_n:].sum()) if len(values) else 0.0
+    return magnitude_flag(float(len(values)), top, float(values.sum()), rules)
 
 
 def round_magnitude(x: float, digits: int | None = None) -> float:
@@ -363,7 +363,7 @@ class PublicCategories:
 
 
 def public_categories(sizes: dict[str, int], respondents: int, kind: str,
-                      s: Settings | None = None) -> PublicCategories:
+                      rules: Settings | None = None) -> PublicCategories:
     """Rule 8, from protected (perturbed) whole-dataset counts per category, in display order.
 
     `kind`: "single" (answers that exclude each other), "country" (the same, with many categories),
@@ -377,19 +377,19 @@ def public_categories(sizes: dict[str, int], respondents: int, kind: str,
     beside "man" and "woman"), the small answers are withheld: their respondents are left out of the
     public tier's figures everywhere (for a multiple-choice option: the option is not shown), so that
     no public figure depends on them at all."""
-    s = s or settings()
+    rules = rules or settings()
     if kind == "time":
         return PublicCategories(tuple(sizes))
-    threshold = s.min_category_size
+    threshold = rules.min_category_size
     if kind == "single":
-        threshold = max(threshold, s.tiny_category_share * respondents)
+        threshold = max(threshold, rules.tiny_category_share * respondents)
     small = [c for c, n in sizes.items() if n < threshold]
     empty = {c for c in small if sizes[c] <= 0}
     merged = [c for c in small if c not in empty]
     if merged:
         rest = sorted((c for c in sizes if c not in small), key=lambda c: (sizes[c], c))
         while (len(merged) < 2 or sum(sizes[c] for c in merged) < threshold) and len(rest) > 2 \
-                and sizes[rest[0]] < s.merge_partner_share * respondents:
+                and sizes[rest[0]] < rules.merge_partner_share * respondents:
             merged.append(rest.pop(0))
     if not merged or len(merged) < 2 or sum(sizes[c] for c in merged) < threshold:
         # No OTHER: what is small is withheld (an empty category too: a perturbed zero may be one person).

@@ -4,7 +4,7 @@ Messages live in one gettext catalogue per language, locales/<lang>/LC_MESSAGES/
 Babel at start-up (no compile step). Their msgids are stable keys ("filters.period"), so that English
 wording can change without breaking French and Spanish; the English text is the en catalogue. Messages
 use named str.format placeholders ("{n}"); numbers passed as parameters are formatted for the language.
-Numbers, percentages and dates go through Babel (CLDR), as country names and quarters do in core.codebook.
+Numbers, percentages and dates go through Babel (CLDR), as country names and quarters do in core.data.codebook.
 
 A message missing in a language falls back to English, then to its key. With PORTAL_I18N_STRICT=1, a
 missing message or parameter raises instead, so that tests find what users would only see as a key.
@@ -102,14 +102,14 @@ def _preferred_tags(value: str) -> list[str]:
     weighted = []
     for position, item in enumerate(value.split(",")):
         tag, _, rest = item.partition(";")
-        q = 1.0
+        weight = 1.0
         if rest.strip().startswith("q="):
             try:
-                q = float(rest.strip()[2:])
+                weight = float(rest.strip()[2:])
             except ValueError:
-                q = 0.0
-        if tag.strip() and tag.strip() != "*" and q > 0:
-            weighted.append((-q, position, tag.strip()))
+                weight = 0.0
+        if tag.strip() and tag.strip() != "*" and weight > 0:
+            weighted.append((-weight, position, tag.strip()))
     return [tag for _, _, tag in sorted(weighted)]
 
 

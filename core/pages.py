@@ -1,6 +1,6 @@
 """The portal's pages, in one list: what every other part reads about a page. The router (app.py) builds
-its navigation and menu from it, core.access decides from it who may open a page, core.stories checks a
-story step's page and link parameters against it, core.tour points at its pages, and the tests walk it
+its navigation and menu from it, core.auth.access decides from it who may open a page, core.explainer.stories checks a
+story step's page and link parameters against it, core.explainer.tour points at its pages, and the tests walk it
 (every page x every role). No Streamlit here: the page's module (pages/<module>.py, with a `render()`)
 is named, not imported.
 
@@ -27,7 +27,7 @@ class Page:
     heading: str  # message key of its title (the page's one h1)
     icon: str
     section: str  # one of SECTIONS
-    role: str | None = None  # the least role that may open it (core.access.ROLES); None: public
+    role: str | None = None  # the least role that may open it (core.auth.access.ROLES); None: public
     params: tuple[str, ...] = ()  # its own link parameters: kept in the link while it is open
 
     @property

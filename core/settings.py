@@ -22,15 +22,6 @@ DATASETS = ("core", "covid", "returns")  # the built-in datasets, with synthetic
 LANGUAGES = ("en", "fr", "es")
 
 
-def datasets(data_dir: Path | None = None) -> tuple[str, ...]:
-    """Every dataset the portal serves: the built-in ones, then those created from a survey's form
-    (`python -m scripts.ingest create`, core/versions.py), found in the data directory (by default
-    GENERATED_DIR) on every call."""
-    from core import versions  # imports nothing of the portal's; here only to find created datasets
-
-    return DATASETS + tuple(d for d in versions.created(data_dir or GENERATED_DIR) if d not in DATASETS)
-
-
 class MissingSecret(RuntimeError):
     """A secret the portal needs is not configured; the message says where to put it."""
 

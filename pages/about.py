@@ -9,7 +9,8 @@ import streamlit as st
 from components.figures import caveats
 from components.shell import context
 from core import disclosure
-from core.codebook import Codebook, Variable, load_codebook
+from core.data.codebook import Codebook, Variable
+from core.data.engine import load_codebook
 from core.i18n import t
 
 # Answers listed per question; a longer list is cut (the full list is a filter away).
@@ -60,7 +61,7 @@ def render() -> None:
         return
     lang = ctx.lang
     codebook = load_codebook(ctx.filters.dataset)
-    s = disclosure.settings()
+    rules = disclosure.settings()
 
     st.title(t("nav.about", lang))
     st.header(t("about.methodology.title", lang))
@@ -68,9 +69,9 @@ def render() -> None:
     caveats(lang, "researcher")  # the sampling caveats; the protection is explained below
 
     st.header(t("about.protection.title", lang))
-    st.markdown(t("about.protection.body", lang, minimum=s.min_count, population=s.min_population,
-                  variables=s.max_variables, sensitive=s.max_variables_sensitive, base=s.min_percentage_base,
-                  contributors=s.min_contributors, category=s.min_category_size))
+    st.markdown(t("about.protection.body", lang, minimum=rules.min_count, population=rules.min_population,
+                  variables=rules.max_variables, sensitive=rules.max_variables_sensitive, base=rules.min_percentage_base,
+                  contributors=rules.min_contributors, category=rules.min_category_size))
 
     st.header(t("about.dictionary.title", lang))
     st.caption(t("about.dictionary.intro", lang, dataset=codebook.title(lang)))

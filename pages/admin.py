@@ -3,8 +3,8 @@
 Accounts change through the same UserStore methods as the command-line tool (python -m scripts.users):
 add (with a one-time password shown once, to hand over), disable or enable, change role, reset the
 password; the last three end the user's sessions at their next interaction. A refused change says why
-in the user's language and changes nothing. The audit log is read through core.audit, filtered by user,
-dataset and dates, and exported as CSV through core.export. Data updates (components/data_updates.py) load
+in the user's language and changes nothing. The audit log is read through core.auth.audit, filtered by user,
+dataset and dates, and exported as CSV through core.query.export. Data updates (components/data_updates.py) load
 KoBoToolbox/ODK exports through core.ingest, the functions of python -m scripts.ingest.
 """
 
@@ -18,12 +18,13 @@ import streamlit as st
 from components.auth import session_manager
 from components.data_updates import data_updates
 from components.shell import context
-from core import audit, export
-from core.access import ROLES
-from core.codebook import load_codebook
+from core.auth import audit
+from core.auth.access import ROLES
+from core.auth.users import UserError, UserStore, generate_password
+from core.data import versions
+from core.data.engine import load_codebook
 from core.i18n import fmt_date, fmt_int, t
-from core.settings import datasets
-from core.users import UserError, UserStore, generate_password
+from core.query import export
 
 AUDIT_ROWS_SHOWN = 500
 # The audit log's columns in the order read: who did what and how much first, then which filters and columns.
@@ -151,7 +152,7 @@ def audit_log(lang: str) -> None:
     left, middle, right = st.columns(3)
     username = left.selectbox(t("admin.audit_user", lang), [everyone, *log.usernames()], key="admin_audit_user",
                               format_func=lambda u: u or t("admin.audit_all", lang))
-    dataset = middle.selectbox(t("admin.audit_dataset", lang), [everyone, *datasets()], key="admin_audit_dataset",
+    dataset = middle.selectbox(t("admin.audit_dataset", lang), [everyone, *versions.datasets()], key="admin_audit_dataset",
                                format_func=lambda d: load_codebook(d).title(lang) if d else t("admin.audit_all", lang))
     period = right.date_input(t("admin.audit_dates", lang), value=(), key="admin_audit_dates",
                               max_value=dt.date.today() + dt.timedelta(days=1), format="YYYY-MM-DD")

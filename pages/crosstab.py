@@ -12,12 +12,12 @@ from components.field_picker import field_picker, grouped_fields, sent_layout
 from components.figures import cached, caveats, filters_text, how_to_read, refused, synthetic_banner
 from components.question import source_line
 from components.shell import add_notes, context, from_link, put_in_url, seed_from_url
-from core import disclosure, pivot
-from core.codebook import load_codebook
-from core.engine import get_engine
+from core import disclosure
+from core.data.engine import get_engine, load_codebook
 from core.i18n import fmt_int, t
 from core.pages import CROSSTAB_VIEWS
-from core.pivot import COUNT_MEASURES, NUMBER_MEASURES, Layout
+from core.query import pivot
+from core.query.pivot import COUNT_MEASURES, NUMBER_MEASURES, Layout
 
 # rows, cols, filt: field names (repeated); fcat: "field:code" for each category a filter keeps.
 LAYOUT_KEY, PICKER_KEY = "ct_layout", "ct_picker"
@@ -87,16 +87,16 @@ def _layout(dataset: str, tier: str, lang: str) -> Layout:
     s = st.session_state
     from_link(LAYOUT_KEY)
     if LAYOUT_KEY not in s:
-        q = st.query_params
-        cats: dict[str, list[str]] = {name: [] for name in q.get_all("filt")}
-        for item in q.get_all("fcat"):
+        params = st.query_params
+        cats: dict[str, list[str]] = {name: [] for name in params.get_all("filt")}
+        for item in params.get_all("fcat"):
             name, _, code = item.partition(":")
             if name in cats:
                 cats[name].append(code)
-        layout, _ = _clean(dataset, tier, q.get_all("rows"), q.get_all("cols"), cats)
+        layout, _ = _clean(dataset, tier, params.get_all("rows"), params.get_all("cols"), cats)
         kept = {"rows": layout.rows, "cols": layout.columns, "filt": tuple(layout.filters),
                 "fcat": tuple(f"{n}:{c}" for n, codes in layout.filters.items() for c in codes)}
-        dropped = [(param, value) for param, names in kept.items() for value in q.get_all(param) if value not in names]
+        dropped = [(param, value) for param, names in kept.items() for value in params.get_all(param) if value not in names]
         add_notes(dropped)
         for param, value in dropped:
             st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
@@ -291,9 +291,9 @@ def render() -> None:
     else:
         _result(ctx, layout, measure, value, view)
     if tier == "public":
-        s = disclosure.settings()
-        st.caption(t("crosstab.public_limit", lang, limit=s.max_variables,
-                      sensitive=s.max_variables_sensitive))
+        rules = disclosure.settings()
+        st.caption(t("crosstab.public_limit", lang, limit=rules.max_variables,
+                      sensitive=rules.max_variables_sensitive))
     st.subheader(t("caveats.title", lang))
     caveats(lang, tier)
 

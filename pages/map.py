@@ -12,12 +12,13 @@ from components.figures import cached, caveats, count_text, how_to_read, refused
 from components.filter_bar import set_filter
 from components.shell import context, put_in_url, seed_from_url
 from core import disclosure
-from core.codebook import OTHER, country_name, load_codebook
+from core.data.codebook import OTHER, country_name
+from core.data.engine import load_codebook
+from core.data.geo import TOWN_VARIABLE
 from core.disclosure import TableRefused
-from core.filters import FILTER_PARAMS, allowed_codes
-from core.geo import TOWN_VARIABLE
 from core.i18n import t
 from core.query import flow_kinds, flow_variables
+from core.query.filters import FILTER_PARAMS, allowed_codes
 
 FLOW_KEY, LAYERS_KEY, INCIDENT_KEY, PERP_KEY, MAP_KEY = "map_flow", "map_layers", "map_incident", "map_perp", "route_map"
 _CLICKED = "map_clicked"

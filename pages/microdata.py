@@ -1,7 +1,7 @@
 """Microdata (researchers and admins): respondents' rows under the shared filters, the columns chosen by
 theme, codes or labels, sorted and paged on the server (only the page shown is sent to the browser),
-and downloads of every matching row in four formats with their data dictionary (core.extract).
-Every page of rows shown and every file made is written to the audit log (core.audit)."""
+and downloads of every matching row in four formats with their data dictionary (core.query.extract).
+Every page of rows shown and every file made is written to the audit log (core.auth.audit)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import streamlit as st
 from components.downloads import header
 from components.figures import filters_text
 from components.shell import context
-from core import export, extract
-from core.audit import AuditLog
-from core.codebook import STANDARD_VARIABLES, Codebook, load_codebook
+from core.auth.audit import AuditLog
+from core.data.codebook import STANDARD_VARIABLES, Codebook
+from core.data.engine import load_codebook
 from core.i18n import fmt_int, t
-from core.query import microdata, total
+from core.query import export, extract, microdata, total
 
 PAGE_ROWS = 50
 ICONS = {"csv": ":material/table_view:", "parquet": ":material/database:", "xlsx": ":material/grid_on:",

@@ -15,8 +15,7 @@ import streamlit as st
 from components import question as q
 from components.figures import caveats, synthetic_banner
 from components.shell import context, put_in_url, seed_from_url
-from core.codebook import load_codebook
-from core.engine import get_engine
+from core.data.engine import get_engine, load_codebook
 from core.i18n import t, tn
 from core.pages import THEME_ICON, THEME_PARAMS
 

@@ -30,10 +30,15 @@ import numpy as np
 import pandas as pd
 
 from core import disclosure, query
-from core.codebook import OTHER
+from core.data.codebook import OTHER
+from core.data.engine import get_engine
 from core.disclosure import TableRefused
-from core.engine import get_engine
 from core.query import UnknownFilter
+
+try:  # the public categories decided once per version (rule 8); older portals had none
+    from core.query.tables import _public as decided_public
+except ImportError:
+    decided_public = None
 
 DATASET = "core"
 MARGIN = 0.05  # how far above its naive baseline a recovery rate may go
@@ -360,7 +365,7 @@ def sensitive_band(budget: int) -> Result:
     count beside its base (85 of 85), in shares or in a crosstab's counts beside its totals. Scored:
     groups proven exactly 100% (a shown count equal to its shown base, on a base under the band's)."""
     start, api = time.perf_counter(), Public()
-    s = disclosure.settings()
+    rules = disclosure.settings()
     sensitive = [v.name for v in get_engine().dataset(DATASET).codebook.variables.values()
                  if v.sensitive and v.public and v.categorical][:max(2, budget // 5)]
     proofs, groups = 0, 0
@@ -369,14 +374,14 @@ def sensitive_band(budget: int) -> Result:
             filters = {"interview_quarter": [quarter]}
             res = api.shares(variable, by=["nationality"], filters=filters)
             if res is not None:
-                small = res[res["base"].astype("Float64").fillna(1e9) < s.sensitive_extreme_base]
+                small = res[res["base"].astype("Float64").fillna(1e9) < rules.sensitive_extreme_base]
                 groups += len(small)
                 proofs += int(((small["count"] == small["base"]) & small["count"].notna()).sum())
             table = api.crosstab(["nationality", variable], filters)
             totals = api.crosstab(["nationality"], {**filters, variable: _codes(variable, "public")})
             if table is not None and totals is not None:
                 merged = table.merge(totals[["nationality", "count"]].rename(columns={"count": "total"}), on="nationality")
-                small = merged[merged["total"].astype("Float64").fillna(1e9) < s.sensitive_extreme_base]
+                small = merged[merged["total"].astype("Float64").fillna(1e9) < rules.sensitive_extreme_base]
                 groups += len(small)
                 proofs += int(((small["count"] == small["total"]) & small["count"].notna()).sum())
     return Result("sensitive band", "groups proven 100% (count = base, base < 100)", groups, proofs, 0.0, 0.0,
@@ -391,8 +396,8 @@ def other_category(budget: int) -> Result:
     countries a flow merges at one end that the same variable's crosstab shows (or the reverse)."""
     start, api = time.perf_counter(), Public()
     ds = get_engine().dataset(DATASET)
-    if hasattr(query, "_public"):
-        decided = query._public(ds).categories
+    if decided_public is not None:
+        decided = decided_public(ds).categories
         singles = [name for name, d in decided.items() if OTHER in d.shown and len(d.merged - _empty(name)) < 2]
     else:  # before rule 8 was decided once per version: small categories by exact size
         decided = {v.name: v for v in ds.codebook.variables.values() if v.categorical and v.public}
@@ -536,17 +541,17 @@ def user_cost(tables: int = 40) -> dict[str, float]:
 def public_universe() -> dict[str, list[str]]:
     """Researchers' filters keeping the public tier's respondents: the shown categories of every variable
     with a withheld one."""
-    decided = query._public(get_engine().dataset(DATASET)).categories
+    decided = decided_public(get_engine().dataset(DATASET)).categories
     codebook = get_engine().dataset(DATASET).codebook
     return {n: list(d.shown) for n, d in decided.items() if d.withheld and codebook[n].type != "multiple"}
 
 
 def wide_noise_settings(width: int) -> disclosure.Settings:
     """The default settings with a ptable of noise -width..+width: a discretised triangle, zero-mean."""
-    s = disclosure.settings()
+    rules = disclosure.settings()
     values = list(range(-width, width + 1))
     weights = np.array([width + 1 - abs(v) for v in values], dtype=float)
-    fields = {f: getattr(s, f) for f in s.__dataclass_fields__}
+    fields = {f: getattr(rules, f) for f in rules.__dataclass_fields__}
     fields.update(noise_values=tuple(values), noise_probabilities=tuple(weights / weights.sum()),
                   )  # a count of 1 keeps the default's noise (never below zero, zero-mean)
     return disclosure.Settings(**fields)
@@ -593,15 +598,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed += not r.passed
         print(row(r), flush=True)
     if args.noise:
+        from core.data.engine import Engine, set_engine
         from core.disclosure import CellKeyPerturbation
-        from core.engine import Engine, set_engine
         from core.settings import ckm_secret
 
         widths = [2, *args.noise]
         print("\nptable width: W-sum recovery and the users' cost (absolute error of shown counts, and of shares in points)")
         for width in widths:
-            s = disclosure.settings() if width == 2 else wide_noise_settings(width)
-            set_engine(Engine(perturbation=CellKeyPerturbation(ckm_secret(), s)))
+            rules = disclosure.settings() if width == 2 else wide_noise_settings(width)
+            set_engine(Engine(perturbation=CellKeyPerturbation(ckm_secret(), rules)))
             exact_table.cache_clear()
             r = w_sum(budget["W-sum"], engine_note=f", noise ±{width}")
             cost = user_cost()

@@ -36,8 +36,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from components import question
-from core.codebook import load_codebook
-from core.engine import Engine, dataset_path, set_engine
+from core.data.engine import Engine, dataset_path, load_codebook, set_engine
 from core.query import ROUTE
 from core.settings import ROOT
 from scripts.bench import data_dir

@@ -34,10 +34,10 @@ BENCH_DIR = DATA_DIR / "bench" / "ingest"
 
 def sample(rows: int, fmt: str) -> tuple[Path, Path, Path]:
     """The benchmark's form, export and mapping, made once per size and format."""
-    from core.codebook import builtin_codebook
+    from core.data.codebook import builtin_codebook
+    from core.data.store import DEFAULT_SEED
+    from core.data.synthetic import generate
     from core.ingest.kobo import Layout, write_sample
-    from core.store import DEFAULT_SEED
-    from core.synthetic import generate
 
     directory = BENCH_DIR / f"{rows}-{fmt}"
     stamp = directory / "made.json"

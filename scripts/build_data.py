@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from core.engine import dataset_path
+from core.data.engine import dataset_path
+from core.data.store import DEFAULT_SEED, build_synthetic
 from core.settings import DATASETS, GENERATED_DIR
-from core.store import DEFAULT_SEED, build_synthetic
 
 
 def main(argv=None) -> int:

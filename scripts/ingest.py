@@ -28,8 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from core import settings, versions
-from core.codebook import load_codebook
+from core import settings
+from core.data import versions
+from core.data.engine import load_codebook
 from core.i18n import t
 from core.ingest import kobo, load
 from core.ingest.mapping import propose

@@ -20,8 +20,8 @@ import getpass
 import os
 import sys
 
-from core.access import ROLES
-from core.users import (
+from core.auth.access import ROLES
+from core.auth.users import (
     TEST_COST_ENV,
     User,
     UserError,

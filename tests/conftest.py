@@ -12,6 +12,6 @@ def pytest_sessionstart(session):
     # main process, before it starts the parallel workers (pytest-xdist), not in each worker.
     if hasattr(session.config, "workerinput"):
         return
-    from core.store import ensure_built
+    from core.data.store import ensure_built
 
     ensure_built()

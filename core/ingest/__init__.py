@@ -9,6 +9,6 @@
     problems  a located problem (file, sheet, row, column) with its message in en, fr, es
     kobo      writing Kobo-style forms and exports (fixtures, round trip, benchmark, templates)
 
-Versions on disk and which one is current: core/versions.py. The command line: scripts/ingest.py; the
+Versions on disk and which one is current: core/data/versions.py. The command line: scripts/ingest.py; the
 admin page: components/data_updates.py. No Streamlit here.
 """

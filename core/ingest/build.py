@@ -3,7 +3,7 @@ export (`VarPlan`), and the codebook written with the data (the schema of data/c
 
 Labels come in the three languages from the form; a language the form lacks, or a label left empty,
 falls back (core.ingest.xlsform.Form.label) and is reported. A label that a spreadsheet would run as a
-formula (it begins with = + - @, a tab or a carriage return) is neutralised with core.export.neutralise,
+formula (it begins with = + - @, a tab or a carriage return) is neutralised with core.query.export.neutralise,
 the same rule as every download (a leading apostrophe, so that it reads as text), and reported with its
 place: the portal shows the label as written with that apostrophe, and never hands a formula on.
 Standard variables keep the portal's own labels and public flags (those of the built-in codebook), so that
@@ -22,15 +22,15 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from core.codebook import OTHER, Codebook
-from core.export import neutralise
+from core.data.codebook import OTHER, Codebook
 from core.i18n import language_name, t
 from core.ingest.mapping import GENERAL_THEME, Mapping, country_code, reference_codebook
 from core.ingest.problems import WARNING, IngestError, Problem, row_problems
 from core.ingest.xlsform import CHOICES, DATE_TYPES, NUMBER_TYPES, SURVEY, Field, Form
+from core.query.export import neutralise
 from core.settings import DATASETS, LANGUAGES
 
-MAX_MULTIPLE_CHOICES = 62  # bits of the stored mask (core.codebook)
+MAX_MULTIPLE_CHOICES = 62  # bits of the stored mask (core.data.codebook)
 
 
 @dataclass

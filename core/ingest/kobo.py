@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from core.codebook import Codebook, country_name
+from core.data.codebook import Codebook, country_name
 from core.ingest.xlsform import Form
 from core.settings import LANGUAGES
 
@@ -170,7 +170,7 @@ def _countries() -> list[str]:
 
 
 def submissions_from_frame(frame: pd.DataFrame, codebook: Codebook) -> dict[str, np.ndarray]:
-    """A frame in the portal's conventions (core/synthetic.py) as Kobo's stored values, per form field."""
+    """A frame in the portal's conventions (core/data/synthetic.py) as Kobo's stored values, per form field."""
     out = {}
     for v in codebook.variables.values():
         if v.type in ("quarter", "year") or v.name not in frame:

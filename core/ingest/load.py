@@ -1,6 +1,6 @@
 """A load, in two steps that the command-line tool and the admin page share: `prepare` reads and checks
 everything and says what would change (a dry run: nothing is written), `commit` writes the new version
-beside the current one, checks it as the engine will read it, and swaps it in (core/versions.py).
+beside the current one, checks it as the engine will read it, and swaps it in (core/data/versions.py).
 
 A new round is appended to the current version: respondents already loaded are recognised by their id
 and replaced by their new row (never counted twice), new ones are added. Record keys, the cell-key
@@ -25,8 +25,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from core import settings, versions
-from core.codebook import Codebook, CodebookError, dataset_name, parse_codebook, read_codebook
+from core import settings
+from core.data import versions
+from core.data.codebook import Codebook, CodebookError, parse_codebook, read_codebook
+from core.data.engine import dataset_name
+from core.data.store import write_dataset
 from core.i18n import t
 from core.ingest import files
 from core.ingest.build import Plan, build_plan, codebook_dict
@@ -34,7 +37,6 @@ from core.ingest.mapping import DATASET_NAME, read_mapping
 from core.ingest.problems import ERROR, INFO, WARNING, IngestError, Problem, errors, refuse
 from core.ingest.reader import read_rows, to_column
 from core.ingest.xlsform import read_form
-from core.store import write_dataset
 
 REJECTED_LISTED = 200  # rejected rows kept in the report by row number and id
 # Problems of a whole column: refused even with skip_invalid (leaving rows out would not mend them);
@@ -157,8 +159,8 @@ def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: 
         if dataset in settings.DATASETS or versions.current_version(data_dir, dataset) is not None:
             raise refuse("dataset_exists", dataset=dataset)
         replace = True
-    elif dataset not in settings.datasets(data_dir):
-        raise refuse("dataset_unknown", dataset=dataset, known=", ".join(settings.datasets(data_dir)))
+    elif dataset not in versions.datasets(data_dir):
+        raise refuse("dataset_unknown", dataset=dataset, known=", ".join(versions.datasets(data_dir)))
     form = read_form(form_path, names["form"])
     mapping = read_mapping(mapping_path, form, names["mapping"], dataset)
     current = versions.source(data_dir, dataset)  # read once: commit refuses if it is no longer current
@@ -260,7 +262,7 @@ def _info(report: Report) -> dict:
 
 def _check_written(staging: Path, dataset: str, rows: int) -> None:
     """Read the written files back as the engine will (codebook, columns, types, record keys)."""
-    from core.engine import Engine  # the engine imports core.store, which this module uses
+    from core.data.engine import Engine  # the engine imports core.data.store, which this module uses
 
     source = versions.Source(dataset, "staging", staging / versions.DATA_FILE, staging / versions.CODEBOOK_FILE)
     loaded = Engine(staging).check(source)  # reads the codebook file back too
@@ -275,12 +277,12 @@ def load(form_path: Path, export_path: Path, mapping_path: Path, by: str | None 
 
 def restore(dataset: str, version: str | None = None, *, builtin: bool = False,
             data_dir: Path | None = None) -> str | None:
-    """Make an earlier version current again (see core.versions.restore); built-in synthetic data are built
+    """Make an earlier version current again (see core.data.versions.restore); built-in synthetic data are built
     first when they are restored and missing."""
     data_dir = Path(data_dir or settings.GENERATED_DIR)
     target = versions.restore(data_dir, dataset, version, builtin=builtin)
     if target is None:
-        from core.store import ensure_built
+        from core.data.store import ensure_built
 
         ensure_built(data_dir, [dataset])
     return target

@@ -40,7 +40,8 @@ import pycountry
 import yaml
 
 from core import settings
-from core.codebook import SAFE_LOADER, STANDARD_VARIABLES, builtin_codebook
+from core.data import versions
+from core.data.codebook import SAFE_LOADER, STANDARD_VARIABLES, builtin_codebook
 from core.ingest import files
 from core.ingest.problems import WARNING, IngestError, Problem, refuse
 from core.ingest.xlsform import DATE_TYPES, NUMBER_TYPES, SELECT_TYPES, Field, Form
@@ -297,7 +298,7 @@ def proposed_recode(form: Form, f: Field) -> dict[str, str] | None:
 def propose(form: Form, dataset: str) -> str:
     """A mapping for `form` as YAML text, with comments, for the user to check and edit. `dataset` is one of
     the portal's datasets, or the name of a new one (`python -m scripts.ingest create`)."""
-    if dataset not in settings.datasets() and not DATASET_NAME.fullmatch(dataset or ""):
+    if dataset not in versions.datasets() and not DATASET_NAME.fullmatch(dataset or ""):
         raise refuse("dataset_name", dataset=str(dataset))
     builtin = reference_codebook(dataset)
     created = dataset not in DATASETS
@@ -388,7 +389,7 @@ def propose(form: Form, dataset: str) -> str:
 
 
 def _proposed_regions(form: Form, country_field: str | None, builtin) -> list[str]:
-    from core.synthetic import CORE_SITES  # the 4Mi regions of the countries the core survey covers
+    from core.data.synthetic import CORE_SITES  # the 4Mi regions of the countries the core survey covers
 
     regions = builtin["region_of_interview"].choices
     countries: dict[str, list[str]] = {c.code: [] for c in regions}
@@ -494,7 +495,7 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
             errors.append(Problem("mapping_key", {"key": str(key), "allowed": ", ".join(sorted(TOP_KEYS))},
                                   file=name, row=lines.get(str(key))))
     ds = raw.get("dataset")
-    known = settings.datasets()
+    known = versions.datasets()
     if ds not in known and not (ds == dataset and DATASET_NAME.fullmatch(str(ds))):  # or one being created
         raise refuse("dataset_unknown", file=name, row=lines.get("dataset"), dataset=str(ds), known=", ".join(known))
     if dataset is not None and ds != dataset:

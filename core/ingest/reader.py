@@ -8,7 +8,7 @@ without their group path (`group/question`, also with `.`, `-` or `:`); an optio
 ignored and counted.
 
 Values are looked up once per distinct value, not per cell, so a 200,000-row export costs a few seconds.
-The result follows the portal's column conventions (core/synthetic.py): ids and countries as strings
+The result follows the portal's column conventions (core/data/synthetic.py): ids and countries as strings
 (ISO 3166 alpha-3), single choice as categories of the codebook codes, multiple choice as an Int64 bit
 mask, numbers as Int64 (integer fields) or Float64, dates as datetime64 at midnight, quarters and years
 as "2024Q3" and "2024". Every value that cannot be read is a problem naming its file row and column.
@@ -510,7 +510,7 @@ def _split_labels(text: str, table: dict[str, str]) -> list[str] | None:
 
 
 def to_column(v: VarPlan, value, n: int, categories: list[str]):
-    """One variable's values as the column the portal stores (core/synthetic.py conventions)."""
+    """One variable's values as the column the portal stores (core/data/synthetic.py conventions)."""
     if v.type == "id":
         if value is None:
             return pd.array([None] * n, dtype="string[pyarrow]")

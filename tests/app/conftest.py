@@ -26,8 +26,9 @@ from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
 from components.auth import session_manager
-from core import engine, settings
-from core.users import UserStore
+from core import settings
+from core.auth.users import UserStore
+from core.data import engine
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core import engine, settings
-from core.codebook import load_codebook
+from core import settings
+from core.data import engine
+from core.data.engine import load_codebook
 from core.ingest import load
 from core.ingest.mapping import propose
 from core.ingest.xlsform import read_form

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import engine, settings
+from core import settings
+from core.data import engine, versions
 from core.i18n import t
 from core.ingest import load
 from core.ingest.mapping import propose
@@ -33,7 +34,7 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def test_created_datasets_are_offered_beside_the_builtin_ones():
-    assert settings.datasets() == (*settings.DATASETS, "sample", "wash")
+    assert versions.datasets() == (*settings.DATASETS, "sample", "wash")
     at = as_role(None)
     assert at.sidebar.selectbox(key="f_ds").options == ["4Mi core survey", "Covid-19 module", "Returns module",
                                                        "4Mi core survey (sample)", "WASH and protection (sample)"] \

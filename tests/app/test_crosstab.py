@@ -12,9 +12,10 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from components import pivot_view
-from core import disclosure, export, pivot, query
-from core.codebook import load_codebook
+from core import disclosure, query
+from core.data.engine import load_codebook
 from core.i18n import refusal_message, t
+from core.query import export, pivot
 from tests.app.conftest import as_role, link, open_app, texts
 from tests.app.test_theme_pages import chart_rows, charts
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import engine, settings, versions
+from core.data import engine, versions
 from core.i18n import t
 from tests.app.conftest import as_role, go, own_data_dir, pages, texts
 from tests.unit.ingest_support import DEFAULT_EXPORT, FORM, KOBO, MAPPING
@@ -151,7 +151,7 @@ def test_an_admin_creates_a_new_dataset_from_a_form_and_its_export(data_dir, tmp
     assert not at.exception and not at.error, [e.value for e in at.error]
     at.button(key="ingest_load").click().run()
     assert not at.exception
-    assert "wash" in settings.datasets()
+    assert "wash" in versions.datasets()
     assert at.selectbox(key="ingest_dataset").value == "wash"
     assert versions.current_version(data_dir, "wash") == "v0001"
 

@@ -12,9 +12,9 @@ from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from core import pages as core_pages
-from core import stories as core_stories
-from core import tour as core_tour
-from core.codebook import load_codebook
+from core.data.engine import load_codebook
+from core.explainer import stories as core_stories
+from core.explainer import tour as core_tour
 from core.i18n import t
 from core.settings import LANGUAGES
 from tests.app import conftest

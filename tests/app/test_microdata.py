@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from streamlit.delta_generator import DeltaGenerator
 
-from core.audit import AuditLog
+from core.auth.audit import AuditLog
+from core.auth.users import UserStore
 from core.i18n import t
 from core.query import microdata, total
-from core.users import UserStore
 from tests.app.conftest import as_role, go, open_app, pages, sign_in, texts
 
 FILTER = {"gender": "woman"}  # the shared filter bar's link parameter for gender
@@ -129,7 +129,7 @@ def test_a_researchers_download_writes_an_audit_entry(downloads):
 
 
 def test_excel_is_refused_politely_above_its_row_limit(monkeypatch):
-    from core import export
+    from core.query import export
 
     monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 1000)
     at = as_role("researcher")

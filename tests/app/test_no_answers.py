@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from core import engine
+from core.data import engine
 from core.i18n import t
 from core.ingest import load
 from tests.app.conftest import as_role, go, own_data_dir, pages, texts

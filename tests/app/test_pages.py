@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import settings
-from core.access import ROLES, can_open
+from core.auth.access import ROLES, can_open
 from core.i18n import fmt_int, t
 from core.pages import PAGES
 from core.query import categories, crosstab, total
@@ -50,7 +50,7 @@ def test_internal_pages_check_the_role_again(page):
         import importlib
 
         from components.shell import PageContext, set_context
-        from core.filters import FilterState
+        from core.query.filters import FilterState
 
         set_context(PageContext("en", None, FilterState()))
         importlib.import_module(f"pages.{page_name}").render()
@@ -307,7 +307,7 @@ def test_a_short_cookie_key_is_refused_like_a_missing_one(monkeypatch):
 
 
 def test_a_missing_disclosure_secret_gives_a_clear_message(monkeypatch, tmp_path):
-    from core import engine
+    from core.data import engine
 
     monkeypatch.delenv("PORTAL_CKM_SECRET")
     monkeypatch.setattr(settings, "SECRETS_FILE", tmp_path / "none.toml")

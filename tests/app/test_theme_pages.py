@@ -16,9 +16,10 @@ from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from components import question
-from core import codebook as codebook_module
-from core import disclosure, engine, settings, store
-from core.codebook import load_codebook
+from core import disclosure, settings
+from core.data import codebook as codebook_module
+from core.data import engine, store
+from core.data.engine import load_codebook
 from core.i18n import t
 from core.query import shares
 from core.settings import DATASETS
@@ -212,10 +213,10 @@ def codebook_with_a_new_question(tmp_path, monkeypatch):
         shutil.copy(engine.dataset_path(settings.GENERATED_DIR, name), engine.dataset_path(data, name))
     monkeypatch.setattr(settings, "CODEBOOK_DIR", books)
     monkeypatch.setattr(store, "ensure_built", lambda *a, **k: [])  # the real data must not be rebuilt
-    codebook_module.load_codebook.cache_clear()
+    codebook_module.read_codebook.cache_clear()
     engine.set_engine(engine.Engine(data))
     yield
-    codebook_module.load_codebook.cache_clear()
+    codebook_module.read_codebook.cache_clear()
     engine.set_engine(None)
 
 
@@ -335,8 +336,8 @@ def test_a_figure_downloads_as_the_page_shows_it():
     """The files hold the figure of the page: the same protected counts, the header block, the chart
     with its question as the title (rendered here as the download button would)."""
     from components import charts as chart_module
-    from core import export
-    from core.filters import FilterState
+    from core.query import export
+    from core.query.filters import FilterState
 
     view = question.View("es", "public", FilterState())
     var = load_codebook("core")["used_smuggler"]
@@ -381,7 +382,7 @@ def test_a_banded_share_sends_its_band_not_its_count(monkeypatch):
     import pandas as pd
 
     from components import charts as chart_module
-    from core.filters import FilterState
+    from core.query.filters import FilterState
 
     protected = pd.DataFrame({
         "used_smuggler": ["yes", "no"], "count": pd.array([40, None], dtype="Int64"),

@@ -127,7 +127,7 @@ def _free_port() -> int:
 
 
 def _make_users(path: Path) -> None:
-    from core.users import UserStore
+    from core.auth.users import UserStore
 
     store = UserStore(path, bcrypt_cost=4)
     for a in ACCOUNTS:

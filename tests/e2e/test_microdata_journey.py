@@ -11,8 +11,9 @@ import zipfile
 import pandas as pd
 from playwright.sync_api import expect
 
-from core.audit import AuditLog
-from core.codebook import STANDARD_VARIABLES, load_codebook
+from core.auth.audit import AuditLog
+from core.data.codebook import STANDARD_VARIABLES
+from core.data.engine import load_codebook
 from core.query import microdata
 from tests.e2e.conftest import SCREENSHOTS
 

@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from components.tour import TARGETS
+from core.explainer.stories import load_stories
+from core.explainer.tour import steps_for
 from core.i18n import t
-from core.stories import load_stories
-from core.tour import steps_for
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""core.audit: an append-only log in a real SQLite file. The database itself refuses to change or
+"""core.auth.audit: an append-only log in a real SQLite file. The database itself refuses to change or
 delete an entry; threads append concurrently without losing one; queries filter by user, dataset,
 action and dates."""
 
@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from core import audit
-from core.audit import AuditLog
+from core.auth import audit
+from core.auth.audit import AuditLog
 
 
 def entry(**changes) -> dict:
@@ -139,7 +139,7 @@ def test_the_path_comes_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_the_log_exports_as_csv_through_core_export(log):
-    from core.export import to_csv
+    from core.query.export import to_csv
 
     log.record(**entry())
     log.record(**entry(columns=["=HYPERLINK(\"http://x\")"]))

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 from shapely.geometry import Point, shape
 
-from core.synthetic import COUNTRIES
+from core.data.synthetic import COUNTRIES
 from scripts import build_basemap as bb
 
 

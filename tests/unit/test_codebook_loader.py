@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from core.codebook import (
+from core.data.codebook import (
     STANDARD_VARIABLES,
     CodebookError,
     country_name,

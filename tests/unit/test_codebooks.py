@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from core.codebook import load_codebook
+from core.data.engine import load_codebook
 
 CODEBOOK_DIR = Path(__file__).resolve().parents[2] / "data" / "codebooks"
 DATASETS = ("core", "covid", "returns")

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.data.engine import dataset_path
 from core.disclosure import TableRefused
-from core.engine import dataset_path
 from core.query import distribution
 from core.settings import GENERATED_DIR
 

@@ -1,4 +1,4 @@
-"""core.export: CSV and Excel files with their header block and no formula a spreadsheet would run,
+"""core.query.export: CSV and Excel files with their header block and no formula a spreadsheet would run,
 and charts rendered on the server as PNG and SVG."""
 
 import csv
@@ -7,7 +7,15 @@ import io
 import pandas as pd
 import pytest
 
-from core.export import FORMULA_STARTS, chart_png, chart_svg, neutral_frame, neutralise, to_csv, to_excel
+from core.query.export import (
+    FORMULA_STARTS,
+    chart_png,
+    chart_svg,
+    neutral_frame,
+    neutralise,
+    to_csv,
+    to_excel,
+)
 
 HEADER = [("Dataset", "Core survey"), ("Filters", "Gender: Woman"), ("Date", "23 November 2026"),
           ("Source", "=cmd|' /C calc'!A0")]

@@ -1,4 +1,4 @@
-"""core.extract and the export formats it adds to core.export: microdata files that read back with
+"""core.query.extract and the export formats it adds to core.query.export: microdata files that read back with
 pandas as the same rows (CSV, Parquet, Excel, Stata with its value labels), each with the data
 dictionary of its columns in the chosen language; Excel's row limit refused; every download in the
 audit log; sorting and paging of core.query.microdata on the server."""
@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import export, extract
-from core.audit import AuditLog
-from core.codebook import load_codebook
-from core.query import microdata, total
+from core.auth.audit import AuditLog
+from core.data.engine import load_codebook
+from core.query import export, extract, microdata, total
 
 COLUMNS = ("respondent_id", "interview_date", "gender", "age", "nationality", "interview_town", "drivers")
 FILTERS = {"gender": ["woman"], "region_of_interview": ["north_africa"]}

@@ -1,14 +1,14 @@
-"""core.filters: links read into filters, checked against the codebook and the tier, and written back;
-core.access: roles, tiers and pages."""
+"""core.query.filters: links read into filters, checked against the codebook and the tier, and written back;
+core.auth.access: roles, tiers and pages."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.access import can_open, has_role, tier_for
-from core.codebook import OTHER
-from core.filters import FilterState, allowed_codes, from_params, make_state
+from core.auth.access import can_open, has_role, tier_for
+from core.data.codebook import OTHER
 from core.query import categories, total
+from core.query.filters import FilterState, allowed_codes, from_params, make_state
 
 PUBLIC = allowed_codes("public")
 RESEARCHER = allowed_codes("researcher")
@@ -55,7 +55,7 @@ def test_what_a_link_cannot_use_is_dropped_and_reported(params, dropped):
 
 
 def test_the_public_period_choice_and_its_bounds():
-    from core.filters import period_bounds
+    from core.query.filters import period_bounds
 
     assert period_bounds("core", "2022") == ("2022Q1", "2022Q4")
     assert period_bounds("core", "2022Q3") == ("2022Q3", "2022Q3")

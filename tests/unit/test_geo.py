@@ -1,4 +1,4 @@
-"""Reference geography (core/geo.py) and the map's layer rows (components/route_map.py, Streamlit-free
+"""Reference geography (core/data/geo.py) and the map's layer rows (components/route_map.py, Streamlit-free
 functions): every place the data can name has a position, and only drawable, protected rows are kept."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from components import route_map as rm
-from core import synthetic
-from core.codebook import OTHER, is_country_code, load_codebook
-from core.geo import TOWN_VARIABLE, countries, country_points, town_points
+from core.data import synthetic
+from core.data.codebook import OTHER, is_country_code
+from core.data.engine import load_codebook
+from core.data.geo import TOWN_VARIABLE, countries, country_points, town_points
 
 
 def test_every_country_and_town_the_codebooks_can_name_has_a_position():

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core import settings, versions
+from core import settings
+from core.data import versions
 from core.ingest import load
 from core.ingest.kobo import write_xlsform
 from core.ingest.problems import IngestError

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from core import settings, versions
+from core import settings
+from core.data import versions
 from core.settings import ROOT
 from scripts import ingest as cli
 from tests.unit.ingest_support import (

@@ -9,8 +9,8 @@ import warnings
 import pandas as pd
 import pytest
 
-from core import versions
-from core.codebook import read_codebook
+from core.data import versions
+from core.data.codebook import read_codebook
 from core.ingest import load
 from core.ingest.mapping import propose
 from core.ingest.problems import IngestError

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from core import settings, versions
-from core.codebook import read_codebook
+from core.data import versions
+from core.data.codebook import read_codebook
 from core.ingest import load
 from core.ingest.kobo import write_xlsform
 from core.ingest.mapping import guess_country, propose
@@ -147,7 +147,7 @@ def test_a_new_dataset_from_a_survey_unlike_the_core_one(tmp_path):
     report = load.load(form_path, export, path, dataset="wash", data_dir=data_dir, create=True)
     assert report.created and report.total == 300 and report.version == "v0001"
     assert versions.created(data_dir) == ["wash"]
-    assert "wash" in settings.datasets(data_dir)
+    assert "wash" in versions.datasets(data_dir)
     folder = data_dir / "wash" / "versions" / "v0001"
     codebook = read_codebook(folder / "codebook.yaml", "wash")
     assert "country_of_interview" not in codebook and "age" not in codebook

@@ -8,14 +8,15 @@ import itertools
 import pandas as pd
 import pytest
 
-from core import engine as engine_module
-from core import query, synthetic
-from core.codebook import builtin_codebook
+from core import query
+from core.data import engine as engine_module
+from core.data import synthetic
+from core.data.codebook import builtin_codebook
+from core.data.engine import Engine, dataset_path
+from core.data.store import write_dataset
 from core.disclosure import TableRefused
-from core.engine import Engine, dataset_path
 from core.ingest import load
 from core.ingest.kobo import Layout, write_sample
-from core.store import write_dataset
 
 N = 4000
 
@@ -66,7 +67,7 @@ def test_the_codebook_comes_back(engines):
 
 
 def test_the_rows_come_back(engines):
-    original, loaded = (e.query(f"SELECT * EXCLUDE (_rkey), _rkey FROM {engine_module.q(e.dataset('core').table)} "
+    original, loaded = (e.query(f"SELECT * EXCLUDE (_rkey), _rkey FROM {engine_module.ident(e.dataset('core').table)} "
                                 "ORDER BY respondent_id") for e in engines)
     pd.testing.assert_frame_equal(original, loaded, check_dtype=False, check_categorical=False)
 

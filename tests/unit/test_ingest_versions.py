@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import engine as engine_module
-from core import query, settings, versions
-from core.codebook import builtin_codebook, load_codebook
-from core.engine import RKEY, Engine, q
+from core import query, settings
+from core.data import engine as engine_module
+from core.data import versions
+from core.data.codebook import builtin_codebook
+from core.data.engine import RKEY, Engine, ident, load_codebook
 from core.ingest import load
 from core.ingest.problems import IngestError
 from tests.unit.ingest_support import (
@@ -46,7 +47,7 @@ def append_round2(data_dir, **kwargs) -> load.Report:
 
 def keys(engine: Engine) -> pd.Series:
     ds = engine.dataset("core")
-    rows = engine.query(f"SELECT respondent_id::VARCHAR AS id, {RKEY} AS k FROM {q(ds.table)}")
+    rows = engine.query(f"SELECT respondent_id::VARCHAR AS id, {RKEY} AS k FROM {ident(ds.table)}")
     return rows.set_index("id")["k"]
 
 
@@ -73,12 +74,12 @@ def test_a_first_load_replaces_the_builtin_data_for_a_running_engine(data_dir):
 def test_a_new_round_is_appended_and_nobody_is_counted_twice(data_dir):
     load_first_round(data_dir)
     engine = Engine(data_dir)
-    before = engine.query(f"SELECT * FROM {q(engine.dataset('core').table)}").set_index("respondent_id")
+    before = engine.query(f"SELECT * FROM {ident(engine.dataset('core').table)}").set_index("respondent_id")
     report = append_round2(data_dir)
     assert (report.mode, report.base, report.version) == ("append", "v0001", "v0002")
     assert (report.rows_read, report.added, report.replaced, report.rejected, report.total) == (20, 15, 5, 0, 55)
     ds = engine.dataset("core")
-    after = engine.query(f"SELECT * FROM {q(ds.table)}").set_index("respondent_id")
+    after = engine.query(f"SELECT * FROM {ident(ds.table)}").set_index("respondent_id")
     assert ds.rows == 55 and after.index.is_unique
     again = [f"R-{i:04d}" for i in range(6, 11)]
     new_answers = pd.read_excel(ROUND2, dtype=str).set_index("profiles/respondent_id")
@@ -203,7 +204,7 @@ def test_each_version_records_how_it_was_made(data_dir):
 
 
 def test_the_synthetic_data_are_not_rebuilt_over_a_loaded_version(data_dir):
-    from core.store import ensure_built
+    from core.data.store import ensure_built
 
     load_first_round(data_dir)
     engine_module.dataset_path(data_dir, "core").unlink()

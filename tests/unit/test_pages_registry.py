@@ -7,7 +7,9 @@ from __future__ import annotations
 import ast
 import importlib
 
-from core import access, pages, stories
+from core import pages
+from core.auth import access
+from core.explainer import stories
 from core.i18n import t
 from core.settings import LANGUAGES, ROOT
 
@@ -49,7 +51,7 @@ def test_access_and_stories_read_the_registry():
 
 
 def test_the_roles_are_defined_once():
-    from core import users
+    from core.auth import users
     from scripts import users as users_cli
 
     assert users.ROLES is access.ROLES and users_cli.ROLES is access.ROLES

@@ -1,4 +1,4 @@
-"""The crosstab builder's core (core/pivot.py): a layout from what a browser sent, checked against the
+"""The crosstab builder's core (core/query/pivot.py): a layout from what a browser sent, checked against the
 codebook and the tier; the table it makes, through core.query, protected for the tier, with its
 margins, percentages, medians and means, for single and multiple choice, with filters."""
 
@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import disclosure, pivot, query
-from core.codebook import load_codebook
+from core import disclosure, query
+from core.data.engine import load_codebook
 from core.disclosure import TableRefused
-from core.pivot import Layout
+from core.query import pivot
+from core.query.pivot import Layout
 
 CB = load_codebook("core")
 S = disclosure.settings()

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.codebook import OTHER, load_codebook
+from core.data.codebook import OTHER
+from core.data.engine import dataset_path, get_engine, load_codebook
 from core.disclosure import TableRefused
-from core.engine import dataset_path, get_engine
-from core.query import (
+from core.query.tables import (
     UnknownFilter,
     categories,
     crosstab,
@@ -204,7 +204,7 @@ def test_differencing_all_nationalities_minus_the_listed_ones_is_not_a_public_qu
 def public_universe() -> dict[str, list[str]]:
     """The researchers' filters that keep the public tier's respondents: every public category of each
     variable with a withheld one."""
-    from core.query import _public
+    from core.query.tables import _public
 
     decided = _public(get_engine().dataset("core")).categories
     return {name: list(d.shown) for name, d in decided.items() if d.withheld and CB[name].type != "multiple"}
@@ -308,7 +308,7 @@ def test_summary_public_follows_rule_7():
 def test_the_time_axis_is_never_merged_into_other():
     """Quarters are public granularity (rule 8): the fieldwork gap of 2020 shows as zeros, not as
     "Other", and a period that spans it can be filtered on in the public tier."""
-    from core.codebook import load_codebook
+    from core.data.engine import load_codebook
 
     quarters = load_codebook("core").quarters()
     assert categories("core", "interview_quarter") == quarters

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import query as Q
-from core.codebook import OTHER
-from core.engine import RKEY, Engine, dataset_path, get_engine, q, set_engine
+from core.data.codebook import OTHER
+from core.data.engine import RKEY, Engine, dataset_path, get_engine, ident, set_engine
 from core.query import categories, crosstab, flows, shares, summary, total
+from core.query import tables as Q
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,8 @@ def ds():
 def rows(ds, names, where="TRUE"):
     """The stored rows matching `where` (categories as strings, bit masks as integers), with their
     record keys: the reference's input."""
-    cols = [f"{q(n)}::VARCHAR AS {q(n)}" if ds.codebook[n].type != "multiple" else q(n) for n in names]
-    return get_engine().query(f"SELECT {', '.join(cols + [RKEY])} FROM {q(ds.table)} WHERE {where}")
+    cols = [f"{ident(n)}::VARCHAR AS {ident(n)}" if ds.codebook[n].type != "multiple" else ident(n) for n in names]
+    return get_engine().query(f"SELECT {', '.join(cols + [RKEY])} FROM {ident(ds.table)} WHERE {where}")
 
 
 def reference_cells(ds, dims, where):
@@ -41,7 +41,7 @@ def reference_cells(ds, dims, where):
 
 
 def population(ds, where):
-    n, k = get_engine().query(f"SELECT count(*), coalesce(sum({RKEY}), 0) FROM {q(ds.table)} "
+    n, k = get_engine().query(f"SELECT count(*), coalesce(sum({RKEY}), 0) FROM {ident(ds.table)} "
                               f"WHERE {where}").iloc[0]
     return int(n), int(k)
 
@@ -50,8 +50,8 @@ def population(ds, where):
 
 def test_enum_codes_are_positions_in_the_recorded_dictionary(ds):
     for name, values in ds.enums.items():
-        found = get_engine().query(f"SELECT DISTINCT {q(name)}::VARCHAR AS v, enum_code({q(name)}) AS c "
-                                   f"FROM {q(ds.table)} WHERE {q(name)} IS NOT NULL")
+        found = get_engine().query(f"SELECT DISTINCT {ident(name)}::VARCHAR AS v, enum_code({ident(name)}) AS c "
+                                   f"FROM {ident(ds.table)} WHERE {ident(name)} IS NOT NULL")
         assert all(values[c] == v for v, c in zip(found["v"], found["c"])), name
     countries = {ds.enums[v.name] for v in ds.codebook.variables.values() if v.type == "country"}
     assert len(countries) == 1, "country columns share one dictionary, so routes compare codes"
@@ -73,7 +73,7 @@ def test_enum_filters_of_every_shape_match_pandas(ds, name):
     for form, codes in shapes.items():
         sql = Q._in_sql(ds, name, codes)
         assert form in sql, (form, sql)
-        got = get_engine().query(f"SELECT count(*) AS n FROM {q(ds.table)} WHERE {sql}")["n"].iloc[0]
+        got = get_engine().query(f"SELECT count(*) AS n FROM {ident(ds.table)} WHERE {sql}")["n"].iloc[0]
         assert got == int(stored.isin(codes).sum()), (form, sql)
         # Through the API: a column's categories (a country column's dictionary has more countries).
         known = [c for c in codes if c in get_engine().category_sizes(ds, ds.codebook[name])]
@@ -232,7 +232,7 @@ def test_summary_groups_on_shown_categories_with_rule_8_merges(ds):
     assert d.merge
     where = Q._where(ds, f, True, not_null=["nationality", "total_cost_usd"])
     df = get_engine().query(f"SELECT nationality::VARCHAR AS g, total_cost_usd AS x, {RKEY} "
-                            f"FROM {q(ds.table)} WHERE {where}")
+                            f"FROM {ident(ds.table)} WHERE {where}")
     df["g"] = df["g"].map(lambda c: d.merge.get(c, c))
     ref = df.groupby("g").agg(n=("x", "size"), k=(RKEY, "sum"), mean=("x", "mean"))
     got = summary("core", "total_cost_usd", by=["nationality"], filters=f).set_index("nationality")

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import settings as core_settings
-from core.sessions import (
+from core.auth.sessions import (
     CookieSettings,
     LoginRefused,
     SessionEnded,
@@ -25,9 +25,9 @@ from core.sessions import (
     cookie_settings,
     library_exp_date,
 )
+from core.auth.throttle import Throttle
+from core.auth.users import UserStore
 from core.settings import MissingSecret
-from core.throttle import Throttle
-from core.users import UserStore
 
 GOOD = "violet-harbour-kettle-42"
 OTHER = "Tr4in-at-dawn-to-Kassala"

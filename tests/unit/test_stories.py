@@ -1,6 +1,6 @@
-"""The stories of data/stories (core/stories.py): every shipped story loads and holds together, and a
+"""The stories of data/stories (core/explainer/stories.py): every shipped story loads and holds together, and a
 story that names what the portal does not have fails with a message naming its file and step. Also the
-guided tour's state machine (core/tour.py)."""
+guided tour's state machine (core/explainer/tour.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ import textwrap
 
 import pytest
 
-from core import tour
-from core.codebook import load_codebook
+from core.data.engine import load_codebook
+from core.explainer import tour
+from core.explainer.stories import (
+    EXPLAINER_PARAMS,
+    TIERS,
+    StoryError,
+    check_step,
+    load_stories,
+    parse_story,
+    step_of,
+)
 from core.pages import link_params
 from core.settings import LANGUAGES
-from core.stories import EXPLAINER_PARAMS, TIERS, StoryError, check_step, load_stories, parse_story, step_of
 
 
 @pytest.fixture(scope="module")

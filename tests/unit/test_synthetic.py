@@ -12,8 +12,9 @@ import pandas as pd
 import pycountry
 import pytest
 
-from core import synthetic
-from core.codebook import load_codebook, quarter_of
+from core.data import synthetic
+from core.data.codebook import quarter_of
+from core.data.engine import load_codebook
 
 DATASETS = ("core", "covid", "returns")
 CB = {name: load_codebook(name) for name in DATASETS}

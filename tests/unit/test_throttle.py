@@ -5,7 +5,7 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.throttle import Throttle, ThrottlePolicy, address_key
+from core.auth.throttle import Throttle, ThrottlePolicy, address_key
 
 
 class FakeClock:

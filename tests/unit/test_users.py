@@ -9,9 +9,9 @@ import bcrypt
 import pytest
 import yaml
 
-from core import users as users_module
+from core.auth import users as users_module
+from core.auth.users import TEST_COST_ENV, UserError, UserStore, check_password, is_common_password
 from core.settings import ROOT
-from core.users import TEST_COST_ENV, UserError, UserStore, check_password, is_common_password
 
 GOOD = "violet-harbour-kettle-42"
 OTHER = "Tr4in-at-dawn-to-Kassala"

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from core.auth.users import UserStore
 from core.settings import ROOT
-from core.users import UserStore
 from scripts import users as cli
 
 GOOD = "violet-harbour-kettle-42"

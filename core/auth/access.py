@@ -1,6 +1,6 @@
 """Who may see what: roles, the data tier each role queries with, and the pages each role may open.
 
-The role comes from the server-side login session (core.sessions), never from the browser. The router
+The role comes from the server-side login session (core.auth.sessions), never from the browser. The router
 builds its navigation from `can_open`, so that a page a role may not see is not routable for it at all,
 and every internal page asks `can_open` again when it draws (design.md, Layout).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from core.pages import PAGES
 
 # The roles a user may have, the least first: each includes the ones before it (an admin is also a
-# researcher). The only definition of the roles: core.users, the admin page and scripts/users.py read it.
+# researcher). The only definition of the roles: core.auth.users, the admin page and scripts/users.py read it.
 ROLES = ("researcher", "admin")
 _RANK = {None: 0, **{role: rank for rank, role in enumerate(ROLES, start=1)}}
 

@@ -2,10 +2,10 @@
 
 Layout in the data directory (settings.GENERATED_DIR, PORTAL_DATA_DIR):
 
-    <dataset>.parquet             the built-in synthetic data (core/store.py): used while no version is current
+    <dataset>.parquet             the built-in synthetic data (core/data/store.py): used while no version is current
     <dataset>/current.json        which version is current: {"version": "v0003", ...}
     <dataset>/versions/v0003/     one loaded version, never changed once written:
-        data.parquet              the respondents (core.store.write_dataset)
+        data.parquet              the respondents (core.data.store.write_dataset)
         codebook.yaml             its codebook (the schema of data/codebooks/README.md)
         mapping.yaml              the mapping it was made with
         version.json              when, from which files (names, sizes, SHA-256), rows added, replaced, rejected
@@ -35,6 +35,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from core import settings
 
 try:  # POSIX; elsewhere the in-process lock still serialises the portal's own loads
     import fcntl
@@ -71,6 +73,14 @@ class Source:
 
 CREATED_FILE = "dataset.json"  # in <dataset>/: a dataset created from a form (no built-in data)
 _DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
+
+
+def datasets(data_dir: Path | None = None) -> tuple[str, ...]:
+    """Every dataset the portal serves: the built-in ones, then those created from a survey's form
+    (`python -m scripts.ingest create`), found in the data directory (by default GENERATED_DIR) on every
+    call."""
+    return settings.DATASETS + tuple(d for d in created(data_dir or settings.GENERATED_DIR)
+                                     if d not in settings.DATASETS)
 
 
 def created(data_dir: Path) -> list[str]:

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from core import export
-from core.audit import AuditLog
-from core.codebook import Codebook, Variable, load_codebook
+from core.auth.audit import AuditLog
+from core.data.codebook import Codebook, Variable
+from core.data.engine import load_codebook
 from core.i18n import t
-from core.query import categories, microdata
+from core.query import export
+from core.query.tables import categories, microdata
 
 __all__ = ["FORMATS", "LAYOUTS", "ID", "Request", "choosable", "for_screen", "for_file", "for_stata", "dictionary",
            "make_file", "download", "file_name"]

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.codebook import Codebook, Variable, builtin_codebook
+from core.data.codebook import Codebook, Variable, builtin_codebook
 
 DEFAULT_SIZES = {"core": 120_000, "covid": 23_000, "returns": 2_046}
 DEFAULT_SEED = 4141

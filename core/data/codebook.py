@@ -150,19 +150,19 @@ def quarter_of(date: dt.date) -> str:
 
 
 def quarters_between(start: dt.date, end: dt.date) -> list[str]:
-    out, year, q = [], start.year, (start.month - 1) // 3 + 1
+    out, year, quarter = [], start.year, (start.month - 1) // 3 + 1
     last = quarter_of(end)
     while True:
-        out.append(f"{year}Q{q}")
+        out.append(f"{year}Q{quarter}")
         if out[-1] == last:
             return out
-        year, q = (year + 1, 1) if q == 4 else (year, q + 1)
+        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
 
 
 def quarter_label(code: str, lang: str) -> str:
     """'2020Q1' -> 'Q1 2020' / 'T1 2020' / 'T1 2020', with the quarter abbreviation from CLDR."""
-    year, q = code.split("Q")
-    abbreviation = Locale.parse(lang).quarters["format"]["abbreviated"][int(q)]
+    year, quarter = code.split("Q")
+    abbreviation = Locale.parse(lang).quarters["format"]["abbreviated"][int(quarter)]
     return f"{abbreviation} {year}"
 
 
@@ -256,18 +256,6 @@ def parse_codebook(raw: dict, dataset: str) -> Codebook:
     )
 
 
-def dataset_name(dataset: str, lang: str) -> str:
-    """A dataset's name as menus show it: a built-in one's from the catalogues, a created one's title."""
-    from core.i18n import t
-
-    if dataset in DATASETS:
-        return t(f"dataset.{dataset}", lang)
-    try:
-        return load_codebook(dataset).title(lang)
-    except (FileNotFoundError, CodebookError, KeyError):
-        return dataset
-
-
 def codebook_path(dataset: str, directory: Path | None = None) -> Path:
     return (directory or settings.CODEBOOK_DIR) / f"{dataset}.yaml"
 
@@ -275,7 +263,7 @@ def codebook_path(dataset: str, directory: Path | None = None) -> Path:
 @functools.lru_cache(maxsize=32)
 def read_codebook(path: Path, dataset: str) -> Codebook:
     """The codebook in one YAML file, cached by path: a built-in codebook, or a loaded version's (a
-    version's files never change once written, core/versions.py)."""
+    version's files never change once written, core/data/versions.py)."""
     with Path(path).open(encoding="utf-8") as f:
         return parse_codebook(yaml.load(f, Loader=SAFE_LOADER), dataset)  # noqa: S506 - a safe loader
 
@@ -291,19 +279,6 @@ def builtin_codebook(dataset: str) -> Codebook:
 @functools.lru_cache(maxsize=64)
 def _builtin_path(directory: str, dataset: str) -> Path:
     return codebook_path(dataset, Path(directory))
-
-
-def load_codebook(dataset: str, directory: Path | None = None) -> Codebook:
-    """The codebook of `dataset` as the portal shows it: that of the data the query engine reads (a loaded
-    version's own codebook, core/versions.py; else the built-in one). From `directory` when given."""
-    if directory is not None:
-        return read_codebook(codebook_path(dataset, directory), dataset)
-    from core.engine import get_engine  # the engine imports this module; it decides which data are current
-
-    return get_engine().codebook(dataset)
-
-
-load_codebook.cache_clear = read_codebook.cache_clear  # type: ignore[attr-defined]
 
 
 def questions(codebook: Codebook, theme: str, tier: str) -> list[Variable]:

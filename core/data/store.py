@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core import versions
-from core.engine import SYNTHETIC_KEY, dataset_path
+from core.data import versions
+from core.data.engine import SYNTHETIC_KEY, dataset_path
 from core.settings import DATASETS, GENERATED_DIR
 
 DEFAULT_SEED = 4141
@@ -56,17 +56,17 @@ def write_dataset(frames, path: Path, *, synthetic: bool, provenance: dict) -> P
 
 def build_synthetic(dataset: str, *, n: int | None = None, seed: int = DEFAULT_SEED,
                     data_dir: Path = GENERATED_DIR) -> Path:
-    from core import synthetic  # the generator is only needed when building
+    from core.data import synthetic  # the generator is only needed when building
 
     frames = synthetic.generate_chunks(dataset, n=n, seed=seed)
     return write_dataset(frames, dataset_path(data_dir, dataset), synthetic=True,
-                         provenance={"generator": "core.synthetic", "seed": seed, "n": n})
+                         provenance={"generator": "core.data.synthetic", "seed": seed, "n": n})
 
 
 def is_stale_synthetic(path: Path, dataset: str) -> bool:
     """A synthetic file made before its codebook gained a variable: rebuilt rather than refused.
     Real data are never rebuilt; the engine names what they lack."""
-    from core.codebook import builtin_codebook
+    from core.data.codebook import builtin_codebook
 
     schema = pq.read_schema(path)
     synthetic = (schema.metadata or {}).get(SYNTHETIC_KEY) == b"true"
@@ -75,7 +75,7 @@ def is_stale_synthetic(path: Path, dataset: str) -> bool:
 
 def ensure_built(data_dir: Path = GENERATED_DIR, datasets=DATASETS) -> list[str]:
     """Build the default synthetic datasets that are missing or out of date with their codebook;
-    return the names built. A dataset with a loaded version current (real data, core/versions.py) is left
+    return the names built. A dataset with a loaded version current (real data, core/data/versions.py) is left
     alone: its synthetic file is built when the built-in data are restored."""
     built = []
     for name in datasets:

@@ -29,13 +29,14 @@ from urllib.parse import urlencode
 
 import yaml
 
-from core.access import PAGE_ROLES, has_role
-from core.codebook import OTHER, breakdowns, load_codebook, questions
-from core.filters import DATASET_PARAM, allowed_codes, from_params
-from core.filters import PARAMS as LINK_FILTERS
+from core.auth.access import PAGE_ROLES, has_role
+from core.data.codebook import OTHER, breakdowns, questions
+from core.data.engine import load_codebook
 from core.pages import CROSSTAB_VIEWS, MAP_LAYERS, PAGES, RESEARCHER_LAYERS, THEME_PARAMS
-from core.pivot import MEASURES, NUMBER_MEASURES, fields, number_fields
-from core.query import flow_kinds
+from core.query.filters import DATASET_PARAM, allowed_codes, from_params
+from core.query.filters import PARAMS as LINK_FILTERS
+from core.query.pivot import MEASURES, NUMBER_MEASURES, fields, number_fields
+from core.query.tables import flow_kinds
 from core.settings import DATASETS, LANGUAGES, ROOT
 
 STORIES_DIR = ROOT / "data" / "stories"

@@ -9,7 +9,7 @@ Rules kept here, so that the CLI and the UI cannot disagree:
 * passwords (OWASP ASVS 6.2): 12 to 64 characters and at most 72 bytes in UTF-8 (bcrypt's limit; we
   refuse rather than truncate), not a common password (data/common-passwords.txt plus simple
   variations), not containing the username, no composition rules;
-* `sessions_valid_after`: any session issued at or before it is dead (core/sessions.py checks it on
+* `sessions_valid_after`: any session issued at or before it is dead (core/auth/sessions.py checks it on
   every rerun). It moves forward on disable, role change, password reset and logout.
 
 Every change is validated first and then written whole (temporary file + os.replace, mode 0600), under a
@@ -37,7 +37,7 @@ from pathlib import Path
 import bcrypt
 import yaml
 
-from core.access import ROLES
+from core.auth.access import ROLES
 from core.settings import DATA_DIR, ROOT
 
 try:  # POSIX only; elsewhere the in-process lock still serialises the portal's own writes

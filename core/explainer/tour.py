@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from core.access import can_open
+from core.auth.access import can_open
 
 THEME = "theme"
 

@@ -2,7 +2,7 @@
 
 Usable from a notebook without Streamlit::
 
-    from core.query import crosstab, microdata
+    from core.query.tables import crosstab, microdata
     crosstab("core", ["gender"], ["age_band"], filters={"region_of_interview": ["north_africa"]})
     microdata("core", ["respondent_id", "gender", "drivers"], tier="researcher")
 
@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from core import disclosure
-from core.codebook import OTHER, Variable
-from core.engine import RKEY, LoadedDataset, get_engine, lit, q
+from core.data.codebook import OTHER, Variable
+from core.data.engine import RKEY, LoadedDataset, get_engine, ident, lit
 
 __all__ = [
     "crosstab", "microdata", "shares", "total", "timeseries", "flows", "summary", "distribution", "categories",
@@ -68,7 +68,7 @@ def answered(dataset: str, variable: str) -> int:
 def _answered(ds: LoadedDataset, var: Variable) -> int:
     key = f"{var.name}\0answered"  # beside the category sizes: computed once per loaded version
     if key not in ds.sizes:
-        n = get_engine().query_arrays(f"SELECT count({q(var.name)}) AS n FROM {q(ds.table)}")["n"][0]
+        n = get_engine().query_arrays(f"SELECT count({ident(var.name)}) AS n FROM {ident(ds.table)}")["n"][0]
         ds.sizes[key] = {"n": int(n)}
     return ds.sizes[key]["n"]
 
@@ -108,13 +108,13 @@ def _decide_public(ds: LoadedDataset) -> _Public:
     """Two statements: every single-choice, country and time variable's categories, then every
     multiple-choice option and those asked; each with its count and key sum, perturbed (rule 1) for
     rule 8's decision."""
-    engine, t = get_engine(), q(ds.table)
+    engine, t = get_engine(), ident(ds.table)
     variables = [v for v in ds.codebook.variables.values() if v.categorical and v.public]
     grouped = [v for v in variables if v.type != "multiple"]
     found: dict[str, dict[str, tuple[int, int]]] = {v.name: {} for v in variables}
     if grouped:  # one statement, a grouping per variable (faster here than GROUPING SETS over many columns)
-        parts = [f"SELECT {i} AS v, {q(v.name)}::VARCHAR AS code, count(*) AS n, sum({RKEY}) AS k FROM {t} "
-                 f"WHERE {q(v.name)} IS NOT NULL GROUP BY {q(v.name)}" for i, v in enumerate(grouped)]
+        parts = [f"SELECT {i} AS v, {ident(v.name)}::VARCHAR AS code, count(*) AS n, sum({RKEY}) AS k FROM {t} "
+                 f"WHERE {ident(v.name)} IS NOT NULL GROUP BY {ident(v.name)}" for i, v in enumerate(grouped)]
         df = engine.query(" UNION ALL ".join(parts))
         for i, c, n, k in zip(df["v"], df["code"], df["n"], df["k"]):
             found[grouped[int(i)].name][c] = (int(n), int(k))
@@ -122,8 +122,8 @@ def _decide_public(ds: LoadedDataset) -> _Public:
                 for v in grouped}  # exclusive answers: the categories add up to those who answered
     options = [v for v in variables if v.type == "multiple"]
     if options:  # per stored answer first (few groups), then each option; option -1: those asked
-        parts = [f"SELECT {j} AS v, i, sum(n) AS n, sum(k) AS k FROM (SELECT {q(v.name)} AS m, count(*) AS n, "
-                 f"sum({RKEY}) AS k FROM {t} WHERE {q(v.name)} IS NOT NULL GROUP BY 1) AS p, range(-1, {len(v.codes)}) "
+        parts = [f"SELECT {j} AS v, i, sum(n) AS n, sum(k) AS k FROM (SELECT {ident(v.name)} AS m, count(*) AS n, "
+                 f"sum({RKEY}) AS k FROM {t} WHERE {ident(v.name)} IS NOT NULL GROUP BY 1) AS p, range(-1, {len(v.codes)}) "
                  f"AS r(i) WHERE i = -1 OR (m >> i) & 1 = 1 GROUP BY i" for j, v in enumerate(options)]
         df = engine.query(" UNION ALL ".join(parts))
         for j, i, n, k in zip(df["v"], df["i"], df["n"], df["k"]):
@@ -222,7 +222,7 @@ def _check_public_filter(ds: LoadedDataset, var: Variable, codes: Sequence[str],
 
 def _where(ds: LoadedDataset, filters: Mapping[str, Sequence[str]] | None, public: bool,
            not_null: Sequence[str] = ()) -> str:
-    clauses = [f"{q(name)} IS NOT NULL" for name in not_null]
+    clauses = [f"{ident(name)} IS NOT NULL" for name in not_null]
     if public:
         clauses.append(_public(ds).universe)
     for name, codes in (filters or {}).items():
@@ -244,7 +244,7 @@ def _where(ds: LoadedDataset, filters: Mapping[str, Sequence[str]] | None, publi
         stored = [c for c in sizes if c in wanted or (OTHER in wanted and c in merged)]
         if var.type == "multiple":
             mask = sum(1 << var.codes.index(c) for c in stored)
-            clauses.append(f"({q(name)} & {mask}) <> 0")
+            clauses.append(f"({ident(name)} & {mask}) <> 0")
         else:
             clauses.append(_in_sql(ds, name, stored))
     return " AND ".join(c for c in clauses if c != "TRUE") or "TRUE"
@@ -254,7 +254,7 @@ def _in_sql(ds: LoadedDataset, name: str, codes: Sequence[str]) -> str:
     """`name` is one of `codes`. ENUM columns are compared on their positions (enum_code): an IN list
     of strings is compared as strings row by row, several times slower; a contiguous run of positions
     (a period, most of a list) becomes a range, faster still. NULL never matches, as with IN."""
-    col = q(name)
+    col = ident(name)
     if not codes:
         return "FALSE"
     enum = ds.enums.get(name)
@@ -303,7 +303,7 @@ def _grid(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> tuple[pd.DataF
     there the scan counts respondents per combination of stored answers, and both the cells (by a
     join to the options) and the population (a sum) are computed from those few groups.
     """
-    t = q(ds.table)
+    t = ident(ds.table)
     if not dims:
         row = get_engine().query_arrays(f"SELECT count(*) AS n, coalesce(sum({RKEY}), 0)::BIGINT AS k "
                                         f"FROM {t} WHERE {where}")
@@ -324,9 +324,9 @@ def _grid(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> tuple[pd.DataF
         # join only those to the options they chose: several times faster than joining every row.
         stored, keys, joins = [], [], []
         for i, d in enumerate(dims):
-            stored.append(f"{q(d.var.name)} AS s{i}")
+            stored.append(f"{ident(d.var.name)} AS s{i}")
             if d.var.type == "multiple":
-                alias = q(f"_o{i}")
+                alias = ident(f"_o{i}")
                 values = ", ".join(f"({j}, {mask})" for j, (_, mask) in enumerate(d.masks))
                 joins.append(f"JOIN (VALUES {values}) AS {alias}(_opt, _bits) ON (s{i} & {alias}._bits) <> 0")
                 keys.append(f"{alias}._opt AS g{i}")
@@ -338,7 +338,7 @@ def _grid(ds: LoadedDataset, dims: Sequence[_Dim], where: str) -> tuple[pd.DataF
                  f"SELECT {', '.join(keys)}, sum(n) AS n, sum(k) AS k, false AS total FROM p {' '.join(joins)} "
                  f"GROUP BY {group} UNION ALL SELECT {nulls}, sum(n), sum(k), true FROM p")
     else:
-        select = ", ".join(f"{q(d.var.name)} AS g{i}" for i, d in enumerate(dims))
+        select = ", ".join(f"{ident(d.var.name)} AS g{i}" for i, d in enumerate(dims))
         inner = (f"SELECT {select}, count(*) AS n, sum({RKEY}) AS k, grouping({group}) > 0 AS total "
                  f"FROM {t} WHERE {where} GROUP BY GROUPING SETS (({group}), ())")
     found = get_engine().query_arrays(
@@ -637,7 +637,7 @@ def flows(dataset: str, kind: str = "origin_interview",
     cols = [c for pair in pairs for c in pair]
     _check_answered(ds, [_variable(ds, c, public, role="dimension") for c in dict.fromkeys(cols)])
     where = _where(ds, filters, public)
-    t = q(ds.table)
+    t = ident(ds.table)
     if kind == "route":
         # Consecutive non-missing countries: transit countries are filled in order, so the next
         # country after a stop is the next transit country, or the country of interview. A respondent
@@ -648,13 +648,13 @@ def flows(dataset: str, kind: str = "origin_interview",
         legs = []
         for j, a in enumerate(ROUTE[:-1]):
             later = ROUTE[j + 1:]
-            b = f"coalesce({', '.join(q(c) for c in later)})"
-            bc = "CASE " + " ".join(f"WHEN {q(c)} IS NOT NULL THEN {j + 1 + i}" for i, c in enumerate(later)) + " END"
-            repeats = [f"({q(ROUTE[i])} = {q(a)} AND coalesce({', '.join(q(c) for c in ROUTE[i + 1:j + 1])}) = {b})"
+            b = f"coalesce({', '.join(ident(c) for c in later)})"
+            bc = "CASE " + " ".join(f"WHEN {ident(c)} IS NOT NULL THEN {j + 1 + i}" for i, c in enumerate(later)) + " END"
+            repeats = [f"({ident(ROUTE[i])} = {ident(a)} AND coalesce({', '.join(ident(c) for c in ROUTE[i + 1:j + 1])}) = {b})"
                        for i in range(j)]
             new_leg = f" AND NOT coalesce({' OR '.join(repeats)}, false)" if repeats else ""
-            legs.append(f"SELECT {q(a)} AS a, {j} AS ac, {b} AS b, {bc} AS bc, count(*) AS n, sum({RKEY}) AS k "
-                        f"FROM {t} WHERE {where} AND {q(a)} IS NOT NULL AND {b} IS NOT NULL AND {q(a)} <> {b}"
+            legs.append(f"SELECT {ident(a)} AS a, {j} AS ac, {b} AS b, {bc} AS bc, count(*) AS n, sum({RKEY}) AS k "
+                        f"FROM {t} WHERE {where} AND {ident(a)} IS NOT NULL AND {b} IS NOT NULL AND {ident(a)} <> {b}"
                         f"{new_leg} GROUP BY 1, 2, 3, 4")
         cells = get_engine().query(f"SELECT a::VARCHAR AS origin, ac, b::VARCHAR AS destination, bc, sum(n) AS n, "
                                    f"sum(k) AS k FROM ({' UNION ALL '.join(legs)}) GROUP BY 1, 2, 3, 4")
@@ -662,15 +662,15 @@ def flows(dataset: str, kind: str = "origin_interview",
         cells["destination_var"] = [ROUTE[int(i)] for i in cells["bc"]]
         # The population is counted apart: a respondent is in as many links as segments.
         row = get_engine().query(f"SELECT count(*) AS n, coalesce(sum({RKEY}), 0) AS k FROM {t} "
-                                 f"WHERE {where} AND {q(pairs[0][0])} IS NOT NULL").iloc[0]
+                                 f"WHERE {where} AND {ident(pairs[0][0])} IS NOT NULL").iloc[0]
         pop_n, pop_k = int(row["n"]), int(row["k"])
     else:
         # Group on the stored ENUMs, then turn the few links into strings.
         a, b = pairs[0]
         cells = get_engine().query(
             f"SELECT a::VARCHAR AS origin, b::VARCHAR AS destination, n, k FROM ("
-            f"SELECT {q(a)} AS a, {q(b)} AS b, count(*) AS n, sum({RKEY}) AS k FROM {t} "
-            f"WHERE {where} AND {q(a)} IS NOT NULL AND {q(b)} IS NOT NULL GROUP BY 1, 2)")
+            f"SELECT {ident(a)} AS a, {ident(b)} AS b, count(*) AS n, sum({RKEY}) AS k FROM {t} "
+            f"WHERE {where} AND {ident(a)} IS NOT NULL AND {ident(b)} IS NOT NULL GROUP BY 1, 2)")
         cells["origin_var"], cells["destination_var"] = a, b
         # Every respondent with both countries is in exactly one link: the population is their sum.
         pop_n, pop_k = int(cells["n"].sum()), int(cells["k"].sum())
@@ -695,7 +695,7 @@ def _shown_sql(ds: LoadedDataset, d: _Dim) -> tuple[str, str]:
     """A single-choice column grouped by its shown category (quantiles cannot be merged after the
     fact): the expression to group on, kept an ENUM (categories merged by rule 8 become NULL, which
     no stored value of a column filtered on IS NOT NULL is), and the one that turns it into the code."""
-    col = q(d.var.name)
+    col = ident(d.var.name)
     if not d.merge:
         return col, f"{col}::VARCHAR"
     return (f"CASE WHEN {_in_sql(ds, d.var.name, list(d.merge))} THEN NULL ELSE {col} END",
@@ -720,8 +720,8 @@ def public_bins(dataset: str, variable: str) -> list[float]:
     if var.bins:
         return list(var.bins)
     if variable not in ds.bins:
-        row = get_engine().query(f"SELECT quantile_cont({q(variable)}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) "
-                                 f"AS qs FROM {q(ds.table)}").iloc[0]
+        row = get_engine().query(f"SELECT quantile_cont({ident(variable)}, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) "
+                                 f"AS qs FROM {ident(ds.table)}").iloc[0]
         qs = row["qs"] if row["qs"] is not None else []
         edges = sorted({float(f"{x:.1g}") for x in qs if x is not None and np.isfinite(x)})
         start = var.min if var.min is not None else (0.0 if not edges or edges[0] >= 0 else None)
@@ -736,14 +736,14 @@ def _binned(ds: LoadedDataset, variable: str, edges: Sequence[float], dims: Sequ
     """Respondents per interval of a number variable (and per group of `dims`): exact counts and key
     sums, one row per group and interval; `extra` adds aggregates of the group (computed per interval;
     the caller sums them)."""
-    x = q(variable)
+    x = ident(variable)
     index = " + ".join(f"({x} >= {e!r})::INTEGER" for e in edges[1:]) or "0"
     shown = [_shown_sql(ds, d) for d in dims]
-    groups = [f"{g} AS {q(d.var.name)}" for d, (g, _) in zip(dims, shown)]
+    groups = [f"{g} AS {ident(d.var.name)}" for d, (g, _) in zip(dims, shown)]
     sql = (f"SELECT {', '.join([*groups, ''])}{index} AS i, count(*) AS n, sum({RKEY})::BIGINT AS k{extra} "
-           f"FROM {q(ds.table)} WHERE {where} GROUP BY ALL")
-    outer = [f"{c} AS {q(d.var.name)}" for d, (_, c) in zip(dims, shown)]
-    return get_engine().query(f"SELECT {', '.join([*outer, '*'])} EXCLUDE ({', '.join(q(d.var.name) for d in dims)}) "
+           f"FROM {ident(ds.table)} WHERE {where} GROUP BY ALL")
+    outer = [f"{c} AS {ident(d.var.name)}" for d, (_, c) in zip(dims, shown)]
+    return get_engine().query(f"SELECT {', '.join([*outer, '*'])} EXCLUDE ({', '.join(ident(d.var.name) for d in dims)}) "
                               f"FROM ({sql})" if dims else sql)
 
 
@@ -770,14 +770,14 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
     _check_answered(ds, [var, *by_vars])
     dims = [_dim(ds, v, public) for v in by_vars]
     where = _where(ds, filters, public, not_null=[*by, variable])
-    x, s = q(variable), disclosure.settings()
+    x, rules = ident(variable), disclosure.settings()
     if not public:
         shown = [_shown_sql(ds, d) for d in dims]
-        sql = (f"SELECT {', '.join([f'{g} AS {q(d.var.name)}' for d, (g, _) in zip(dims, shown)] + [''])} "
+        sql = (f"SELECT {', '.join([f'{g} AS {ident(d.var.name)}' for d, (g, _) in zip(dims, shown)] + [''])} "
                f"count({x}) AS n, avg({x}) AS mean, quantile_cont({x}, [0.25, 0.5, 0.75]) AS qs, sum({x}) AS sum, "
-               f"min({x}) AS min, max({x}) AS max FROM {q(ds.table)} WHERE {where}" + (" GROUP BY ALL" if by else ""))
+               f"min({x}) AS min, max({x}) AS max FROM {ident(ds.table)} WHERE {where}" + (" GROUP BY ALL" if by else ""))
         if by:  # grouped on ENUMs; only the few groups become strings
-            sql = (f"SELECT {', '.join([f'{c} AS {q(d.var.name)}' for d, (_, c) in zip(dims, shown)])}, "
+            sql = (f"SELECT {', '.join([f'{c} AS {ident(d.var.name)}' for d, (_, c) in zip(dims, shown)])}, "
                    f"n, mean, qs, sum, min, max FROM ({sql})")
         df = get_engine().query(sql)
         df = df[df["n"] > 0].reset_index(drop=True)
@@ -790,7 +790,7 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
         return _result(df[cols], ds, tier, filters, int(df["n"].sum()))
     edges = public_bins(dataset, variable)
     found = _binned(ds, variable, edges, dims, where,
-                    extra=f", sum({x}) AS total, sum(abs({x})) AS abs_total, max(abs({x}), {s.dominance_n}) AS tops")
+                    extra=f", sum({x}) AS total, sum(abs({x})) AS abs_total, max(abs({x}), {rules.dominance_n}) AS tops")
     names = [d.var.name for d in dims]
     pop_n, pop_k = int(found["n"].sum()), int(found["k"].sum())
     base = int(_perturb([pop_n], [pop_k])[0])
@@ -808,7 +808,7 @@ def summary(dataset: str, variable: str, by: Sequence[str] = (),
         per_bin = _perturb(counts, keys).astype(float)
         per_bin[disclosure.suppressed(per_bin)] = np.nan
         shown_n = np.nan if disclosure.suppressed([contributors])[0] else float(contributors)
-        top = float(sum(sorted(v for tops in g["tops"] for v in tops)[-s.dominance_n:]))
+        top = float(sum(sorted(v for tops in g["tops"] for v in tops)[-rules.dominance_n:]))
         flag = disclosure.magnitude_flag(shown_n, top, float(g["abs_total"].sum()))
         quartiles = disclosure.binned_quantiles(edges, per_bin, (0.25, 0.5, 0.75)) if flag == "" else [np.nan] * 3
         mean = disclosure.round_magnitude(float(g["total"].sum()) / contributors) if flag == "" else np.nan
@@ -881,11 +881,11 @@ def microdata(dataset: str, columns: Sequence[str] | None = None,
             raise KeyError(f"{dataset} has no variable {sort!r}")
         if ds.codebook[sort].type == "multiple":
             raise ValueError(f"{sort!r} is a multiple-choice variable: rows cannot be sorted on it")
-        order = f"{q(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, respondent_id"
+        order = f"{ident(sort)} {'DESC' if descending else 'ASC'} NULLS LAST, respondent_id"
     elif descending:
         order = "respondent_id DESC"
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
-    df = get_engine().query(f"SELECT {', '.join(q(n) for n in names)} FROM {q(ds.table)} "
+    df = get_engine().query(f"SELECT {', '.join(ident(n) for n in names)} FROM {ident(ds.table)} "
                             f"WHERE {where} ORDER BY {order}{page}")
     for n in names:
         var = ds.codebook[n]

@@ -90,9 +90,9 @@ from datetime import datetime, timedelta
 
 import jwt
 
+from core.auth.throttle import Throttle
+from core.auth.users import User, UserError, UserStore, normalize_username
 from core.settings import MissingSecret, secret
-from core.throttle import Throttle
-from core.users import User, UserError, UserStore, normalize_username
 
 COOKIE_PREFIX = "portal_login"
 IDLE_ENV = "PORTAL_SESSION_IDLE_MINUTES"

@@ -20,13 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from core.codebook import OTHER, load_codebook
-from core.query import categories
-from core.settings import DATASETS, datasets
+from core.data import versions
+from core.data.codebook import OTHER
+from core.data.engine import load_codebook
+from core.query.tables import categories
+from core.settings import DATASETS
 
 DATASET_PARAM, START_PARAM, END_PARAM = "ds", "from", "to"
 PERIOD_VARIABLE = "interview_quarter"
-# URL parameter -> standard variable (core.codebook.STANDARD_VARIABLES), in the filter bar's order.
+# URL parameter -> standard variable (core.data.codebook.STANDARD_VARIABLES), in the filter bar's order.
 FILTER_PARAMS = {
     "region": "region_of_interview",
     "country": "country_of_interview",
@@ -178,7 +180,7 @@ def from_params(params: Mapping[str, Sequence[str]], options: Options,
             dropped += [(name, v) for v in values]
     dataset_values = list(params.get(DATASET_PARAM, ()))
     dataset = dataset_values[-1] if dataset_values else DATASETS[0]
-    if dataset not in datasets():  # the built-in datasets and those created from a form
+    if dataset not in versions.datasets():  # the built-in datasets and those created from a form
         dropped.append((DATASET_PARAM, dataset))
         dataset = DATASETS[0]
 

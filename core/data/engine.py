@@ -4,10 +4,10 @@ Each dataset's Parquet file is loaded once into a DuckDB table whose categorical
 (grouping on them is several times faster than on strings), plus the hidden `_rkey` column of record
 keys. The dataset records each ENUM's dictionary, so that queries filter on positions (enum_code)
 rather than on strings; all country columns share one dictionary, so that they compare on codes.
-A dataset is read from its current version (core/versions.py: a loaded version with its own codebook, else
+A dataset is read from its current version (core/data/versions.py: a loaded version with its own codebook, else
 the built-in file), resolved again on every call; a new version, or a changed built-in file, is loaded at
 the next query, so a new release is picked up without a restart.
-Only core/query.py talks to this module; it builds the SQL from codebook names and codes that it has
+Only core/query/tables.py talks to this module; it builds the SQL from codebook names and codes that it has
 validated, never from user text.
 """
 
@@ -25,9 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core import settings, versions
-from core.codebook import Codebook, Variable, builtin_codebook, read_codebook
+from core import settings
+from core.data import versions
+from core.data.codebook import DATASETS, Codebook, CodebookError, Variable, builtin_codebook, read_codebook
 from core.disclosure import CellKeyPerturbation
+from core.i18n import t
 
 RKEY = "_rkey"  # record keys: server-side only, never selected into a result (rule 10)
 SYNTHETIC_KEY = b"portal.synthetic"
@@ -40,9 +42,9 @@ class DataNotBuilt(FileNotFoundError):
     """The dataset's file is missing."""
 
 
-def q(identifier: str) -> str:
+def ident(name: str) -> str:
     """A quoted SQL identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
+    return '"' + name.replace('"', '""') + '"'
 
 
 def lit(value: str) -> str:
@@ -51,7 +53,7 @@ def lit(value: str) -> str:
 
 
 def dataset_path(data_dir: Path, dataset: str) -> Path:
-    """The built-in (synthetic) data's file; loaded versions live beside it (core/versions.py)."""
+    """The built-in (synthetic) data's file; loaded versions live beside it (core/data/versions.py)."""
     return versions.builtin_path(data_dir, dataset)
 
 
@@ -70,7 +72,7 @@ class LoadedDataset:
     rows: int
     synthetic: bool
     mtime_ns: int
-    version: str | None = None  # the loaded version (core/versions.py); None: the built-in file
+    version: str | None = None  # the loaded version (core/data/versions.py); None: the built-in file
     # The dictionary of each ENUM column, in stored order: a value's position is its enum_code(),
     # so that filters and groupings compare small integers instead of strings.
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -100,7 +102,7 @@ class Engine:
     # --- loading --------------------------------------------------------------------------
 
     def codebook(self, name: str) -> Codebook:
-        """The codebook of the dataset's current version (what core.codebook.load_codebook returns)."""
+        """The codebook of the dataset's current version (what load_codebook returns)."""
         return source_codebook(versions.source(self.data_dir, name))
 
     def dataset(self, name: str) -> LoadedDataset:
@@ -121,7 +123,7 @@ class Engine:
                 loaded = self._load(name, source, mtime)
                 self._loaded[name] = loaded
                 if old is not None:
-                    self._con.execute(f"DROP TABLE IF EXISTS {q(old.table)}")
+                    self._con.execute(f"DROP TABLE IF EXISTS {ident(old.table)}")
         return loaded
 
     @staticmethod
@@ -147,7 +149,7 @@ class Engine:
 
     @staticmethod
     def _column_sql(var: Variable, enum: tuple[str, ...] | None) -> str:
-        name = q(var.name)
+        name = ident(var.name)
         if enum:
             return f"CAST({name} AS ENUM({', '.join(lit(c) for c in enum)})) AS {name}"
         if var.type == "multiple":
@@ -174,7 +176,7 @@ class Engine:
         cursor = self._con.cursor()
         cursor.register("incoming", arrow)
         try:
-            cursor.execute(f"CREATE TABLE {q(table)} AS SELECT {', '.join(columns)}, {RKEY} FROM incoming")
+            cursor.execute(f"CREATE TABLE {ident(table)} AS SELECT {', '.join(columns)}, {RKEY} FROM incoming")
         except duckdb.ConversionException as e:
             raise ValueError(f"{path}: a value is not in the codebook: {e}") from None
         finally:
@@ -191,7 +193,7 @@ class Engine:
         """Load a source as queries would (codebook, columns, ENUM casts, record keys) and drop it again:
         how a new version is checked before it is made current. Raises what loading would raise."""
         loaded = self._load(source.dataset, source, source.parquet.stat().st_mtime_ns)
-        self._con.execute(f"DROP TABLE IF EXISTS {q(loaded.table)}")
+        self._con.execute(f"DROP TABLE IF EXISTS {ident(loaded.table)}")
         return loaded
 
     # --- querying -------------------------------------------------------------------------
@@ -216,16 +218,16 @@ class Engine:
     def category_sizes(self, ds: LoadedDataset, var: Variable) -> dict[str, int]:
         """Respondents per category over the whole dataset (rule 8 decides on these)."""
         if var.name not in ds.sizes:
-            col = q(var.name)
+            col = ident(var.name)
             if var.type == "multiple":
                 sums = ", ".join(
-                    f"count(*) FILTER (WHERE ({col} >> {i}) & 1 = 1) AS {q(code)}"
+                    f"count(*) FILTER (WHERE ({col} >> {i}) & 1 = 1) AS {ident(code)}"
                     for i, code in enumerate(var.codes)
                 )
-                row = self.query(f"SELECT {sums} FROM {q(ds.table)}").iloc[0]
+                row = self.query(f"SELECT {sums} FROM {ident(ds.table)}").iloc[0]
                 found = {code: int(row[code]) for code in var.codes}
             else:
-                df = self.query(f"SELECT {col}::VARCHAR AS code, count(*) AS n FROM {q(ds.table)} "
+                df = self.query(f"SELECT {col}::VARCHAR AS code, count(*) AS n FROM {ident(ds.table)} "
                                 f"WHERE {col} IS NOT NULL GROUP BY 1")
                 found = dict(zip(df["code"], df["n"].astype(int)))
             self.set_category_sizes(ds, var, found)
@@ -256,6 +258,23 @@ def get_engine() -> Engine:
             if _default is None:
                 _default = Engine()
     return _default
+
+
+def load_codebook(dataset: str) -> Codebook:
+    """The codebook of `dataset` as the portal shows it: that of the data the engine reads (a loaded
+    version's own codebook, core/data/versions.py; else the built-in one). Read files are cached by
+    core.data.codebook.read_codebook (clear that cache after editing a codebook file)."""
+    return get_engine().codebook(dataset)
+
+
+def dataset_name(dataset: str, lang: str) -> str:
+    """A dataset's name as menus show it: a built-in one's from the catalogues, a created one's title."""
+    if dataset in DATASETS:
+        return t(f"dataset.{dataset}", lang)
+    try:
+        return load_codebook(dataset).title(lang)
+    except (FileNotFoundError, CodebookError, KeyError):
+        return dataset
 
 
 def set_engine(engine: Engine | None) -> None:

@@ -2,7 +2,7 @@
 country's arcs and circles start from, both built by scripts/build_basemap.py from Natural Earth 1:110m
 (public domain), and the towns of interview where a dataset has them (data/geo/towns.csv).
 
-Names come in the chosen language from CLDR (core.codebook.country_name), never from the files.
+Names come in the chosen language from CLDR (core.data.codebook.country_name), never from the files.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from core.codebook import country_name
+from core.data.codebook import country_name
 from core.settings import DATA_DIR
 
 GEO_DIR = DATA_DIR / "geo"

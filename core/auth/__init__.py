@@ -1,0 +1,11 @@
+"""Who may do what.
+
+    access    roles (public, researcher, admin) and which pages each may open
+    users     the user store (users.yaml): accounts, password hashes, one-time passwords, locking
+    sessions  sign-in sessions: sign in and out, idle and absolute time-outs, cookies
+    throttle  slowing down password guessing, per account and per address
+    audit     the audit log (SQLite): every page of rows shown and every file made, and admin actions
+
+Imports only the foundation (core.settings, core.i18n, core.pages). No Streamlit here: the sign-in form
+is components/auth.py.
+"""
