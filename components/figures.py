@@ -8,14 +8,11 @@ core.query, so a public caller can only ever receive public results.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core import disclosure, query
-from core.data.codebook import quarter_label
 from core.data.engine import get_engine, load_codebook
-from core.i18n import fmt_int, refusal_message, t
-from core.query.filters import FilterState
+from core.i18n import refusal_message, t
 
 
 def _version(dataset: str) -> str:
@@ -45,13 +42,6 @@ def cached(fn: str, dataset: str, *args, filters: dict | None = None, tier: str 
                    key, tier)
 
 
-def count_text(count, suppressed: bool, lang: str) -> str:
-    """A protected count as a table shows it: the number, or "<10" when it is withheld."""
-    if suppressed or pd.isna(count):
-        return t("figures.below_min", lang, minimum=disclosure.settings().min_count)
-    return fmt_int(int(count), lang)
-
-
 def synthetic_banner(lang: str, dataset: str) -> None:
     """The "synthetic data" warning, wherever a synthetic dataset's figures are shown."""
     if get_engine().dataset(dataset).synthetic:
@@ -78,22 +68,6 @@ def caveats(lang: str, tier: str) -> None:
                   t("caveats.percent_base", lang, minimum=rules.min_percentage_base),
                   t("caveats.granularity", lang, minimum=rules.min_category_size)]
     st.markdown("\n".join(f"- {line}" for line in lines))
-
-
-def filters_text(filters: FilterState, lang: str) -> str:
-    """The filters in force, in words: "Q1 2023 – Q4 2024 · Gender: Woman · Region of interview: …",
-    or that there are none. Charts and their downloads carry it."""
-    codebook = load_codebook(filters.dataset)
-    parts = []
-    if filters.start is not None or filters.end is not None:
-        quarters = filters.quarters()
-        parts.append(t("charts.filter_period", lang, start=quarter_label(quarters[0], lang),
-                       end=quarter_label(quarters[-1], lang)))
-    for name, codes in filters.selections.items():
-        var = codebook[name]
-        parts.append(t("charts.filter_item", lang, variable=var.label(lang),
-                       values=", ".join(var.choice_label(c, lang) for c in codes)))
-    return " · ".join(parts) if parts else t("charts.no_filter", lang)
 
 
 HOW_TO_READ_KINDS = ("shares", "number", "counts", "map", "table")

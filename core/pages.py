@@ -52,7 +52,7 @@ BY_ID = {page.id: page for page in PAGES}
 # Every theme page's own link parameters: the breakdown, and one question alone.
 THEME_PARAMS = ("by", "q")
 THEME_ICON = ":material/bar_chart:"
-# The map's layers (pages/map.py, components/route_map.py), and those only researchers may draw
+# The map's layers (pages/map.py, core/figures/map_layers.py), and those only researchers may draw
 # (finer than the public granularity, rule 8).
 MAP_LAYERS = ("flows", "routes", "incidents", "interviews", "towns")
 RESEARCHER_LAYERS = ("towns",)

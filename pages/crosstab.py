@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import pivot_view, present
+from components import present
 from components.downloads import download_menu, file_stem, header
 from components.field_picker import field_picker, grouped_fields, sent_layout
-from components.figures import cached, caveats, filters_text, how_to_read, refused, synthetic_banner
+from components.figures import cached, caveats, how_to_read, refused, synthetic_banner
 from components.question import source_line
 from components.shell import add_notes, context, from_link, put_in_url, seed_from_url
 from core import disclosure
 from core.data.engine import get_engine, load_codebook
+from core.figures import pivot_view
+from core.figures.text import filters_text
 from core.i18n import fmt_int, t
 from core.pages import CROSSTAB_VIEWS
 from core.query import pivot
@@ -254,7 +256,7 @@ def _result(ctx, layout: Layout, measure: str, value: str | None, view: str) -> 
     how_to_read(lang, tier, "table", "crosstab")
 
     def export_spec(spec=spec, title=title, subtitle=(base_line, filters_line, source)):
-        from components.charts import for_export
+        from core.figures.charts import for_export
 
         return for_export(spec, title=title, subtitle=list(subtitle))
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import route_map as rm
-from components.figures import cached, caveats, count_text, how_to_read, refused, synthetic_banner
+from components.figures import cached, caveats, how_to_read, refused, synthetic_banner
 from components.filter_bar import set_filter
 from components.shell import context, put_in_url, seed_from_url
 from core import disclosure
@@ -16,6 +15,8 @@ from core.data.codebook import OTHER, country_name
 from core.data.engine import load_codebook
 from core.data.geo import TOWN_VARIABLE
 from core.disclosure import TableRefused
+from core.figures import map_layers as rm
+from core.figures.text import count_text
 from core.i18n import t
 from core.query import flow_kinds, flow_variables
 from core.query.filters import FILTER_PARAMS, allowed_codes

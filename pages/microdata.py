@@ -11,11 +11,11 @@ import math
 import streamlit as st
 
 from components.downloads import header
-from components.figures import filters_text
 from components.shell import context
 from core.auth.audit import AuditLog
 from core.data.codebook import STANDARD_VARIABLES, Codebook
 from core.data.engine import load_codebook
+from core.figures.text import filters_text
 from core.i18n import fmt_int, t
 from core.query import export, extract, microdata, total
 

@@ -8,11 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from components import present
-from components.figures import cached, caveats, count_text, how_to_read, refused, synthetic_banner
+from components.figures import cached, caveats, how_to_read, refused, synthetic_banner
 from components.shell import context
 from core.data.codebook import OTHER, quarter_label
 from core.data.engine import load_codebook
 from core.disclosure import TableRefused
+from core.figures.text import count_text
 from core.i18n import t
 
 

@@ -12,10 +12,12 @@ import functools
 
 import streamlit as st
 
-from components import question as q
 from components.figures import caveats, synthetic_banner
+from components.question import question
 from components.shell import context, put_in_url, seed_from_url
+from core.data.codebook import breakdowns, questions
 from core.data.engine import get_engine, load_codebook
+from core.figures.question import PYRAMID, View, has_pyramid
 from core.i18n import t, tn
 from core.pages import THEME_ICON, THEME_PARAMS
 
@@ -33,7 +35,7 @@ def pages(dataset: str, lang: str) -> list[st.Page]:
 
 def _breakdown_picker(codebook, lang: str, tier: str) -> str:
     """The page's "break down by" choice, kept across theme pages and in the link (?by=)."""
-    options = [NO_BREAKDOWN, *q.breakdowns(codebook, tier)]
+    options = [NO_BREAKDOWN, *breakdowns(codebook, tier)]
     seed_from_url(BY_PARAM, BY_KEY, options, lang)
     if st.session_state.get(BY_KEY) not in options:  # after a dataset switch or a sign-out
         st.session_state[BY_KEY] = NO_BREAKDOWN
@@ -68,7 +70,7 @@ def render_theme(theme_id: str) -> None:
     lang, dataset = ctx.lang, ctx.filters.dataset
     codebook = load_codebook(dataset)
     theme = next(th for th in codebook.themes if th.id == theme_id)
-    shown = q.questions(codebook, theme_id, ctx.tier)
+    shown = questions(codebook, theme_id, ctx.tier)
 
     st.title(theme.label(lang))
     st.caption(f"{codebook.title(lang)} · {tn('themes.questions', len(shown), lang)}")
@@ -82,13 +84,13 @@ def render_theme(theme_id: str) -> None:
 
     if not shown:
         st.info(t("themes.empty", lang))
-    view = q.View(lang, ctx.tier, ctx.filters)
+    view = View(lang, ctx.tier, ctx.filters)
     if focus:
         shown = [v for v in shown if v.name == focus]
-    elif q.has_pyramid(codebook, theme_id, ctx.tier):
-        q.question(None, None, view, f"q_{dataset}_{theme_id}_{q.PYRAMID}", synthetic)
+    elif has_pyramid(codebook, theme_id, ctx.tier):
+        question(None, None, view, f"q_{dataset}_{theme_id}_{PYRAMID}", synthetic)
     for var in shown:
-        q.question(var, by_var, view, f"q_{dataset}_{theme_id}_{var.name}", synthetic)
+        question(var, by_var, view, f"q_{dataset}_{theme_id}_{var.name}", synthetic)
     if focus:
         st.button(t("themes.question_show_all", lang), key="theme_show_all", on_click=_show_all,
                   icon=":material/unfold_more:")

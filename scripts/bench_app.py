@@ -35,9 +35,11 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from components import question
+from core.data.codebook import questions
 from core.data.engine import Engine, dataset_path, load_codebook, set_engine
-from core.query import ROUTE
+from core.figures.question import has_pyramid
+from core.query import public_bins
+from core.query.tables import ROUTE
 from core.settings import ROOT
 from scripts.bench import data_dir
 
@@ -71,8 +73,8 @@ def map_in_pandas(df: pd.DataFrame) -> None:
 def theme_in_pandas(df: pd.DataFrame, theme: str) -> None:
     """The figures of a theme page, unprotected, in pandas: what the page shows, without the rules."""
     book = load_codebook("core")
-    shown = question.questions(book, theme, "public")
-    if question.has_pyramid(book, theme, "public"):
+    shown = questions(book, theme, "public")
+    if has_pyramid(book, theme, "public"):
         pd.crosstab(df["age_band"], df["gender"])
     for var in shown:
         col = df[var.name]
@@ -81,11 +83,10 @@ def theme_in_pandas(df: pd.DataFrame, theme: str) -> None:
             [((asked >> i) & 1).mean() for i in range(len(var.codes))]
         elif var.type == "number":
             values = col.dropna()
-            p75 = values.quantile([0.25, 0.5, 0.75]).iloc[2]
+            values.quantile([0.25, 0.5, 0.75])
             values.mean()
-            cuts = question.edges(var, float(p75))
-            if cuts:
-                pd.cut(values, [*cuts, np.inf], right=False).value_counts(sort=False)
+            cuts = public_bins("core", var.name)  # the fixed public intervals (rule 12)
+            pd.cut(values, [*cuts, np.inf], right=False).value_counts(sort=False)
         else:
             col.value_counts(normalize=True)
 
@@ -168,7 +169,7 @@ def _bench_themes(sizes, repeat: int) -> None:
         rerun = _median(at.run, repeat)
         charts = len(at.get("vega_lite_chart")) + len(at.get("arrow_vega_lite_chart"))
         cold_s = _cold_view(at, repeat)
-        names = [v.name for v in question.questions(book, heaviest, "public")] + ["age_band", "gender"]
+        names = [v.name for v in questions(book, heaviest, "public")] + ["age_band", "gender"]
         df = pd.read_parquet(dataset_path(directory, "core"), columns=list(dict.fromkeys(names)))
         pandas_s = _median(lambda df=df, theme=heaviest: theme_in_pandas(df, theme), repeat)
         print(f"{rows:>10,} {heaviest:>14} {charts:>7} {rerun * 1000:>9.1f} {cold_s * 1000:>13.1f} "

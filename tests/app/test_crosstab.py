@@ -11,9 +11,9 @@ import json
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from components import pivot_view
 from core import disclosure, query
 from core.data.engine import load_codebook
+from core.figures import pivot_view
 from core.i18n import refusal_message, t
 from core.query import export, pivot
 from tests.app.conftest import as_role, link, open_app, texts

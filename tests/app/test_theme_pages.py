@@ -19,7 +19,9 @@ from components import question
 from core import disclosure, settings
 from core.data import codebook as codebook_module
 from core.data import engine, store
+from core.data.codebook import CHARTED, questions
 from core.data.engine import load_codebook
+from core.figures.question import View
 from core.i18n import t
 from core.query import shares
 from core.settings import DATASETS
@@ -110,7 +112,7 @@ def test_every_theme_page_of_every_dataset_in_every_role(dataset, role):
         assert at.title[0].value == theme.label("en")
         headings = [s.value for s in at.subheader]
         for var in book.by_theme(theme.id):
-            if var.type in question.CHARTED:
+            if var.type in CHARTED:
                 # Non-public questions are for signed-in users only.
                 assert (var.label("en") in headings) == (var.public or tier != "public"), (theme.id, var.name)
         assert charts(at), theme.id
@@ -315,7 +317,7 @@ def test_refused_charts_say_why():
     assert not charts(at)
     reason = t("disclosure.population_too_small", "en", minimum=disclosure.settings().min_population)
     refusals = [i.value for i in at.info]
-    assert len(refusals) == len(question.questions(load_codebook("core"), "smuggling", "public"))
+    assert len(refusals) == len(questions(load_codebook("core"), "smuggling", "public"))
     assert all(t("disclosure.refused_title", "en") in r and reason in r for r in refusals)
 
 
@@ -335,11 +337,11 @@ def test_every_chart_offers_png_svg_csv_and_excel():
 def test_a_figure_downloads_as_the_page_shows_it():
     """The files hold the figure of the page: the same protected counts, the header block, the chart
     with its question as the title (rendered here as the download button would)."""
-    from components import charts as chart_module
+    from core.figures import charts as chart_module
     from core.query import export
     from core.query.filters import FilterState
 
-    view = question.View("es", "public", FilterState())
+    view = View("es", "public", FilterState())
     var = load_codebook("core")["used_smuggler"]
     figure = question.made(var, None, view)
     csv_text = export.to_csv(figure.table, [("Conjunto de datos", "Encuesta principal")]).decode("utf-8-sig")
@@ -374,26 +376,3 @@ def test_every_theme_page_in_every_language(dataset, lang):
             headings = [s.value for s in at.subheader]
             assert t("caveats.title", lang) in headings and t("caveats.title", "en") not in headings
             assert t("charts.filters", "en", filters="").strip() not in texts(at)
-
-
-def test_a_banded_share_sends_its_band_not_its_count(monkeypatch):
-    """A sensitive 100% on a small base is shown as "over 95%" (rule 5): its count, beside its base,
-    would give the 100% back, so neither the chart nor the table carries it."""
-    import pandas as pd
-
-    from components import charts as chart_module
-    from core.query.filters import FilterState
-
-    protected = pd.DataFrame({
-        "used_smuggler": ["yes", "no"], "count": pd.array([40, None], dtype="Int64"),
-        "base": pd.array([40, 40], dtype="Int64"), "share": pd.array([None, None], dtype="Float64"),
-        "flag": ["over_band", "under_band"], "suppressed": [False, True]})
-    protected.attrs["base"] = 40
-    monkeypatch.setattr(question, "cached", lambda *args, **kwargs: protected)
-    figure = question.build(load_codebook("core")["used_smuggler"], None,
-                            question.View("en", "public", FilterState()))
-    spec = chart_module.finish(figure.chart, "en").to_dict()
-    rows = [row for values in spec["datasets"].values() for row in values]
-    assert {r["code"]: r["text"] for r in rows} == {"yes": "over 95%", "no": "under 5%"}
-    assert all(r["count"] is None for r in rows)
-    assert figure.table[t("charts.col.count", "en")].isna().all()

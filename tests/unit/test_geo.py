@@ -1,4 +1,4 @@
-"""Reference geography (core/data/geo.py) and the map's layer rows (components/route_map.py, Streamlit-free
+"""Reference geography (core/data/geo.py) and the map's layer rows (core/figures/map_layers.py, Streamlit-free
 functions): every place the data can name has a position, and only drawable, protected rows are kept."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import json
 import pandas as pd
 import pytest
 
-from components import route_map as rm
 from core.data import synthetic
 from core.data.codebook import OTHER, is_country_code
 from core.data.engine import load_codebook
 from core.data.geo import TOWN_VARIABLE, countries, country_points, town_points
+from core.figures import map_layers as rm
 
 
 def test_every_country_and_town_the_codebooks_can_name_has_a_position():

@@ -12,10 +12,9 @@ import json
 import altair as alt
 import pandas as pd
 
-from components.charts import finish, inline
-from components.figures import count_text
-from components.question import share_text
 from core.data.engine import load_codebook
+from core.figures.charts import finish, inline
+from core.figures.text import count_text, share_text
 from core.i18n import fmt_decimal, fmt_int, t
 from core.query.pivot import COUNT_MEASURES, Pivot
 

@@ -1,0 +1,149 @@
+"""The figure builders (core/figures): a question's figure from its protected query, with no Streamlit.
+
+`build` takes the query function as an argument: here the plain one (core.query, no cache), a recording
+one, or a fixed result that stands for what the public tier returns in a rare case.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import pytest
+
+from core import disclosure
+from core.data.engine import load_codebook
+from core.figures import charts, question, text
+from core.figures.pivot_view import chart as pivot_chart
+from core.figures.pivot_view import chart_data, display_table
+from core.i18n import t
+from core.query import pivot, shares
+from core.query.filters import FilterState
+
+BOOK = load_codebook("core")
+PUBLIC = question.View("en", "public", FilterState())
+
+
+def spec_rows(figure: question.Figure) -> list[dict]:
+    spec = charts.finish(figure.chart, "en").to_dict()
+    return [row for values in spec["datasets"].values() for row in values]
+
+
+class Recorder:
+    """The plain query function, remembering what it was asked."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def __call__(self, fn, dataset, *args, filters=None, tier="public"):
+        self.calls.append((fn, dataset, args, filters, tier))
+        return question.ask_directly(fn, dataset, *args, filters=filters, tier=tier)
+
+
+@pytest.mark.parametrize("name, kind", [("used_smuggler", "share"), ("drivers", "share"), ("nationality", "share"),
+                                        ("interview_quarter", "count"), ("amount_paid_usd", "number")])
+def test_every_kind_of_question_makes_a_chart_and_a_table_through_the_function_given(name, kind):
+    ask = Recorder()
+    figure = question.build(BOOK[name], None, PUBLIC, ask=ask)
+    assert isinstance(figure.chart, alt.TopLevelMixin)
+    assert figure.question == BOOK[name].label("en") and len(figure.table)
+    assert ask.calls and {c[4] for c in ask.calls} == {"public"}  # the tier goes through to every query
+    assert {c[1] for c in ask.calls} == {"core"}
+    assert question.how_to_read_kind(figure, BOOK[name]) == {"share": "shares", "count": "counts",
+                                                            "number": "number"}[kind]
+
+
+def test_a_share_figure_holds_the_public_tiers_figures_and_says_what_is_withheld():
+    figure = question.build(BOOK["used_smuggler"], None, PUBLIC)
+    public = shares("core", "used_smuggler")
+    rows = {r["code"]: r for r in spec_rows(figure)}
+    for _, row in public.iterrows():
+        if pd.notna(row["share"]):
+            assert rows[row["used_smuggler"]]["share"] == pytest.approx(float(row["share"]))
+            assert rows[row["used_smuggler"]]["text"] == text.share_text(row["share"], row["flag"], "en")
+    assert figure.base == public.attrs["base"]
+
+
+def test_a_breakdown_by_a_few_groups_draws_grouped_bars_and_a_quarter_a_trend():
+    grouped = question.build(BOOK["used_smuggler"], BOOK["gender"], PUBLIC)
+    assert {r["group_code"] for r in spec_rows(grouped)} <= set(BOOK["gender"].codes) | {"_other"}
+    trend = question.build(BOOK["used_smuggler"], BOOK["interview_quarter"], PUBLIC)
+    assert charts.finish(trend.chart, "en").to_dict()["mark"]["type"] == "line"
+
+
+def test_a_breakdown_by_the_question_itself_is_no_breakdown():
+    same = question.build(BOOK["gender"], BOOK["gender"], PUBLIC)
+    alone = question.build(BOOK["gender"], None, PUBLIC)
+    assert same.table.equals(alone.table)
+
+
+def test_the_pyramid_sets_the_first_two_genders_against_each_other():
+    figure = question.build(None, None, PUBLIC)
+    assert figure.name == question.PYRAMID
+    signs = {r["gender_code"]: r["signed"] for r in spec_rows(figure) if r["signed"]}
+    left, right = BOOK["gender"].codes[:2]
+    assert signs[left] < 0 < signs[right]
+
+
+def test_a_banded_share_sends_its_band_not_its_count():
+    """A sensitive 100% on a small base is shown as "over 95%" (rule 5): its count, beside its base,
+    would give the 100% back, so neither the chart nor the table carries it."""
+    protected = pd.DataFrame({
+        "used_smuggler": ["yes", "no"], "count": pd.array([40, None], dtype="Int64"),
+        "base": pd.array([40, 40], dtype="Int64"), "share": pd.array([None, None], dtype="Float64"),
+        "flag": ["over_band", "under_band"], "suppressed": [False, True]})
+    protected.attrs["base"] = 40
+    figure = question.build(BOOK["used_smuggler"], None, PUBLIC, ask=lambda *args, **kwargs: protected)
+    rows = spec_rows(figure)
+    assert {r["code"]: r["text"] for r in rows} == {"yes": "over 95%", "no": "under 5%"}
+    assert all(r["count"] is None for r in rows)
+    assert figure.table[t("charts.col.count", "en")].isna().all()
+
+
+def test_a_number_summary_withheld_by_rule_7_draws_no_distribution():
+    summary = pd.DataFrame({"contributors": pd.array([None], dtype="Int64"), "p25": [None], "median": [None],
+                            "p75": [None], "mean": [None], "flag": ["too_few_contributors"]})
+    summary.attrs["base"] = 12
+    asked = []
+
+    def ask(fn, *args, **kwargs):
+        asked.append(fn)
+        return summary
+
+    figure = question.build(BOOK["amount_paid_usd"], None, PUBLIC, ask=ask)
+    assert asked == ["summary"] and figure.chart is None
+    minimum = disclosure.settings().min_contributors
+    assert figure.lines == [t("figures.too_few_contributors", "en", minimum=minimum)]
+
+
+@pytest.mark.parametrize("share, flag, expected", [
+    (0.25, "", "25%"), (0.001, "", "<1%"), (None, "suppressed", "<10"), (None, "base_too_small", None),
+    (None, "over_band", "over 95%"), (None, "under_band", "under 5%"), (None, "", "–")])
+def test_share_text(share, flag, expected):
+    shown = text.share_text(share, flag, "en")
+    assert shown == expected if expected else shown.startswith(t("charts.base_small", "en", minimum=30)[:8])
+
+
+def test_count_text_and_filters_in_words():
+    assert text.count_text(None, True, "en") == "<10"
+    assert text.count_text(1234, False, "fr") == "1\u202f234"
+    assert text.filters_text(FilterState(), "en") == t("charts.no_filter", "en")
+    words = text.filters_text(FilterState(selections={"gender": ("woman",)}, start="2023Q1", end="2023Q4"), "es")
+    assert BOOK["gender"].label("es") in words and "2023" in words
+
+
+def test_the_caption_names_base_who_was_asked_and_filters():
+    figure = question.build(BOOK["used_smuggler"], None, PUBLIC)
+    lines = question.caption(figure, BOOK["used_smuggler"], PUBLIC)
+    assert lines[0].startswith(t("charts.base", "en", base="")[:4])
+    assert lines[-1] == t("charts.filters", "en", filters=t("charts.no_filter", "en"))
+
+
+@pytest.mark.parametrize("view", ["heatmap", "stacked", "grouped"])
+def test_a_public_pivot_view_holds_no_count_under_the_threshold(view):
+    layout, _ = pivot.clean(BOOK, "public", ["gender"], ["age_band"], {})
+    built = pivot.build("core", layout, "count", "public", shared_filters={"nationality": ["MWI"]})
+    data = chart_data(built, "en")
+    values = [v for v in data["value"] if pd.notna(v)]
+    assert values and min(values) >= 10
+    assert "<10" in set(display_table(built, "en").astype(str).to_numpy().ravel())
+    assert isinstance(pivot_chart(built, view, "en"), alt.TopLevelMixin)
