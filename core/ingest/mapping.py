@@ -382,9 +382,8 @@ def propose(form: Form, dataset: str) -> str:
                 {"en": "General", "fr": "Général", "es": "General"}
         lines.append(f"  {theme}: {_flow(labels)}")
     lines.append("fields:   # every other form field: its variable (name, type, theme, sensitive, public), or skip")
-    # Variable names are column names, which the query engine (DuckDB) compares without regard to case: a
-    # household member's "Nationality" in a repeat group is renamed beside the respondent's "nationality".
-    taken = {n.casefold() for n in [*guess, *DERIVED, "age_band", "region_of_interview", *STANDARD_VARIABLES]}
+    # A household member's "Nationality" in a repeat group is renamed beside the respondent's "nationality".
+    taken = _reserved(guess)
     for f in form.fields.values():
         if f.name in standard_fields or f.type == "note":
             continue
@@ -392,10 +391,7 @@ def propose(form: Form, dataset: str) -> str:
             lines.append(f"  {_name(f.name)}: skip   # {_skip_reason(f)}")
             continue
         entry = {"theme": _theme_of(f)}
-        variable = f.name
-        while variable.casefold() in taken:
-            variable += "_2" if not variable.endswith("_2") else "_"
-        taken.add(variable.casefold())
+        variable = _free_name(f.name, taken)
         if variable != f.name:
             entry = {"name": variable, **entry}
         if f.name in country_fields:
@@ -405,6 +401,20 @@ def propose(form: Form, dataset: str) -> str:
         note = _SUMMARY_NOTES.get(summary_of(f), "")
         lines.append(f"  {_name(f.name)}: {_flow(entry)}" + (f"   # {note}" if note else ""))
     return "\n".join(lines) + "\n"
+
+
+def _reserved(standard) -> set[str]:
+    """Variable names taken before the fields': the standard ones. Names are column names, which the query
+    engine (DuckDB) compares without regard to case."""
+    return {n.casefold() for n in [*standard, *DERIVED, "age_band", "region_of_interview", *STANDARD_VARIABLES]}
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name_2` (`name_2_`...) when taken; taken from now on."""
+    while name.casefold() in taken:
+        name += "_2" if not name.endswith("_2") else "_"
+    taken.add(name.casefold())
+    return name
 
 
 _SUMMARY_NOTES = {"count": "repeat group: its number of entries per respondent",
@@ -722,12 +732,12 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
                 bins=_bins(entry.get("bins"), f"fields.{f.name}.bins", name, line), line=line)
         except IngestError as e:
             errors.extend(e.problems)
+    taken = _reserved(standard) | {fm.name.casefold() for fm in fields.values() if fm is not None}
     for f in form.fields.values():
         if f.name not in fields and f.name not in standard.values() and proposed(f):
             warnings.append(Problem("field_unmapped", {"field": f.name}, file=name, level=WARNING))
-            fields[f.name] = FieldMap(field=f.name, name=f.name, public=False)
-    # column names, which the query engine compares without regard to case
-    names = {n.casefold() for n in [*standard, *DERIVED, "age_band", "region_of_interview", *STANDARD_VARIABLES]}
+            fields[f.name] = FieldMap(field=f.name, name=_free_name(f.name, taken), public=False)
+    names = _reserved(standard)
     for fm in fields.values():
         if fm is None:
             continue

@@ -7,7 +7,8 @@ portal shows but the form lacks is filled from another (English first) and repor
 written: they are what a "labels" export holds, so they are what its values are matched against; the
 codebook built from them neutralises the ones a spreadsheet would run as formulas (core.ingest.build).
 
-`select_one`/`select_multiple` fields point at a list of the choices sheet; groups (`begin_group` ...
+`select_one`/`select_multiple` fields point at a list of the choices sheet; a `begin loop over LIST` is
+written out as pyxform does, a group per choice; groups (`begin_group` ...
 `end_group`) are kept as the path of each field (export headers may carry it, and top-level groups become
 the codebook's themes). A repeat group (`begin_repeat` ... `end_repeat`, nested or inside groups) is kept
 as a `Repeat` and as a field of type `repeat` (its number of entries per respondent); the fields inside it
@@ -220,13 +221,15 @@ def _labels(sheet: _Sheet, cells: list[str]) -> dict[str, str]:
 
 
 def _type(raw: str) -> tuple[str, str | None, bool]:
-    """("select_one", "yes_no", or_other) from "select_one yes_no or_other" (or "select one yes_no");
-    ("integer", None, False) from "integer"."""
+    """("select_one", "yes_no", or_other) from "select_one yes_no or_other" (or "select one yes_no", and
+    "select all that apply from" for select_multiple); ("integer", None, False) from "integer"."""
     words = raw.split()
     if not words:
         return "", None, False
     lowered = [w.lower() for w in words]
-    if len(words) >= 2 and lowered[0] in ("select", "begin", "end") and \
+    if lowered[:4] == ["select", "all", "that", "apply"]:  # the older name of select_multiple
+        base, rest = "select_multiple", words[4:]
+    elif len(words) >= 2 and lowered[0] in ("select", "begin", "end") and \
             lowered[1] in ("one", "multiple", "group", "repeat"):
         base, rest = f"{lowered[0]}_{lowered[1]}", words[2:]
     else:
@@ -241,6 +244,47 @@ def _type(raw: str) -> tuple[str, str | None, bool]:
     if or_other:
         rest = rest[:-1] if rest and rest[-1].lower() == "or_other" else rest
     return base, (rest[0] if rest else None), or_other
+
+
+_LOOP = re.compile(r"begin[\s_]+loop\s+over\s+(\S+)\s*$", re.IGNORECASE)
+_END_LOOP = re.compile(r"end[\s_]+loop\s*$", re.IGNORECASE)
+
+
+def _expand_loops(survey: _Sheet, lists: dict[str, list[Choice]]) -> list[tuple[int, list[str]]]:
+    """The survey rows with each `begin loop over LIST` ... `end loop` written out as pyxform does: a group
+    named after the loop holding a group per choice, whose questions' labels have `%(label)s` replaced by
+    the choice's label. Its answers are columns of the main sheet (`loop/choice/question`), not a repeat."""
+    type_at, name_at = survey.columns["type"], survey.columns["name"]
+    label_at = [*survey.labels.items(), *([("", survey.plain_label)] if survey.plain_label is not None else [])]
+    out: list[tuple[int, list[str]]] = []
+    rows = iter(survey.rows)
+    for number, cells in rows:
+        loop = _LOOP.match(survey.get(cells, "type"))
+        if not loop:
+            out.append((number, cells))
+            continue
+        body = []
+        for inner in rows:  # a loop holds no loop (pyxform has none either)
+            if _END_LOOP.match(survey.get(inner[1], "type")):
+                break
+            body.append(inner)
+        out.append((number, _cells(cells, {type_at: "begin_group"})))
+        for choice in lists.get(loop.group(1), []):
+            out.append((number, _cells(cells, {type_at: "begin_group", name_at: choice.name})))
+            for row, inner in body:
+                labels = {i: inner[i].replace("%(label)s", choice.labels.get(lang) or choice.labels.get("", "") or
+                                              choice.name) for lang, i in label_at if i < len(inner)}
+                out.append((row, _cells(inner, labels)))
+            out.append((number, _cells(cells, {type_at: "end_group"})))
+        out.append((number, _cells(cells, {type_at: "end_group"})))
+    return out
+
+
+def _cells(cells: list[str], changes: dict[int, str]) -> list[str]:
+    out = list(cells) + [""] * (max(changes, default=0) + 1 - len(cells))
+    for i, text in changes.items():
+        out[i] = text
+    return out
 
 
 def read_form(path: Path, name: str | None = None) -> Form:
@@ -333,7 +377,7 @@ def read_form(path: Path, name: str | None = None) -> Form:
     def innermost_repeat() -> str:
         return next((k for kind, _, k in reversed(stack) if kind == "repeat"), "")
 
-    for number, cells in survey.rows:
+    for number, cells in _expand_loops(survey, lists):
         raw_type = survey.get(cells, "type")
         field_name = survey.get(cells, "name")
         if not raw_type:

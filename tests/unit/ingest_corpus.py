@@ -119,7 +119,8 @@ def _repeat_sheets(form: Form, parents: list[tuple[int, dict, dt.date]], separat
         headers, columns = _columns(form, [f for f in form.fields.values() if f.repeat == key], separator, split)
         rows, entries = [], []
         for parent_index, given, day in rows_of_parent:
-            found = given.get(xpath)
+            # a real submission (or entry) without the repeat has no entry of it; a generated one has 0 to 3
+            found = given.get(xpath, [] if given else None)
             for entry in found if isinstance(found, list) else [{} for _ in range(int(rng.integers(0, 4)))]:
                 entries.append((len(entries) + 1, entry, day))
                 rows.append([*_row(form, columns, entry, rng, day), str(len(entries)),
