@@ -26,7 +26,9 @@ the user to check and edit; `read_mapping` reads it back and checks it against t
 A field keeps its form name unless `name:` renames it; `type: country` makes a select_one whose choices
 are country codes (ISO 3166 alpha-2 or alpha-3) a country variable; `asked: {en, fr, es}`, `unit`, `min`
 and `max` are as in data/codebooks/README.md. A form field the mapping does not name is loaded as not
-public, with a warning.
+public, with a warning. Under `fields`, a repeat group's name stands for its number of entries per
+respondent, and a closed or number question inside it for its summary (core.ingest.repeats); no repeat
+question can be a standard variable. Variable names are compared without regard to case (DuckDB's columns).
 """
 
 from __future__ import annotations
