@@ -9,6 +9,11 @@ place: the portal shows the label as written with that apostrophe, and never han
 Standard variables keep the portal's own labels and public flags (those of the built-in codebook), so that
 filters read the same whatever the form called them, and ids, dates and exact ages stay out of the public tier.
 
+A repeat group is kept summarised per respondent (core.ingest.repeats): its number of entries, and its
+closed and number questions as the answers given in any entry and the sum over the entries, labelled so in
+the codebook ("... (sum over the entries of ...)"), with `asked` saying whom the summary covers. An export
+that cannot hold repeats (CSV: the main sheet only) leaves them out of the load, with a warning per group.
+
 When a round is appended to an earlier version (`base`), every variable keeps its type and its choices
 keep their order, new choices coming after the old ones: the stored multiple-choice bit masks of earlier
 respondents stay valid. Variables of the earlier version that the new form lacks are kept (missing for
@@ -25,7 +30,8 @@ from dataclasses import dataclass
 from core.data.codebook import OTHER, Codebook
 from core.i18n import language_name, t
 from core.ingest.mapping import GENERAL_THEME, Mapping, country_code, reference_codebook
-from core.ingest.problems import WARNING, IngestError, Problem, row_problems
+from core.ingest.problems import INFO, WARNING, IngestError, Problem, row_problems
+from core.ingest.repeats import ANY, COUNT, summary_of
 from core.ingest.xlsform import CHOICES, DATE_TYPES, NUMBER_TYPES, SURVEY, Field, Form
 from core.query.export import neutralise
 from core.settings import DATASETS, LANGUAGES
@@ -53,6 +59,8 @@ class VarPlan:
     min: float | None = None
     max: float | None = None
     bins: list[float] | None = None
+    repeat: str | None = None              # the repeat group whose sheet holds the answers summarised
+    summary: str | None = None             # how: "count", "any", "sum" (core.ingest.repeats)
 
 
 @dataclass
@@ -69,8 +77,12 @@ class Plan:
         return next(v for v in self.variables if v.name == name)
 
     def read(self) -> list[VarPlan]:
-        """The variables read from an export column (in form order)."""
-        return [v for v in self.variables if v.field is not None]
+        """The variables read from a column of the export's main sheet (in form order)."""
+        return [v for v in self.variables if v.field is not None and v.repeat is None]
+
+    def summaries(self) -> list[VarPlan]:
+        """The variables summarised from repeat groups' sheets (in form order)."""
+        return [v for v in self.variables if v.field is not None and v.repeat is not None]
 
 
 class _Labels:
@@ -129,9 +141,41 @@ def _theme(f: Field) -> str:
     return f.groups[0].name if f.groups else GENERAL_THEME
 
 
-def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Plan:
+def _summarised(form: Form, f: Field, plan: VarPlan) -> None:
+    """A repeat group's count or summary: its type, and a label and `asked` that say what it holds."""
+    plan.repeat, plan.summary = f.repeat, summary_of(f)
+    plan.type = "multiple" if plan.summary == ANY else "number"
+    group = form.repeats[f.repeat].group
+    names = {lang: neutralise(form.label(group.labels, lang, group.name)) for lang in LANGUAGES}
+    plan.labels = {lang: t(f"ingest.repeat.label_{plan.summary}", lang, label=plan.labels[lang], group=names[lang])
+                   for lang in LANGUAGES}
+    if plan.summary != COUNT and plan.asked is None:  # its base: respondents with an answer in some entry
+        plan.asked = {lang: t("ingest.repeat.asked", lang, group=names[lang]) for lang in LANGUAGES}
+
+
+def _repeat_notes(form: Form, variables: list[VarPlan], in_export: bool) -> list[Problem]:
+    """What becomes of each repeat group, said in the report: its summaries (or, from an export that cannot
+    hold repeats, that they are left out) and its questions that are not summarised."""
+    out = []
+    for key, repeat in form.repeats.items():
+        kept = [v.name for v in variables if v.repeat == key]
+        if kept:
+            out.append(Problem("repeat_summarised" if in_export else "repeat_not_in_export",
+                               {"n": len(kept), "group": repeat.group.name, "names": ", ".join(kept)},
+                               file=form.file, sheet=SURVEY, row=repeat.group.row, level=INFO if in_export else WARNING))
+        left = [f.name for f in form.fields.values() if f.repeat == key and summary_of(f) is None and
+                f.type not in ("note", "calculate")]
+        if left:
+            out.append(Problem("repeat_not_summarised", {"n": len(left), "group": repeat.group.name,
+                                                         "names": ", ".join(left)},
+                               file=form.file, sheet=SURVEY, row=repeat.group.row, level=INFO))
+    return out
+
+
+def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None, repeats: bool = True) -> Plan:
     """The variables the form and mapping give (merged with `base`, the codebook of the version a round is
-    appended to). Raises IngestError with every error found."""
+    appended to). `repeats`: whether the export can hold repeat groups (an XLSX can, a CSV cannot: their
+    summaries are then left out, and said so). Raises IngestError with every error found."""
     builtin = reference_codebook(mapping.dataset)
     labels = _Labels(form)
     errors: list[Problem] = []
@@ -194,7 +238,9 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
                            sensitive=standard.sensitive, public=standard.public, field=f.name,
                            unit=standard.unit if kind == "number" else None)
         else:
-            if f.type == "select_multiple":
+            if f.repeat:
+                kind = "multiple" if summary_of(f) == ANY else "number"
+            elif f.type == "select_multiple":
                 kind = "multiple"
             elif f.type == "select_one":
                 kind = "country" if fm.type == "country" else "single"
@@ -208,7 +254,9 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
                            labels=labels.of(f.labels, f.name, SURVEY, f.row), sensitive=fm.sensitive,
                            public=fm.public, field=f.name, asked=fm.asked, unit=fm.unit, min=fm.min, max=fm.max,
                            bins=fm.bins)
-        plan.integer = f.type == "integer"
+        plan.integer = f.type == "integer" or summary_of(f) == COUNT
+        if f.repeat:
+            _summarised(form, f, plan)
         if kind in ("single", "multiple", "country"):
             choices_of(f, kind, plan)
         variables.append(plan)
@@ -233,8 +281,10 @@ def build_plan(form: Form, mapping: Mapping, base: Codebook | None = None) -> Pl
     if errors:
         raise IngestError(errors)
 
+    problems = [*labels.report(), *_repeat_notes(form, variables, repeats)]
+    if not repeats:  # left out of this load; a round appended to a version that has them keeps them
+        variables = [v for v in variables if v.repeat is None]
     themes = _themes(form, mapping, variables, builtin)
-    problems = labels.report()
     if base is not None:
         variables, themes = _merge(variables, themes, base, mapping.file)
     regions = {country: r.code for r in mapping.regions for country in r.countries}

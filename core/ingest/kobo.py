@@ -7,7 +7,8 @@ Submissions are given as Kobo stores them: one text value per form field, choice
 choice as space-separated names, dates as YYYY-MM-DD, empty when not asked. `write_export` lays them out
 as asked: headers and values as XML names or as labels in one language, multiple choice in one column,
 one 0/1 column per option or both, with or without group paths in the headers, an HXL row, CSV (any
-delimiter) or XLSX, and Kobo's own columns (start, end, _id, _uuid, _submission_time, _index).
+delimiter) or XLSX, and Kobo's own columns (start, end, _id, _uuid, _submission_time, _index). Entries of
+repeat groups go on a sheet per group in an XLSX export, with Kobo's _index and _parent_index links.
 """
 
 from __future__ import annotations
@@ -200,57 +201,124 @@ def _kind(f) -> str:
     return "text"
 
 
-def _columns(form: Form, submissions: Mapping[str, Sequence[str]], layout: Layout, n: int):
-    """(header, hxl tag, values, kind) of every export column, in form order."""
+def _field_columns(form: Form, f, values: np.ndarray, layout: Layout) -> list[tuple]:
+    """(header, hxl tag, values, kind) of one field's export columns."""
     lang = None if layout.values == "xml" else layout.values
+    if lang is not None:
+        parts = [form.label(g.labels, lang, g.name) for g in f.groups] + [form.label(f.labels, lang, f.name)]
+    else:
+        parts = [g.name for g in f.groups] + [f.name]
+    header = "/".join(parts if layout.groups else parts[-1:])
+    tag = f.hxl or HXL_TAGS.get(f.name, "")
+    choices = form.choices(f)
+    label_of = {c.name: form.label(c.labels, lang, c.name) for c in choices} if lang is not None else {}
+    out = []
+    if f.type == "select_multiple":
+        # per distinct answer, not per row: a 200,000-row export is written in seconds
+        distinct, inverse = np.unique(values.astype(str), return_inverse=True)
+        chosen_names = [set(v.split()) for v in distinct]
+        if layout.multiple in ("single", "both"):
+            if lang is not None:
+                joined = np.array([" ".join(label_of[x] for x in v.split()) for v in distinct], dtype=object)
+                out.append((header, tag, joined[inverse], "text"))
+            else:
+                out.append((header, tag, values, "text"))
+        if layout.multiple in ("separate", "both"):
+            for c in choices:
+                cell = np.array(["1" if c.name in names else ("0" if v else "") for v, names in
+                                 zip(distinct, chosen_names)], dtype=object)
+                out.append((f"{header}/{label_of[c.name] if lang is not None else c.name}", "", cell[inverse], "number"))
+    elif f.type == "select_one" and lang is not None:
+        out.append((header, tag, np.array([label_of.get(v, v) if v else "" for v in values], dtype=object), "text"))
+    else:
+        out.append((header, tag, values, _kind(f)))
+    return out
+
+
+def _meta(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(submission times, _uuid, _id) of `n` submissions, as Kobo's own columns hold them."""
+    rng = np.random.default_rng(n)
+    start = dt.datetime(2024, 1, 1, 8, 0)
+    ids = np.arange(1, n + 1)
+    times = np.array([(start + dt.timedelta(minutes=int(i) * 7)).isoformat(timespec="seconds") for i in ids],
+                     dtype=object)
+    uuids = np.array([str(uuid.UUID(int=int(x), version=4)) for x in rng.integers(0, 2**63, n)], dtype=object)
+    return times, uuids, ids.astype(str).astype(object)
+
+
+def _columns(form: Form, submissions: Mapping[str, Sequence[str]], layout: Layout, n: int):
+    """(header, hxl tag, values, kind) of every column of the main sheet, in form order."""
     out = []
     for f in form.fields.values():
-        if f.name not in submissions:
-            continue
-        values = np.asarray(submissions[f.name], dtype=object)
-        if lang is not None:
-            parts = [form.label(g.labels, lang, g.name) for g in f.groups] + [form.label(f.labels, lang, f.name)]
-        else:
-            parts = [g.name for g in f.groups] + [f.name]
-        header = "/".join(parts if layout.groups else parts[-1:])
-        tag = f.hxl or HXL_TAGS.get(f.name, "")
-        choices = form.choices(f)
-        label_of = {c.name: form.label(c.labels, lang, c.name) for c in choices} if lang is not None else {}
-        if f.type == "select_multiple":
-            # per distinct answer, not per row: a 200,000-row export is written in seconds
-            distinct, inverse = np.unique(values.astype(str), return_inverse=True)
-            chosen_names = [set(v.split()) for v in distinct]
-            if layout.multiple in ("single", "both"):
-                if lang is not None:
-                    joined = np.array([" ".join(label_of[x] for x in v.split()) for v in distinct], dtype=object)
-                    out.append((header, tag, joined[inverse], "text"))
-                else:
-                    out.append((header, tag, values, "text"))
-            if layout.multiple in ("separate", "both"):
-                for c in choices:
-                    cell = np.array(["1" if c.name in names else ("0" if v else "") for v, names in
-                                     zip(distinct, chosen_names)], dtype=object)
-                    out.append((f"{header}/{label_of[c.name] if lang is not None else c.name}", "", cell[inverse], "number"))
-        elif f.type == "select_one" and lang is not None:
-            out.append((header, tag, np.array([label_of.get(v, v) if v else "" for v in values], dtype=object), "text"))
-        else:
-            out.append((header, tag, values, _kind(f)))
+        if f.name in submissions and not f.repeat:
+            out += _field_columns(form, f, np.asarray(submissions[f.name], dtype=object), layout)
     if layout.meta:
-        rng = np.random.default_rng(n)
-        start = dt.datetime(2024, 1, 1, 8, 0)
-        ids = np.arange(1, n + 1)
-        times = np.array([(start + dt.timedelta(minutes=int(i) * 7)).isoformat(timespec="seconds") for i in ids],
-                         dtype=object)
-        uuids = np.array([str(uuid.UUID(int=int(x), version=4)) for x in rng.integers(0, 2**63, n)], dtype=object)
-        numbers = ids.astype(str).astype(object)
+        times, uuids, numbers = _meta(n)
         out = [("start", "", times, "text"), ("end", "", times, "text"), *out, ("_id", "", numbers, "number"),
                ("_uuid", "", uuids, "text"), ("_submission_time", "", times, "text"), ("_index", "", numbers, "number")]
     return out
 
 
-def write_export(path: Path, form: Form, submissions: Mapping[str, Sequence[str]], layout: Layout = Layout()) -> Path:
-    """Submissions (form field -> stored values) as a Kobo export file in `layout`."""
-    n = len(next(iter(submissions.values())))
+def _entries(form: Form, submissions: Mapping, n: int) -> dict[str, list[tuple[int, int, dict]]]:
+    """Repeat group -> its entries in Kobo's order: (parent's _index, submission, entry). `submissions[key]`
+    holds, per submission, a list of entries (field -> value; a nested repeat -> its list of entries)."""
+    out: dict[str, list] = {key: [] for key in form.repeats}
+
+    def walk(key: str, parent: int, submission: int, entries) -> None:
+        for entry in entries or []:
+            out[key].append((parent, submission, entry))
+            index = len(out[key])
+            for child, repeat in form.repeats.items():
+                if repeat.parent == key:
+                    walk(child, index, submission, entry.get(child))
+
+    for i in range(n):
+        for key, repeat in form.repeats.items():
+            if not repeat.parent and key in submissions:
+                walk(key, i + 1, i, submissions[key][i])
+    return out
+
+
+def _repeat_sheets(form: Form, submissions: Mapping, layout: Layout, n: int, main: str) -> list[tuple[str, list]]:
+    """(sheet title, columns) of each repeat group with entries, as Kobo's XLSX export writes them: a sheet
+    named after the group (none when no submission has an entry), linked by _parent_index to _index."""
+    from core.ingest.repeats import kobo_sheet_name
+
+    _, uuids, ids = _meta(n)
+    out = []
+    for key, entries in _entries(form, submissions, n).items():
+        if not entries:
+            continue
+        columns = []
+        for f in form.fields.values():
+            if f.repeat == key and f.type != "repeat":
+                values = np.array([str(e.get(f.name, "")) for _, _, e in entries], dtype=object)
+                columns += _field_columns(form, f, values, layout)
+        parent = form.repeats[key].parent
+        m = len(entries)
+        columns += [("_index", "", np.arange(1, m + 1).astype(str).astype(object), "number"),
+                    ("_parent_table_name", "", np.full(m, form.repeats[parent].group.name if parent else main,
+                                                      dtype=object), "text"),
+                    ("_parent_index", "", np.array([str(p) for p, _, _ in entries], dtype=object), "number"),
+                    ("_submission__id", "", ids[[s for _, s, _ in entries]], "number"),
+                    ("_submission__uuid", "", uuids[[s for _, s, _ in entries]], "text")]
+        out.append((kobo_sheet_name(form.repeats[key].group.name), columns))
+    return out
+
+
+def _append_sheet(ws, columns: list, hxl: bool) -> None:
+    ws.append([c[0] for c in columns])
+    if hxl:
+        ws.append([c[1] for c in columns])
+    for i in range(len(columns[0][2]) if columns else 0):
+        ws.append([_xlsx_cell(values[i], kind) for _, _, values, kind in columns])
+
+
+def write_export(path: Path, form: Form, submissions: Mapping[str, Sequence], layout: Layout = Layout()) -> Path:
+    """Submissions (form field -> stored values; a repeat group -> each submission's entries, see `_entries`)
+    as a Kobo export file in `layout`. Repeat groups go on sheets of their own in an XLSX export, and are
+    left out of a CSV one, as Kobo does."""
+    n = len(next(v for k, v in submissions.items() if k not in form.repeats))
     columns = _columns(form, submissions, layout, n)
     headers = [c[0] for c in columns]
     tags = [c[1] for c in columns]
@@ -264,11 +332,9 @@ def write_export(path: Path, form: Form, submissions: Mapping[str, Sequence[str]
         book = Workbook()
         ws = book.active
         ws.title = (form.title or "data")[:31]
-        ws.append(headers)
-        if layout.hxl:
-            ws.append(tags)
-        for i in range(n):
-            ws.append([_xlsx_cell(values[i], kind) for _, _, values, kind in columns])
+        _append_sheet(ws, columns, layout.hxl)
+        for title, repeat_columns in _repeat_sheets(form, submissions, layout, n, ws.title):
+            _append_sheet(book.create_sheet(title), repeat_columns, layout.hxl)
         book.save(path)
         return path
     head = io.StringIO()

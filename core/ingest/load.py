@@ -31,7 +31,7 @@ from core.data.codebook import Codebook, CodebookError, parse_codebook, read_cod
 from core.data.engine import dataset_name
 from core.data.store import write_dataset
 from core.i18n import t
-from core.ingest import files
+from core.ingest import files, repeats
 from core.ingest.build import Plan, build_plan, codebook_dict
 from core.ingest.mapping import DATASET_NAME, read_mapping
 from core.ingest.problems import ERROR, INFO, WARNING, IngestError, Problem, errors, refuse
@@ -39,10 +39,11 @@ from core.ingest.reader import read_rows, to_column
 from core.ingest.xlsform import read_form
 
 REJECTED_LISTED = 200  # rejected rows kept in the report by row number and id
-# Problems of a whole column: refused even with skip_invalid (leaving rows out would not mend them);
-# the last two load with force=True, as warnings, the column's values missing.
-FATAL = ("column_missing", "column_missing_mapped", "column_mostly_unknown")
-FORCEABLE = ("column_missing_mapped", "column_mostly_unknown")
+# Problems of a whole column or sheet: refused even with skip_invalid (leaving rows out would not mend
+# them); the FORCEABLE ones load with force=True, as warnings, the values missing.
+FATAL = ("column_missing", "column_missing_mapped", "column_mostly_unknown", "repeat_sheet_missing",
+         "repeat_link_missing")
+FORCEABLE = ("column_missing_mapped", "column_mostly_unknown", "repeat_sheet_missing")
 
 
 @dataclass
@@ -165,11 +166,15 @@ def prepare(form_path: Path, export_path: Path, mapping_path: Path, *, dataset: 
     mapping = read_mapping(mapping_path, form, names["mapping"], dataset)
     current = versions.source(data_dir, dataset)  # read once: commit refuses if it is no longer current
     base_version, base_codebook = _base(current, replace)
-    plan = build_plan(form, mapping, base_codebook)
+    # A CSV export holds the main sheet only: the plan leaves repeat groups out, and says so.
+    xlsx = files.export_format(export_path, names["export"]) == "xlsx"
+    plan = build_plan(form, mapping, base_codebook, repeats=xlsx)
     raw = files.read_export(export_path, names["export"], encoding=encoding, sheet=sheet)
     if raw.num_rows == 0:
         raise refuse("no_rows", file=raw.file, sheet=raw.sheet)
-    result = read_rows(raw, form, plan, force=force)
+    in_repeats = [v.repeat for v in plan.summaries()]
+    sheets = repeats.read_sheets(export_path, names["export"], form, in_repeats, raw.sheet) if in_repeats else None
+    result = read_rows(raw, form, plan, force=force, sheets=sheets)
     new = result.frame
     problems = [*plan.problems, *result.problems]
     bad = result.bad

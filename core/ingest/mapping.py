@@ -26,7 +26,9 @@ the user to check and edit; `read_mapping` reads it back and checks it against t
 A field keeps its form name unless `name:` renames it; `type: country` makes a select_one whose choices
 are country codes (ISO 3166 alpha-2 or alpha-3) a country variable; `asked: {en, fr, es}`, `unit`, `min`
 and `max` are as in data/codebooks/README.md. A form field the mapping does not name is loaded as not
-public, with a warning.
+public, with a warning. Under `fields`, a repeat group's name stands for its number of entries per
+respondent, and a closed or number question inside it for its summary (core.ingest.repeats); no repeat
+question can be a standard variable. Variable names are compared without regard to case (DuckDB's columns).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from core.data import versions
 from core.data.codebook import SAFE_LOADER, STANDARD_VARIABLES, builtin_codebook
 from core.ingest import files
 from core.ingest.problems import WARNING, IngestError, Problem, refuse
+from core.ingest.repeats import summary_of
 from core.ingest.xlsform import DATE_TYPES, NUMBER_TYPES, SELECT_TYPES, Field, Form
 from core.settings import DATASETS, LANGUAGES
 
@@ -101,6 +104,17 @@ _NOT_PUBLIC = re.compile(r"town|city|village|location|gps|adm[1-5]|district|camp
 LOADABLE = SELECT_TYPES + NUMBER_TYPES + DATE_TYPES
 # Metadata a form records by itself: an interview date when mapped so, otherwise left out without a word.
 METADATA = ("start", "end", "today", "datetime")
+
+
+def loadable(f: Field) -> bool:
+    """Whether a field can be a variable: a closed, number or date question of the main sheet, or a repeat
+    group's count or summary (core.ingest.repeats)."""
+    return summary_of(f) is not None if f.repeat else f.type in LOADABLE
+
+
+def proposed(f: Field) -> bool:
+    """Whether the proposal offers the field as a variable (metadata only as a standard variable)."""
+    return loadable(f) and f.type not in METADATA
 
 
 @dataclass(frozen=True)
@@ -168,8 +182,8 @@ def _guess(form: Form) -> dict[str, str]:
     def find(patterns, types, exclude=()):
         for pattern in patterns:
             for f in form.fields.values():
-                if f.name in exclude or (types and f.type not in types):
-                    continue
+                if f.name in exclude or f.repeat or (types and f.type not in types):
+                    continue  # a question in a repeat (a household member's age) is no respondent's answer
                 if re.search(pattern, f.name, re.IGNORECASE):
                     return f.name
         return None
@@ -350,7 +364,7 @@ def propose(form: Form, dataset: str) -> str:
         if f is not None and f.select and (found := proposed_recode(form, f)):
             recodes[f.name] = found
     country_fields = {f.name for f in form.fields.values() if f.name not in standard_fields and
-                      f.type == "select_one" and (is_country_list(form, f) or country_like(form, f))}
+                      f.type == "select_one" and not f.repeat and (is_country_list(form, f) or country_like(form, f))}
     for name in country_fields:
         if (found := proposed_recode(form, form.fields[name])):
             recodes[name] = found
@@ -359,8 +373,8 @@ def propose(form: Form, dataset: str) -> str:
                      "of its own); replace every TODO")
         for name, table in recodes.items():
             lines.append(f"  {_name(name)}: {_flow(table)}")
-    proposed = [f for f in form.fields.values() if f.type in LOADABLE and f.type not in METADATA or f.name in standard_fields]
-    themes = list(dict.fromkeys(_theme_of(f) for f in proposed))
+    offered = [f for f in form.fields.values() if proposed(f) or f.name in standard_fields]
+    themes = list(dict.fromkeys(_theme_of(f) for f in offered))
     known = {t.id: t.labels for t in builtin.themes}
     lines.append("themes:   # theme id -> label; by default the form's top-level groups")
     for theme in themes:
@@ -371,21 +385,52 @@ def propose(form: Form, dataset: str) -> str:
                 {"en": "General", "fr": "Général", "es": "General"}
         lines.append(f"  {theme}: {_flow(labels)}")
     lines.append("fields:   # every other form field: its variable (name, type, theme, sensitive, public), or skip")
+    # A household member's "Nationality" in a repeat group is renamed beside the respondent's "nationality".
+    taken = _reserved(guess)
     for f in form.fields.values():
         if f.name in standard_fields or f.type == "note":
             continue
-        if f.type not in LOADABLE or f.type in METADATA:
-            reason = "free text may name people" if f.type == "text" else \
-                ("form metadata" if f.type in METADATA else f"type {f.type} is not loaded")
-            lines.append(f"  {_name(f.name)}: skip   # {reason}")
+        if not proposed(f):
+            lines.append(f"  {_name(f.name)}: skip   # {_skip_reason(f)}")
             continue
         entry = {"theme": _theme_of(f)}
+        variable = _free_name(f.name, taken)
+        if variable != f.name:
+            entry = {"name": variable, **entry}
         if f.name in country_fields:
             entry["type"] = "country"
         entry["sensitive"] = is_sensitive(form, f)
         entry["public"] = proposed_public(form, f, entry["sensitive"])
-        lines.append(f"  {_name(f.name)}: {_flow(entry)}")
+        note = _SUMMARY_NOTES.get(summary_of(f), "")
+        lines.append(f"  {_name(f.name)}: {_flow(entry)}" + (f"   # {note}" if note else ""))
     return "\n".join(lines) + "\n"
+
+
+def _reserved(standard) -> set[str]:
+    """Variable names taken before the fields': the standard ones. Names are column names, which the query
+    engine (DuckDB) compares without regard to case."""
+    return {n.casefold() for n in [*standard, *DERIVED, "age_band", "region_of_interview", *STANDARD_VARIABLES]}
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name_2` (`name_2_`...) when taken; taken from now on."""
+    while name.casefold() in taken:
+        name += "_2" if not name.endswith("_2") else "_"
+    taken.add(name.casefold())
+    return name
+
+
+_SUMMARY_NOTES = {"count": "repeat group: its number of entries per respondent",
+                  "any": "in a repeat group: the answers given in any entry",
+                  "sum": "in a repeat group: the sum over the entries"}
+
+
+def _skip_reason(f: Field) -> str:
+    if f.repeat:
+        return f"in a repeat group: a {f.type} question is not summarised per respondent"
+    if f.type == "text":
+        return "free text may name people"
+    return "form metadata" if f.type in METADATA else f"type {f.type} is not loaded"
 
 
 def _proposed_regions(form: Form, country_field: str | None, builtin) -> list[str]:
@@ -539,6 +584,11 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
             errors.append(Problem("mapping_field_unknown", {"field": str(field_name), "form": form.file},
                                   file=name, row=line))
             continue
+        if f.repeat:  # a standard variable has one answer per respondent; an entry of a repeat is not one
+            errors.append(Problem("mapping_field_in_repeat", {"field": f.name, "variable": variable,
+                                                              "group": form.repeats[f.repeat].group.name},
+                                  file=name, row=line))
+            continue
         types = FROM_FIELDS[variable]
         if types is not None and f.type not in types:
             errors.append(Problem("mapping_field_type", {"field": f.name, "type": f.type, "variable": variable,
@@ -599,7 +649,7 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
     for field_name, table in recode_raw.items():
         f = form.fields.get(str(field_name))
         where = f"recode.{field_name}"
-        if f is None or f.type != "select_one":
+        if f is None or f.type != "select_one" or f.repeat:
             errors.append(Problem("mapping_field_unknown" if f is None else "mapping_value",
                                   {"field": str(field_name), "form": form.file} if f is None else
                                   {"key": where, "value": f.type}, file=name, row=lines.get("recode")))
@@ -663,11 +713,12 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
             errors.append(Problem("mapping_key", {"key": ", ".join(sorted(map(str, unknown))),
                                                   "allowed": ", ".join(sorted(FIELD_KEYS))}, file=name, row=line))
             continue
-        if f.type not in LOADABLE:
-            errors.append(Problem("mapping_type_unsupported", {"field": f.name, "type": f.type}, file=name, row=line))
+        if not loadable(f):
+            errors.append(Problem("mapping_repeat_type" if f.repeat else "mapping_type_unsupported",
+                                  {"field": f.name, "type": f.type}, file=name, row=line))
             continue
         override = entry.get("type")
-        if override is not None and not (override == "country" and f.type == "select_one"):
+        if override is not None and not (override == "country" and f.type == "select_one" and not f.repeat):
             errors.append(Problem("mapping_value", {"key": f"fields.{f.name}.type", "value": str(override)},
                                   file=name, row=line))
             continue
@@ -684,18 +735,18 @@ def parse_mapping(text: str, form: Form, name: str = "mapping.yaml", dataset: st
                 bins=_bins(entry.get("bins"), f"fields.{f.name}.bins", name, line), line=line)
         except IngestError as e:
             errors.extend(e.problems)
+    taken = _reserved(standard) | {fm.name.casefold() for fm in fields.values() if fm is not None}
     for f in form.fields.values():
-        if f.name not in fields and f.name not in standard.values() and f.type in LOADABLE and \
-                f.type not in METADATA:
+        if f.name not in fields and f.name not in standard.values() and proposed(f):
             warnings.append(Problem("field_unmapped", {"field": f.name}, file=name, level=WARNING))
-            fields[f.name] = FieldMap(field=f.name, name=f.name, public=False)
-    names = [*standard, *DERIVED, "age_band", "region_of_interview"]
+            fields[f.name] = FieldMap(field=f.name, name=_free_name(f.name, taken), public=False)
+    names = _reserved(standard)
     for fm in fields.values():
         if fm is None:
             continue
-        if fm.name in names or fm.name in STANDARD_VARIABLES:
+        if fm.name.casefold() in names:
             errors.append(Problem("mapping_name_clash", {"name": fm.name}, file=name, row=fm.line))
-        names.append(fm.name)
+        names.add(fm.name.casefold())
     if errors:
         raise IngestError(errors)
     return Mapping(file=name, dataset=ds, standard=standard, fields=fields, title=title, description=description,

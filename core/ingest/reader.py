@@ -7,6 +7,10 @@ without their group path (`group/question`, also with `.`, `-` or `:`); an optio
 (dropped by core.ingest.files). Columns that are no form field (Kobo's `_id`, `_uuid`, `start`...) are
 ignored and counted.
 
+Repeat groups are on sheets of their own (an XLSX export): their entries are read with the same readers,
+linked to their respondents and summarised per respondent (core.ingest.repeats); a bad value in an entry
+is a problem naming the entry's sheet, row and column, and its respondent's row counts as bad.
+
 Values are looked up once per distinct value, not per cell, so a 200,000-row export costs a few seconds.
 The result follows the portal's column conventions (core/data/synthetic.py): ids and countries as strings
 (ISO 3166 alpha-3), single choice as categories of the codebook codes, multiple choice as an Int64 bit
@@ -16,6 +20,7 @@ as "2024Q3" and "2024". Every value that cannot be read is a problem naming its 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -28,10 +33,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.i18n import language_name
+from core.ingest import repeats
 from core.ingest.build import Plan, VarPlan
 from core.ingest.files import RawTable
 from core.ingest.problems import ERROR, INFO, WARNING, Problem, row_problems
-from core.ingest.xlsform import Field, Form
+from core.ingest.repeats import COUNT, INDEX, PARENT_INDEX, SUM, Sheets
+from core.ingest.xlsform import REPEAT, Field, Form
 
 GROUP_SEPARATORS = ("/", ".", "-", ":")
 OPTION_SEPARATORS = ("/", ".", "_", ":", "-")
@@ -97,15 +104,21 @@ def _candidates(form: Form, fields: list[Field], mode: str) -> dict[str, set[tup
     return out
 
 
-def match_columns(raw: RawTable, form: Form, fields: list[Field]) -> Columns:
+def sheet_fields(form: Form, repeat: str = "") -> list[Field]:
+    """The fields whose answers are on the main sheet (`repeat` ""), or on a repeat group's sheet."""
+    return [f for f in form.fields.values() if f.repeat == repeat and f.type != REPEAT]
+
+
+def match_columns(raw: RawTable, form: Form, fields: list[Field], repeat: str = "") -> Columns:
     """Which column holds each of `fields`, in the mode (names or labels in a language) that finds most.
-    Columns of the form's other fields are recognised, and set aside as skipped."""
+    Columns of the sheet's other fields (the main one, or the repeat group's) are recognised, and set aside
+    as skipped."""
     headers = [_norm(h) for h in raw.headers]
     wanted = {f.name for f in fields}
     best: Columns | None = None
     best_score = -1
     for mode in ["xml", *form.label_modes]:
-        candidates = _candidates(form, list(form.fields.values()), mode)
+        candidates = _candidates(form, sheet_fields(form, repeat), mode)
         folded: dict[str, set] = defaultdict(set)
         for key, targets in candidates.items():
             folded[key.casefold()] |= targets
@@ -142,11 +155,15 @@ def _uniques(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
 
 
 class _Reader:
-    def __init__(self, raw: RawTable, form: Form, plan: Plan, force: bool = False):
+    def __init__(self, raw: RawTable, form: Form, plan: Plan, force: bool = False,
+                 sheets: Sheets | None = None):
         self.raw, self.form, self.plan, self.force = raw, form, plan, force
+        self.sheets = sheets or Sheets({}, [])
         self.n = raw.num_rows
         self.bad = np.zeros(self.n, dtype=bool)
         self.problems: list[Problem] = []
+        self.owners: dict[str, np.ndarray | None] = {}   # repeat group -> the respondent of each entry
+        self.entries: dict[str, _Reader] = {}            # repeat group -> the reader of its sheet
 
     def column_name(self, index: int) -> str:
         return self.raw.headers[index]
@@ -406,10 +423,13 @@ class _Reader:
                 data[v.name] = self.read_choice(v, main)
             elif v.type == "multiple":
                 data[v.name] = self.read_multiple(v, main, options, layouts)
+        for v in self.plan.summaries():
+            data[v.name] = self.summarise(v, layouts)
         self.derive(data)
         frame = self.frame(data)
+        entries = [p for sub in self.entries.values() for p in sub.problems + sub.notes() if p.level != INFO]
         return ReadResult(frame=frame, row_numbers=self.raw.row_numbers, bad=self.bad,
-                          problems=self.problems + self.notes(), columns=cols,
+                          problems=self.problems + entries + self.notes(), columns=cols,
                           multiple_layout="both" if len(layouts) > 1 or "both" in layouts else
                           (layouts.pop() if layouts else ""))
 
@@ -425,6 +445,71 @@ class _Reader:
             return separate if self.columns.mode != "xml" else single
         layouts.add("single" if single is not None else "separate")
         return single if single is not None else separate
+
+    # --- repeat groups, summarised per respondent ----------------------------------------------------------
+
+    def missing_column(self, f: Field, sheet_raw: RawTable) -> None:
+        """Never silently empty: a mapped field with no column is refused; --force loads it as not asked."""
+        self.problems.append(Problem("column_missing_forced" if self.force else "column_missing_mapped",
+                                     {"field": f.name}, file=sheet_raw.file, sheet=sheet_raw.sheet,
+                                     level=WARNING if self.force else ERROR))
+
+    def summarise(self, v: VarPlan, layouts: set):
+        """One repeat summary per respondent (None: not available, and said so)."""
+        owner = self.owners_of(v.repeat)
+        if owner is None:
+            return None
+        if v.summary == COUNT:
+            return repeats.count(owner, self.n)
+        sub = self.entries[v.repeat]
+        f = self.form.fields[v.field]
+        main, options = sub.columns.main.get(f.name), sub.columns.options.get(f.name, {})
+        if main is None and not options:
+            self.missing_column(f, sub.raw)
+            return None
+        if v.summary == SUM:  # the mapping's range is the sum's, not each entry's
+            out = repeats.total(owner, sub.read_number(dataclasses.replace(v, min=None, max=None), main), self.n)
+        elif f.type == "select_one":
+            codes = sub.read_choice(v, main)
+            out = repeats.any_of(owner, np.where(codes >= 0, 1 << np.maximum(codes, 0), 0), codes >= 0, self.n)
+        else:
+            out = repeats.any_of(owner, *sub.read_multiple(v, main, options, layouts), self.n)
+        self.bad[owner[sub.bad & (owner >= 0)]] = True  # a bad entry makes its respondent's row bad
+        return out
+
+    def owners_of(self, key: str) -> np.ndarray | None:
+        """The respondent (row of the main sheet) of each entry of the repeat `key`, following the chain of
+        `_parent_index` -> `_index` links up to the main sheet; None when they cannot be known."""
+        if key not in self.owners:
+            self.owners[key] = self.link(key)
+        return self.owners[key]
+
+    def link(self, key: str) -> np.ndarray | None:
+        repeat = self.form.repeats[key]
+        raw = self.sheets.tables.get(key)
+        if raw is None:
+            self.problems.append(Problem("repeat_sheet_forced" if self.force else "repeat_sheet_missing",
+                                         {"group": repeat.group.name, "sheets": ", ".join(self.sheets.names) or "-"},
+                                         file=self.raw.file, level=WARNING if self.force else ERROR))
+            return None
+        parent_owner = self.owners_of(repeat.parent) if repeat.parent else None
+        if repeat.parent and parent_owner is None:
+            return None
+        parent_raw = self.sheets.tables[repeat.parent] if repeat.parent else self.raw
+        parent_col, index_col = repeats.link_column(raw, PARENT_INDEX), repeats.link_column(parent_raw, INDEX)
+        for table, col, header in ((raw, parent_col, PARENT_INDEX), (parent_raw, index_col, INDEX)):
+            if col is None:
+                self.problems.append(Problem("repeat_link_missing", {"group": repeat.group.name, "column": header},
+                                             file=table.file, sheet=table.sheet))
+                return None
+        owner = repeats.owners_of_entries(repeats.positions(raw.columns[parent_col], parent_raw.columns[index_col]),
+                                          parent_owner)
+        sub = self.entries[key] = _Reader(raw, self.form, self.plan, self.force)
+        sub.columns = match_columns(raw, self.form, repeats_fields(self.form, self.plan, key), key)
+        self.problems += [p for p in [repeats.orphans(raw, owner, repeat.group.name)] if p]
+        self.problems.append(Problem("repeat_sheet_read", {"n": raw.num_rows, "group": repeat.group.name},
+                                     file=raw.file, sheet=raw.sheet, level=INFO))
+        return owner
 
     def derive(self, data: dict) -> None:
         for v in self.plan.variables:
@@ -492,6 +577,11 @@ class _Reader:
             out.append(Problem("columns_unmatched", {"n": len(cols.unmatched), "columns": shown}, file=raw.file,
                                sheet=raw.sheet, level=WARNING))
         return out
+
+
+def repeats_fields(form: Form, plan: Plan, key: str) -> list[Field]:
+    """The fields of the repeat `key` that the plan summarises."""
+    return [form.fields[v.field] for v in plan.summaries() if v.repeat == key and v.summary != COUNT]
 
 
 def _split_labels(text: str, table: dict[str, str]) -> list[str] | None:
@@ -562,8 +652,10 @@ def period_strings(days: np.ndarray, kind: str):
     return pd.arrays.ArrowStringArray(pa.array(labels, mask=missing, type=pa.large_string()))
 
 
-def read_rows(raw: RawTable, form: Form, plan: Plan, force: bool = False) -> ReadResult:
+def read_rows(raw: RawTable, form: Form, plan: Plan, force: bool = False,
+              sheets: Sheets | None = None) -> ReadResult:
     """The export's rows as the portal's columns, with every problem found (nothing raised for values).
-    `force`: a mapped field with no column, or a column whose answers are mostly no choice of its list,
-    is a warning (loaded as missing) instead of an error."""
-    return _Reader(raw, form, plan, force).read()
+    `force`: a mapped field with no column, a column whose answers are mostly no choice of its list, or a
+    repeat group with no sheet, is a warning (loaded as missing) instead of an error. `sheets`: the repeat
+    groups' sheets of an XLSX export (core.ingest.repeats.read_sheets)."""
+    return _Reader(raw, form, plan, force, sheets).read()

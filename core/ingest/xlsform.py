@@ -7,10 +7,13 @@ portal shows but the form lacks is filled from another (English first) and repor
 written: they are what a "labels" export holds, so they are what its values are matched against; the
 codebook built from them neutralises the ones a spreadsheet would run as formulas (core.ingest.build).
 
-`select_one`/`select_multiple` fields point at a list of the choices sheet; groups (`begin_group` ...
+`select_one`/`select_multiple` fields point at a list of the choices sheet; a `begin loop over LIST` is
+written out as pyxform does, a group per choice; groups (`begin_group` ...
 `end_group`) are kept as the path of each field (export headers may carry it, and top-level groups become
-the codebook's themes). Questions inside a repeat group are not in the main export sheet: they are left
-out and reported.
+the codebook's themes). A repeat group (`begin_repeat` ... `end_repeat`, nested or inside groups) is kept
+as a `Repeat` and as a field of type `repeat` (its number of entries per respondent); the fields inside it
+carry the name of their innermost repeat in `Field.repeat`, since their answers are on that repeat's own
+export sheet, not the main one (core.ingest.repeats summarises them per respondent).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ SURVEY, CHOICES, SETTINGS = "survey", "choices", "settings"
 SELECT_TYPES = ("select_one", "select_multiple")
 # XLSForm question types the portal can hold, and the metadata types that can be an interview date.
 NUMBER_TYPES = ("integer", "decimal", "range")
+REPEAT = "repeat"  # the type of a repeat group's own field: its number of entries
 DATE_TYPES = ("date", "today", "start", "end", "datetime")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*")
 
@@ -55,7 +59,7 @@ class Field:
     type: str                   # XLSForm base type, e.g. select_one, integer, date, text
     list_name: str | None
     labels: dict[str, str]      # portal language -> label as written (languages the form lacks are absent)
-    groups: tuple[Group, ...]   # enclosing groups, outermost first
+    groups: tuple[Group, ...]   # enclosing groups and repeats, outermost first (a repeat's own field: itself last)
     row: int
     constraint: str = ""
     hxl: str = ""
@@ -63,6 +67,9 @@ class Field:
     # XLSForm ("consent" in both "respondent" and "wash"); the second is keyed "wash_consent" here, and
     # its export column still reads "wash/consent".
     xml_name: str = ""
+    # The innermost repeat group holding the field ("": none), whose export sheet holds its answers; for a
+    # field of type `repeat`, the repeat itself.
+    repeat: str = ""
 
     @property
     def select(self) -> bool:
@@ -71,6 +78,19 @@ class Field:
     @property
     def column_name(self) -> str:
         return self.xml_name or self.name
+
+    @property
+    def in_main_sheet(self) -> bool:
+        return not self.repeat
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A repeat group: its entries are rows of their own export sheet, linked to their parent's rows."""
+    key: str                    # the key of its field in Form.fields
+    group: Group                # its name (as the form writes it), labels and row
+    groups: tuple[Group, ...]   # the groups and repeats around it, outermost first
+    parent: str = ""            # the key of the repeat around it ("": the main sheet)
 
 
 @dataclass
@@ -86,6 +106,7 @@ class Form:
     default_language: str | None = None
     untagged_labels: bool = False            # a plain `label` column in no declared language (key "")
     problems: list[Problem] = field(default_factory=list)  # warnings found while reading
+    repeats: dict[str, Repeat] = field(default_factory=dict)  # key -> repeat group, in form order
 
     def label(self, labels: dict[str, str], lang: str, fallback: str) -> str:
         """A label in `lang`, else in the form's default language, English, any language, the untagged
@@ -200,13 +221,15 @@ def _labels(sheet: _Sheet, cells: list[str]) -> dict[str, str]:
 
 
 def _type(raw: str) -> tuple[str, str | None, bool]:
-    """("select_one", "yes_no", or_other) from "select_one yes_no or_other" (or "select one yes_no");
-    ("integer", None, False) from "integer"."""
+    """("select_one", "yes_no", or_other) from "select_one yes_no or_other" (or "select one yes_no", and
+    "select all that apply from" for select_multiple); ("integer", None, False) from "integer"."""
     words = raw.split()
     if not words:
         return "", None, False
     lowered = [w.lower() for w in words]
-    if len(words) >= 2 and lowered[0] in ("select", "begin", "end") and \
+    if lowered[:4] == ["select", "all", "that", "apply"]:  # the older name of select_multiple
+        base, rest = "select_multiple", words[4:]
+    elif len(words) >= 2 and lowered[0] in ("select", "begin", "end") and \
             lowered[1] in ("one", "multiple", "group", "repeat"):
         base, rest = f"{lowered[0]}_{lowered[1]}", words[2:]
     else:
@@ -221,6 +244,47 @@ def _type(raw: str) -> tuple[str, str | None, bool]:
     if or_other:
         rest = rest[:-1] if rest and rest[-1].lower() == "or_other" else rest
     return base, (rest[0] if rest else None), or_other
+
+
+_LOOP = re.compile(r"begin[\s_]+loop\s+over\s+(\S+)\s*$", re.IGNORECASE)
+_END_LOOP = re.compile(r"end[\s_]+loop\s*$", re.IGNORECASE)
+
+
+def _expand_loops(survey: _Sheet, lists: dict[str, list[Choice]]) -> list[tuple[int, list[str]]]:
+    """The survey rows with each `begin loop over LIST` ... `end loop` written out as pyxform does: a group
+    named after the loop holding a group per choice, whose questions' labels have `%(label)s` replaced by
+    the choice's label. Its answers are columns of the main sheet (`loop/choice/question`), not a repeat."""
+    type_at, name_at = survey.columns["type"], survey.columns["name"]
+    label_at = [*survey.labels.items(), *([("", survey.plain_label)] if survey.plain_label is not None else [])]
+    out: list[tuple[int, list[str]]] = []
+    rows = iter(survey.rows)
+    for number, cells in rows:
+        loop = _LOOP.match(survey.get(cells, "type"))
+        if not loop:
+            out.append((number, cells))
+            continue
+        body = []
+        for inner in rows:  # a loop holds no loop (pyxform has none either)
+            if _END_LOOP.match(survey.get(inner[1], "type")):
+                break
+            body.append(inner)
+        out.append((number, _cells(cells, {type_at: "begin_group"})))
+        for choice in lists.get(loop.group(1), []):
+            out.append((number, _cells(cells, {type_at: "begin_group", name_at: choice.name})))
+            for row, inner in body:
+                labels = {i: inner[i].replace("%(label)s", choice.labels.get(lang) or choice.labels.get("", "") or
+                                              choice.name) for lang, i in label_at if i < len(inner)}
+                out.append((row, _cells(inner, labels)))
+            out.append((number, _cells(cells, {type_at: "end_group"})))
+        out.append((number, _cells(cells, {type_at: "end_group"})))
+    return out
+
+
+def _cells(cells: list[str], changes: dict[int, str]) -> list[str]:
+    out = list(cells) + [""] * (max(changes, default=0) + 1 - len(cells))
+    for i, text in changes.items():
+        out[i] = text
+    return out
 
 
 def read_form(path: Path, name: str | None = None) -> Form:
@@ -295,21 +359,42 @@ def read_form(path: Path, name: str | None = None) -> Form:
             first_rows[(list_name, code)] = [c.strip() for c in cells]
             lists.setdefault(list_name, []).append(Choice(code, _labels(choices_sheet, cells), number))
 
-    # survey: fields in order, with their groups
+    # survey: fields in order, with their groups and repeats
     fields: dict[str, Field] = {}
-    stack: list[tuple[str, Group]] = []  # ("group" | "repeat", group)
-    repeat_skipped = 0
+    repeats: dict[str, Repeat] = {}
+    stack: list[tuple[str, Group, str]] = []  # ("group" | "repeat", group, the repeat's key or "")
     names_seen: dict[str, int] = {}  # path (groups/name) -> row
-    keys_taken: set[str] = set()      # names of fields in repeats too, which are not in `fields`
-    for number, cells in survey.rows:
+
+    def key_of(field_name: str) -> tuple[str, str]:
+        """(key, xml_name): the same name in another group is valid XLSForm; the second is keyed by its path."""
+        if field_name not in fields:
+            return field_name, ""
+        key = "_".join([*(g.name for _, g, _ in stack), field_name])
+        while key in fields:
+            key += "_"
+        return key, field_name
+
+    def innermost_repeat() -> str:
+        return next((k for kind, _, k in reversed(stack) if kind == "repeat"), "")
+
+    for number, cells in _expand_loops(survey, lists):
         raw_type = survey.get(cells, "type")
         field_name = survey.get(cells, "name")
         if not raw_type:
             continue
         base, list_name, or_other = _type(raw_type)
-        if base in ("begin_group", "begin_repeat"):
-            stack.append(("repeat" if base == "begin_repeat" else "group",
-                          Group(field_name or f"group_{number}", _labels(survey, cells), number)))
+        if base == "begin_group":
+            stack.append(("group", Group(field_name or f"group_{number}", _labels(survey, cells), number), ""))
+            continue
+        if base == "begin_repeat":
+            group = Group(field_name or f"repeat_{number}", _labels(survey, cells), number)
+            key, xml_name = key_of(group.name)
+            groups = tuple(g for _, g, _ in stack)
+            repeats[key] = Repeat(key, group, groups, innermost_repeat())
+            # its own group last: a top-level repeat is the theme of its count, as of its questions
+            fields[key] = Field(name=key, type=REPEAT, list_name=None, labels=group.labels, groups=(*groups, group),
+                                row=number, xml_name=xml_name, repeat=key)
+            stack.append(("repeat", group, key))
             continue
         if base in ("end_group", "end_repeat"):
             kind = "repeat" if base == "end_repeat" else "group"
@@ -330,21 +415,13 @@ def read_form(path: Path, name: str | None = None) -> Form:
             errors.append(Problem("field_name_invalid", {"name": field_name}, file=name, sheet=SURVEY,
                                   row=number, column="name"))
             continue
-        path = "/".join([*(g.name for _, g in stack), field_name])
+        path = "/".join([*(g.name for _, g, _ in stack), field_name])
         if path in names_seen:  # the same name twice in one group: invalid XLSForm
             errors.append(Problem("field_duplicate", {"name": field_name, "first_row": str(names_seen[path])},
                                   file=name, sheet=SURVEY, row=number, column="name"))
             continue
         names_seen[path] = number
-        key, xml_name = field_name, ""
-        if field_name in fields or field_name in keys_taken:  # the same name in another group: valid
-            key, xml_name = "_".join([*(g.name for _, g in stack), field_name]), field_name
-            while key in fields or key in keys_taken:
-                key += "_"
-        keys_taken.add(key)
-        if any(kind == "repeat" for kind, _ in stack):
-            repeat_skipped += 1
-            continue
+        key, xml_name = key_of(field_name)
         if base in SELECT_TYPES:
             if not list_name:
                 errors.append(Problem("select_without_list", {"type": raw_type}, file=name, sheet=SURVEY,
@@ -359,16 +436,14 @@ def read_form(path: Path, name: str | None = None) -> Form:
                                                                         "es": "Otro"}, number)]
         fields[key] = Field(
             name=key, type=base, list_name=list_name, labels=_labels(survey, cells),
-            groups=tuple(g for _, g in stack), row=number, constraint=survey.get(cells, "constraint"),
-            hxl=survey.get(cells, "hxl"), xml_name=xml_name)
+            groups=tuple(g for _, g, _ in stack), row=number, constraint=survey.get(cells, "constraint"),
+            hxl=survey.get(cells, "hxl"), xml_name=xml_name, repeat=innermost_repeat())
     if stack:
-        kind, group = stack[-1]
+        kind, group, _ = stack[-1]
         errors.append(Problem("group_unclosed", {"name": group.name}, file=name, sheet=SURVEY, row=group.row,
                               column="type"))
     if errors:
         raise IngestError(errors)
-    if repeat_skipped:
-        problems.append(Problem("repeat_skipped", {"n": repeat_skipped}, file=name, sheet=SURVEY, level=WARNING))
     for tag in dict.fromkeys(survey.other_languages):
         problems.append(Problem("language_ignored", {"language": tag}, file=name, sheet=SURVEY, level=WARNING))
     label_columns = {SURVEY: survey.label_headers}
@@ -379,4 +454,5 @@ def read_form(path: Path, name: str | None = None) -> Form:
         version=meta.get("version") or "", fields=fields, lists=lists,
         languages=[lang for lang in LANGUAGES if lang in survey.labels], label_columns=label_columns,
         default_language=default_language, problems=problems, untagged_labels=survey.plain_label is not None,
+        repeats=repeats,
     )

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from core.ingest.kobo import write_xlsform
-from core.ingest.xlsform import DATE_TYPES, NUMBER_TYPES, Form, read_form
+from core.ingest.repeats import kobo_sheet_name
+from core.ingest.xlsform import DATE_TYPES, NUMBER_TYPES, REPEAT, Field, Form, read_form
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 PYXFORM = sorted((REAL / "pyxform").glob("*.xlsx"))
@@ -74,49 +75,90 @@ def _value(form: Form, f, rng: np.random.Generator, day: dt.date) -> str:
     return ""
 
 
+def _slash(f: Field) -> str:
+    return "/".join([*(g.name for g in f.groups), f.column_name])
+
+
+def _columns(form: Form, fields: list[Field], separator: str, split: bool) -> tuple[list[str], list[tuple]]:
+    """Headers and (field, its xpath, option or None) of the export columns of `fields`."""
+    headers, columns = [], []
+    for f in fields:
+        if f.name.startswith("_") or f.type in ("note", "calculate", "begin_group", REPEAT):
+            continue
+        key = separator.join([*(g.name for g in f.groups), f.column_name])
+        headers.append(key)
+        columns.append((f, _slash(f), None))
+        if split and f.type == "select_multiple":
+            for c in form.choices(f):
+                headers.append(f"{key}{separator}{c.name}")
+                columns.append((f, _slash(f), c.name))
+    return headers, columns
+
+
+def _row(form: Form, columns: list[tuple], given: dict, rng: np.random.Generator, day: dt.date) -> list[str]:
+    """One row: the given answers (a real submission's, by xpath), generated ones for the others."""
+    values, row = {}, []
+    for f, slash, option in columns:
+        if slash not in values:
+            values[slash] = str(given[slash]) if slash in given else _value(form, f, rng, day)
+        value = values[slash]
+        row.append(value if option is None else ("" if not value else str(int(option in value.split()))))
+    return row
+
+
+def _repeat_sheets(form: Form, parents: list[tuple[int, dict, dt.date]], separator: str, split: bool,
+                   rng: np.random.Generator) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Kobo's sheet of each repeat group: its entries (a real submission's, else 0 to 3 generated ones per
+    parent), with _index, _parent_table_name and _parent_index linking them to their parent's rows."""
+    sheets = {}
+    pending = [(key, "", parents) for key, r in form.repeats.items() if not r.parent]
+    while pending:
+        key, parent_name, rows_of_parent = pending.pop(0)
+        repeat = form.repeats[key]
+        xpath = "/".join([*(g.name for g in repeat.groups), repeat.group.name])
+        headers, columns = _columns(form, [f for f in form.fields.values() if f.repeat == key], separator, split)
+        rows, entries = [], []
+        for parent_index, given, day in rows_of_parent:
+            # a real submission (or entry) without the repeat has no entry of it; a generated one has 0 to 3
+            found = given.get(xpath, [] if given else None)
+            for entry in found if isinstance(found, list) else [{} for _ in range(int(rng.integers(0, 4)))]:
+                entries.append((len(entries) + 1, entry, day))
+                rows.append([*_row(form, columns, entry, rng, day), str(len(entries)),
+                             parent_name or form.title or "data", str(parent_index)])
+        sheets[key] = ([*headers, "_index", "_parent_table_name", "_parent_index"], rows)
+        pending += [(child, repeat.group.name, entries) for child, r in form.repeats.items() if r.parent == key]
+    return sheets
+
+
 def generated_export(form: Form, path: Path, n: int = 120, seed: int = 7, separator: str = "/",
                      split: bool = False, submissions: list[dict] = ()) -> Path:
     """A Kobo-style export of `form`: the real `submissions` first, then generated rows up to `n`; headers
     as XML names with their group path joined by `separator`; multiple choice in one column, plus one 0/1
-    column per option with `split`; Kobo's own columns last. CSV or XLSX by the suffix of `path`."""
+    column per option with `split`; Kobo's own columns last. CSV or XLSX by the suffix of `path`; an XLSX
+    has a sheet per repeat group, as Kobo's has (a CSV cannot hold them)."""
     rng = np.random.default_rng(seed)
-    fields = list(form.fields.values())
-    headers, columns = [], []
-    for f in fields:
-        if f.name.startswith("_") or f.type in ("note", "calculate", "begin_group"):
-            continue
-        key = separator.join([*(g.name for g in f.groups), f.column_name])
-        slash = "/".join([*(g.name for g in f.groups), f.column_name])
-        headers.append(key)
-        columns.append((f, slash, None))
-        if split and f.type == "select_multiple":
-            for c in form.choices(f):
-                headers.append(f"{key}{separator}{c.name}")
-                columns.append((f, slash, c.name))
+    headers, columns = _columns(form, [f for f in form.fields.values() if not f.repeat], separator, split)
     headers += ["_id", "_uuid", "_submission_time", "_index"]
-    rows = []
+    rows, parents = [], []
     for i in range(n):
         day = dt.date(2024, 1, 1) + dt.timedelta(days=int(rng.integers(0, 360)))
         given = dict(submissions[i]) if i < len(submissions) else {}
-        values = {}
-        row = []
-        for f, slash, option in columns:
-            if slash not in values:
-                values[slash] = str(given[slash]) if slash in given else _value(form, f, rng, day)
-            value = values[slash]
-            row.append(value if option is None else ("" if not value else str(int(option in value.split()))))
         uuid = str(given.get("_uuid") or f"{seed:04d}{i:04d}-0000-4000-8000-{i:012d}")
-        row += [str(1000 + i), uuid, str(given.get("_submission_time") or f"{day.isoformat()}T12:00:00"), str(i + 1)]
-        rows.append(row)
+        rows.append([*_row(form, columns, given, rng, day), str(1000 + i), uuid,
+                     str(given.get("_submission_time") or f"{day.isoformat()}T12:00:00"), str(i + 1)])
+        parents.append((i + 1, given, day))
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".xlsx":
         from openpyxl import Workbook
 
         book = Workbook(write_only=True)
-        sheet = book.create_sheet("data")
-        sheet.append(headers)
-        for r in rows:
-            sheet.append(r)
+        for title, (sheet_headers, sheet_rows) in [("data", (headers, rows)), *(
+                (kobo_sheet_name(form.repeats[key].group.name), sheet) for key, sheet in
+                _repeat_sheets(form, parents, separator, split, rng).items() if sheet[1])]:
+            sheet = book.create_sheet(title)
+            sheet.append(sheet_headers)
+            for r in sheet_rows:
+                sheet.append(r)
         book.save(path)
     else:
         with open(path, "w", newline="", encoding="utf-8") as f:
@@ -138,8 +180,10 @@ def corpus(tmp: Path) -> list[tuple[str, Path, Path]]:
         sources.append((f"formpack_{source.stem}", form_path, submissions))
     for i, (stem, form_path, submissions) in enumerate(sources):
         fmt, sep, split = layouts[i % len(layouts)]
+        form = read_form(form_path)
+        fmt = "xlsx" if form.repeats else fmt  # repeat groups are kept from an XLSX export (a CSV has none)
         name = "c_" + "".join(ch if ch.isalnum() else "_" for ch in stem.lower())[:36]
-        export = generated_export(read_form(form_path), tmp / "exports" / f"{name}.{fmt}", n=120, seed=i,
+        export = generated_export(form, tmp / "exports" / f"{name}.{fmt}", n=120, seed=i,
                                   separator=sep, split=split, submissions=submissions)
         out.append((name, form_path, export))
     return out

@@ -22,6 +22,11 @@ def fingerprint(directory: Path) -> dict[str, str]:
             for p in sorted(Path(directory).rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
+def main_sheet(frame):
+    """The columns of a load of the Kobo fixtures that a CSV export holds: all but the repeat group's."""
+    return frame.drop(columns=["companions"])
+
+
 def load_first_round(data_dir: Path) -> load.Report:
     return load.load(FORM, DEFAULT_EXPORT, MAPPING, dataset="core", data_dir=data_dir)
 

@@ -57,7 +57,7 @@ def test_every_form_pyxform_accepts_is_accepted(path):
 
 def test_the_corpus_covers_pyxform_formpack_and_unhcr(loaded):
     _, out = loaded
-    assert len([n for n in out if n.startswith("c_formpack_")]) == 4
+    assert len([n for n in out if n.startswith("c_formpack_")]) == 5
     assert "c_unhcr_mena" in out
     assert len(out) >= 25
 
@@ -86,6 +86,24 @@ def test_the_real_submissions_of_kobotoolbox_are_kept(loaded):
     fluid = codebook["Do_you_have_body_flu_intracellular_space"]
     assert fluid.choice_label("yes__and_some_", "es") == "Sí, y algún espacio extracelular"
     assert fluid.choice_label("yes__and_some_", "en") == "Yes, and some extracellular space"
+
+
+def test_the_real_nested_repeats_of_kobotoolbox_are_counted_per_respondent(loaded):
+    """formpack's bird-nest survey: trees, their nests and the nests' eggs, three repeat groups deep."""
+    data_dir, out = loaded
+    name = "c_formpack_nested_grouped_repeatable"
+    folder = data_dir / name / "versions" / out[name][2].version
+    frame = pd.read_parquet(folder / "data.parquet").set_index("respondent_id")
+    first = frame.loc["f16d9a3f-0892-413e-81d4-758ab188ea0b"]
+    assert (first["group_tree"], first["group_nest"], first["group_egg"]) == (2, 3, 6)
+    assert first["How_many_eggs_are_in_the_nest"] == 6  # 3 + 1 + 2, summed over the nests
+    second = frame.loc["790af158-7b24-4651-b584-27bf65b9e397"]
+    assert (second["group_tree"], second["group_nest"], second["group_egg"]) == (1, 1, 1)
+    codebook = read_codebook(folder / "codebook.yaml", name)
+    trees = codebook["What_kind_of_tree_is_this"]
+    assert trees.type == "multiple" and {c.code for c in trees.choices} == {"pine", "oak", "maple", "spruce"}
+    assert first["What_kind_of_tree_is_this"] == sum(1 << trees.codes.index(c) for c in ("pine", "spruce"))
+    assert codebook["group_egg"].label("en") == "Number of “For each egg” entries"
 
 
 def test_the_unhcr_form_recodes_its_nationalities(loaded):

@@ -11,7 +11,7 @@ import pytest
 
 from core.ingest import files
 from core.ingest.reader import _split_labels
-from tests.unit.ingest_support import DEFAULT_EXPORT, EXPORTS, KOBO, prepare
+from tests.unit.ingest_support import DEFAULT_EXPORT, EXPORTS, KOBO, main_sheet, prepare
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,13 @@ def test_the_fixtures_cover_every_layout():
 @pytest.mark.parametrize("export", EXPORTS)
 def test_every_layout_gives_the_same_data(export, reference, tmp_path):
     got = prepare(KOBO / export, tmp_path)
-    pd.testing.assert_frame_equal(got.frame, reference.frame)
-    assert got.codebook == reference.codebook
+    expected, codebook = reference.frame, reference.codebook
+    if export.endswith(".csv"):  # a CSV export cannot hold the repeat group: left out, and said so
+        expected = main_sheet(expected)
+        codebook = {**codebook, "variables": [v for v in codebook["variables"] if v["name"] != "companions"]}
+        assert [p.key for p in got.report.problems if p.level == "warning"] == ["repeat_not_in_export"]
+    pd.testing.assert_frame_equal(got.frame, expected)
+    assert got.codebook == codebook
     assert got.report.rows_read == 40 and got.report.rejected == 0
     assert not [p for p in got.report.problems if p.level == "error"]
 
@@ -101,7 +106,7 @@ def test_encodings_are_recognised_or_declared(encoding, bom, tmp_path, reference
     got = prepare(path, tmp_path / "data", encoding=declared)
     assert got.frame["respondent_id"].iloc[0] == "R-0001é"
     pd.testing.assert_frame_equal(got.frame.iloc[1:].reset_index(drop=True),
-                                  reference.frame.iloc[1:].reset_index(drop=True))
+                                  main_sheet(reference.frame).iloc[1:].reset_index(drop=True))
     expected = {"utf-8-sig": "utf-8", "utf-16": "utf-16", "cp1252": "cp1252"}[encoding]
     assert got.report.layout["encoding"] == expected
 
@@ -149,7 +154,7 @@ def test_a_form_in_one_untagged_language_and_its_labels_export(tmp_path, referen
     export = write_export(tmp_path / "labels.csv", parsed, {c: xml[c].tolist() for c in xml.columns
                                                             if c in parsed.fields}, Layout(values="", multiple="both"))
     got = prepare(export, tmp_path / "data", form=form)
-    pd.testing.assert_frame_equal(got.frame, reference.frame)
+    pd.testing.assert_frame_equal(got.frame, main_sheet(reference.frame))
     education = next(v for v in got.codebook["variables"] if v["name"] == "education")
     assert education["label"] == dict.fromkeys(("en", "fr", "es"), "Highest level of education")
     keys = [p.key for p in got.report.problems]
