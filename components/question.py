@@ -17,16 +17,7 @@ from core import disclosure
 from core.data.codebook import Variable
 from core.data.engine import load_codebook
 from core.figures import charts
-from core.figures.question import (  # noqa: F401
-    PYRAMID,
-    Figure,
-    View,
-    build,
-    caption,
-    has_pyramid,
-    how_to_read_kind,
-    source_line,
-)
+from core.figures.question import Figure, View, build, caption, how_to_read_kind, source_line
 from core.figures.text import filters_text
 from core.i18n import t
 

@@ -28,7 +28,7 @@ from core import query
 from core.data.codebook import CHARTED, OTHER, Codebook, Variable, breakdowns, questions  # noqa: F401
 from core.data.engine import load_codebook
 from core.figures import charts
-from core.figures.text import amount, count_text, filters_text, interval, share_text, summary_text  # noqa: F401
+from core.figures.text import amount, count_text, filters_text, interval, share_text, summary_text
 from core.i18n import t, tn
 from core.query.filters import FILTER_PARAMS, PERIOD_VARIABLE, FilterState
 
