@@ -23,7 +23,7 @@ data: $(VENV)/.runtime
 setup: data
 
 run: data
-	$(PY) -m streamlit run app.py
+	$(PY) -m scripts.serve
 
 # Tests run in parallel processes (pytest-xdist); each has its own browser-test server. Two suit a 2-core
 # machine; `make test PYTEST_WORKERS=0` runs them in one process.

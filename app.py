@@ -2,6 +2,7 @@
 caller's role may open (a page left out is not routable at all). Pages draw; this file decides."""
 
 import importlib
+from functools import partial
 
 import streamlit as st
 
@@ -39,21 +40,26 @@ except MissingSecret:
 theme_pages = themes.pages(filters.dataset, lang)
 sections: dict[str, list] = {t("nav.section.explore", lang): [], dataset_name(filters.dataset, lang): theme_pages}
 routable = {p.url_path: p for p in theme_pages}
+restricted = {}  # the URLs of pages this role may not open: they say what role is needed, and offer sign-in
 for spec in PAGES:  # core/pages.py: the pages this role may open, in their sections
     if can_open(spec.id, role):
         module = importlib.import_module(f"pages.{spec.module}")
         routable[spec.id] = st.Page(module.render, title=t(spec.title, lang), icon=spec.icon, url_path=spec.id,
                                     default=spec.default)
         sections.setdefault(t(f"nav.section.{spec.section}", lang), []).append(routable[spec.id])
+    else:
+        restricted[spec.id] = st.Page(partial(auth.restricted_page, t(spec.heading, lang), spec.role, lang),
+                                      title=t(spec.title, lang), url_path=spec.id, visibility="hidden")
 # Streamlit's own menu is off (client.showSidebarNavigation in .streamlit/config.toml, so that a fresh
 # server never shows its list of the files in pages/): the router draws the menu.
-page = st.navigation(sections, position="hidden")
+page = st.navigation({**sections, "": list(restricted.values())}, position="hidden")
 page_id = page.url_path or PAGES[0].id
 shell.menu(menu, sections)
+shell.document_meta(lang, page.title)
 
 shell.follow(page_id, routable)  # a story's or the tour's move to another page
 shell.write_url(lang, filters, keep=(*link_params(page_id), *EXPLAINER_PARAMS))
-auth.sign_in_panel(lang)
+auth.sign_in_panel(lang, form=page_id not in restricted)
 ctx = shell.PageContext(lang, session, filters)
 shell.set_context(ctx)
 shell.share_link(lang, page.url_path)

@@ -200,8 +200,9 @@ def _notice(lang: str) -> None:
         st.info(t(key, lang))
 
 
-def sign_in_panel(lang: str) -> None:
-    """The sidebar's account block: who is signed in and a sign-out button, or the sign-in form."""
+def sign_in_panel(lang: str, form: bool = True) -> None:
+    """The sidebar's account block: who is signed in and a sign-out button, or the sign-in form (or,
+    `form` False, a pointer to the form that the page itself shows: `restricted_page`)."""
     manager = session_manager()
     session = st.session_state.get(SESSION)
     with st.sidebar:
@@ -213,10 +214,33 @@ def sign_in_panel(lang: str) -> None:
         if session is not None:
             st.caption(t("auth.signed_in_as", lang, name=session.name, role=t(f"auth.role.{session.role}", lang)))
             st.button(t("nav.sign_out", lang), key="signout", on_click=_on_sign_out)
-            return
-        with st.form("signin", border=False):
-            st.caption(t("auth.intro", lang))
-            st.text_input(t("auth.username", lang), key="signin_username", autocomplete="username")
-            st.text_input(t("auth.password", lang), key="signin_password", type="password",
-                          autocomplete="current-password")
-            st.form_submit_button(t("auth.submit", lang), on_click=_on_sign_in)
+        elif form:
+            _sign_in_form(lang)
+        else:
+            st.caption(t("auth.sign_in_on_page", lang))
+
+
+def _sign_in_form(lang: str) -> None:
+    with st.form("signin", border=False):
+        st.caption(t("auth.intro", lang))
+        st.text_input(t("auth.username", lang), key="signin_username", autocomplete="username")
+        st.text_input(t("auth.password", lang), key="signin_password", type="password",
+                      autocomplete="current-password")
+        st.form_submit_button(t("auth.submit", lang), on_click=_on_sign_in)
+
+
+def restricted_page(heading: str, role: str, lang: str) -> None:
+    """What the URL of a page this visitor may not open shows (the router routes it to this, never to
+    the page's module): the page's title, which role it needs, and the sign-in form for a visitor not
+    signed in, so that a researcher's link to /microdata works after signing in on the spot."""
+    st.title(heading)
+    needed = t(f"auth.role.{role}", lang)
+    if st.session_state.get(SESSION) is not None:
+        st.warning(t("auth.needs_role", lang, role=needed), icon=":material/lock:")
+        return
+    st.info(t("auth.needs_sign_in", lang, role=needed), icon=":material/lock:")
+    if session_manager() is None:
+        st.caption(t("auth.login_unavailable", lang))
+        return
+    with st.container(border=True, width=420):
+        _sign_in_form(lang)

@@ -212,6 +212,22 @@ def menu(where, sections: dict[str, list]) -> None:
                     st.page_link(page)
 
 
+# Sets <html lang> to the chosen language, for screen readers' pronunciation and the browser's
+# translation offer: Streamlit leaves it "en". Runs in the page itself (components v2: no iframe).
+_DOCUMENT_LANGUAGE = st.components.v2.component(
+    "portal_document_language", html="",
+    js="export default function(c) { document.documentElement.lang = c.data.lang; }")
+
+
+def document_meta(lang: str, page_title: str) -> None:
+    """The browser tab's title (the page's own, then the portal's name) and the document's language."""
+    app_title = t("app.title", lang)
+    title = app_title if page_title in ("", app_title) else f"{page_title} · {app_title}"
+    st.set_page_config(page_title=title)
+    with st.sidebar.container(key="document_meta", height=1, border=False):
+        _DOCUMENT_LANGUAGE(data={"lang": lang}, key="document_language", height=1)
+
+
 def _draw_nothing() -> None:
     pass
 
@@ -224,6 +240,14 @@ def folder_mode() -> bool:
     return bool(getattr(PagesManager, "uses_pages_directory", False))
 
 
+def _path_asked() -> str:
+    """The page the browser asked for: the last part of its URL's path ("" for "/"). On the server's first
+    visit app.py runs for a link such as /smuggling too (a theme page has no file in pages/), and the
+    navigation of hand_to_router must name that page, or Streamlit tells the visitor it does not exist."""
+    path = urlsplit(st.context.url or "").path.rstrip("/")
+    return path.rsplit("/", 1)[-1]
+
+
 def hand_to_router(path: str | None = None) -> None:
     """Draw nothing and rerun as the router, on a server still in Streamlit's old multipage mode.
 
@@ -234,8 +258,8 @@ def hand_to_router(path: str | None = None) -> None:
     is hidden by client.showSidebarNavigation = false.
 
     A page module calls this when Streamlit runs its file as a script (`if __name__ == "__main__"`,
-    `path` its file), and app.py at its top when it is run in that mode itself (`path` None: the visit
-    to "/" of the server's first session). That first run would otherwise draw the sidebar's widgets
+    `path` its file), and app.py at its top when it is run in that mode itself (`path` None: the
+    server's first visit to "/", or to a page with no file in pages/, such as a theme page's link). That first run would otherwise draw the sidebar's widgets
     as a page of the old mode, under other widget ids than every later run: a choice made before it
     ends was applied but shown unmade (the pill still off), and a link copied then missed it.
 
@@ -248,7 +272,8 @@ def hand_to_router(path: str | None = None) -> None:
     # The page asked for, and a default page beside it: a page that is the only one is the default, and
     # the browser would be told that its URL names no page.
     pages = [st.Page(_draw_nothing, title="-", default=True)]
-    if path is not None:
-        pages.append(st.Page(_draw_nothing, url_path=Path(path).stem))
+    asked = Path(path).stem if path is not None else _path_asked()
+    if asked:
+        pages.append(st.Page(_draw_nothing, url_path=asked))
     st.navigation(pages, position="hidden")
     st.rerun()

@@ -90,8 +90,17 @@ def open_app(query: dict | None = None, locale: str | None = None, page: str | N
 
 
 def pages(at: AppTest) -> dict[str, str]:
-    """url path -> page hash of the pages the router registered for this session ("" is Overview)."""
-    return {info.get("url_pathname") or "overview": page_hash for page_hash, info in at._registered_pages.items()}
+    """url path -> page hash of the pages this session may open ("" is Overview): those the router
+    registered and lists in its menu. (It registers the URLs of the others too, as hidden pages that
+    show only a sign-in request: `restricted_pages`.)"""
+    menu = {link.value for link in at.sidebar.page_link}
+    return {info.get("url_pathname") or "overview": page_hash for page_hash, info in at._registered_pages.items()
+            if info.get("page_name") in menu}
+
+
+def restricted_pages(at: AppTest) -> set[str]:
+    """The URL paths the router registered but does not list: pages this session's role may not open."""
+    return {info.get("url_pathname") for info in at._registered_pages.values()} - set(pages(at))
 
 
 def go(at: AppTest, page: str) -> AppTest:
@@ -101,9 +110,10 @@ def go(at: AppTest, page: str) -> AppTest:
 
 
 def sign_in(at: AppTest, username: str, password: str | None = None) -> AppTest:
-    at.sidebar.text_input(key="signin_username").input(username)
-    at.sidebar.text_input(key="signin_password").input(PASSWORDS.get(username, "") if password is None else password)
-    submit = next(b for b in at.sidebar.button if b.key and b.key.startswith("FormSubmitter:signin"))
+    # The form is in the sidebar, or on the page itself where the page asks for a sign-in.
+    at.text_input(key="signin_username").input(username)
+    at.text_input(key="signin_password").input(PASSWORDS.get(username, "") if password is None else password)
+    submit = next(b for b in at.button if b.key and b.key.startswith("FormSubmitter:signin"))
     return submit.click().run()
 
 

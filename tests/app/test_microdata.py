@@ -14,7 +14,7 @@ from core.auth.audit import AuditLog
 from core.auth.users import UserStore
 from core.i18n import t
 from core.query import microdata, total
-from tests.app.conftest import as_role, go, open_app, pages, sign_in, texts
+from tests.app.conftest import as_role, go, open_app, pages, restricted_pages, sign_in, texts
 
 FILTER = {"gender": "woman"}  # the shared filter bar's link parameter for gender
 
@@ -43,18 +43,21 @@ def downloads(monkeypatch) -> dict:
 def test_internal_pages_are_not_routable_without_the_role(role, page):
     at = as_role(role, page=page)
     assert not at.exception
-    assert page not in pages(at)
-    assert not at.dataframe or at.title[0].value != t(f"nav.{page}", "en")
+    assert page not in pages(at) and page in restricted_pages(at)
+    assert not at.dataframe and not at.metric
     assert audit().empty
 
 
-def test_a_deep_link_to_the_explorer_asks_the_anonymous_to_sign_in_first():
-    at = open_app(page="microdata")
+def test_a_deep_link_to_the_explorer_asks_the_anonymous_to_sign_in_on_the_spot():
+    at = open_app(page="microdata", query={"lang": "fr"})
     assert "microdata" not in pages(at)
-    assert not any(e.value == t("nav.microdata", "en") for e in at.title)
-    sign_in(at, "alice")
-    go(at, "microdata")
-    assert at.title[0].value == t("nav.microdata", "en")
+    assert [e.value for e in at.title] == [t("nav.microdata", "fr")]
+    assert [e.value for e in at.info] == [t("auth.needs_sign_in", "fr", role=t("auth.role.researcher", "fr"))]
+    assert not at.dataframe
+    sign_in(at, "alice")  # with the form on the page: the same URL is then the explorer itself
+    assert not at.exception, at.exception
+    assert at.title[0].value == t("nav.microdata", "fr")
+    assert len(at.dataframe) == 1 and at.dataframe[0].value["respondent_id"].str.startswith("CORE-").all()
 
 
 # --- the explorer ---------------------------------------------------------------------------------

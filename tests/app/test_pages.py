@@ -15,7 +15,7 @@ from core.auth.access import ROLES, can_open
 from core.i18n import fmt_int, t
 from core.pages import PAGES
 from core.query import categories, crosstab, total
-from tests.app.conftest import PASSWORDS, ROOT, as_role, go, link, open_app, pages, sign_in, texts
+from tests.app.conftest import PASSWORDS, ROOT, as_role, go, link, open_app, pages, restricted_pages, sign_in, texts
 
 PAGE_IDS = [page.id for page in PAGES]
 
@@ -35,11 +35,22 @@ def test_every_page_in_every_role(role, page):
         assert t(page.title, "en") in [link.value for link in at.sidebar.page_link]
         assert t("auth.forbidden", "en") not in texts(at)
     else:
-        # Not in the navigation at all: there is no route to it for this role, nor a link.
-        assert page.id not in pages(at)
+        # Not in the menu, and its URL shows only what role it needs (and the sign-in form to the
+        # anonymous), never the page's module.
+        assert page.id not in pages(at) and page.id in restricted_pages(at)
         assert t(page.title, "en") not in [link.value for link in at.sidebar.page_link]
         with pytest.raises(KeyError):
             go(at, page.id)
+        at = as_role(role, page=page.id)
+        assert not at.exception, at.exception
+        assert [e.value for e in at.title] == [t(page.heading, "en")]
+        needed = t(f"auth.role.{page.role}", "en")
+        if role is None:
+            assert [e.value for e in at.info] == [t("auth.needs_sign_in", "en", role=needed)]
+            assert at.main.text_input(key="signin_username")
+        else:
+            assert [e.value for e in at.warning] == [t("auth.needs_role", "en", role=needed)]
+        assert not at.dataframe and not at.metric and not at.main.selectbox
 
 
 @pytest.mark.parametrize("page", [p.module for p in PAGES if p.role])

@@ -134,10 +134,16 @@ def _make_users(path: Path) -> None:
         store.add_user(a.username, a.password, role=a.role, name=a.name)
 
 
-class Server:
-    """One `streamlit run app.py` process, its log in a file (a pipe nobody reads would fill up)."""
+# How a server is started: as `make run` starts it (scripts/serve.py: data made ready and Streamlit's old
+# multipage mode off before it listens), or with plain `streamlit run app.py`, as an operator might.
+MAKE_RUN = [sys.executable, "-m", "scripts.serve"]
+STREAMLIT_RUN = [sys.executable, "-m", "streamlit", "run", "app.py"]
 
-    def __init__(self, workdir: Path, users_file: Path):
+
+class Server:
+    """One portal process, its log in a file (a pipe nobody reads would fill up)."""
+
+    def __init__(self, workdir: Path, users_file: Path, command: list[str] = MAKE_RUN):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"streamlit-{self.port}.log"
@@ -151,7 +157,7 @@ class Server:
         assert env.get("PORTAL_CKM_SECRET"), "tests/conftest.py sets PORTAL_CKM_SECRET"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={self.port}",
+            [*command, f"--server.port={self.port}",
              "--server.address=127.0.0.1", "--server.headless=true", "--browser.gatherUsageStats=false",
              "--server.fileWatcherType=none"],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -381,6 +387,18 @@ class Portal:
         if viewer is None:
             expect(self.sidebar(page).get_by_text("Signed in as")).to_have_count(0)
 
+    def assert_restricted(self, page: Page, heading: str, viewer: Account | None = None) -> None:
+        """The URL of a page this visitor may not open shows only its heading, what role it needs and,
+        to a visitor not signed in, the sign-in form: nothing of the page itself."""
+        expect(self.title(page)).to_have_text(heading)
+        needs = "This page needs the role" if viewer else "This page is for signed-in users with the role"
+        expect(self.main(page).get_by_text(needs)).to_be_visible()
+        form = self.main(page).get_by_role("button", name="Sign in", exact=True)
+        expect(form).to_have_count(0 if viewer else 1)
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+        self.assert_nothing_internal(page, viewer=viewer, headings=("Users",))
+
     def screenshot(self, page: Page, name: str) -> Path:
         """A full-page screenshot. Streamlit scrolls inside its own containers, so the viewport is
         made as tall as the content for the shot, then put back."""
@@ -415,7 +433,16 @@ def portal(tmp_path_factory, users_file, chromium_path):
 
 @pytest.fixture
 def fresh_portal(tmp_path_factory, users_file, chromium_path):
-    """A server of its own, stopped right after the test: no session has run app.py on it yet."""
-    server = Server(tmp_path_factory.mktemp("portal-fresh"), users_file)
+    """A server of its own, started with plain `streamlit run app.py`, stopped right after the test: no
+    session has run app.py on it yet (the pages/ folder trap, see test_fresh_server.py)."""
+    server = Server(tmp_path_factory.mktemp("portal-fresh"), users_file, STREAMLIT_RUN)
+    yield Portal(server)
+    server.stop()
+
+
+@pytest.fixture
+def fresh_served_portal(tmp_path_factory, users_file, chromium_path):
+    """A server of its own started as `make run` starts it, on which no page has been requested yet."""
+    server = Server(tmp_path_factory.mktemp("portal-served"), users_file)
     yield Portal(server)
     server.stop()

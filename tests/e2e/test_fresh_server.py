@@ -17,7 +17,7 @@ from tests.e2e.test_public import query
 pytestmark = pytest.mark.e2e
 
 EN_TITLE = "Mixed-migration data portal"
-INTERNAL = ("/microdata", "/admin")
+INTERNAL = (("/microdata", "Microdata"), ("/admin", "Admin"))
 # Notes, from the first paint on, whether Streamlit's own menu (its list of page files) ever showed.
 WATCH_NAV = """
 window.__sawStreamlitNav = false;
@@ -33,9 +33,9 @@ def watched(context):
     return page
 
 
-def assert_portal_menu_only(portal, page):
+def assert_portal_menu_only(portal, page, overview: str = "Overview"):
     """The router's menu, and never Streamlit's list of files."""
-    expect(portal.nav_link(page, "Overview")).to_be_visible()
+    expect(portal.nav_link(page, overview)).to_be_visible()
     expect(portal.sidebar(page).get_by_role("link", name="app", exact=True)).to_have_count(0)
     assert page.evaluate("window.__sawStreamlitNav") is False
 
@@ -60,25 +60,35 @@ def test_the_first_visit_to_a_fresh_server_shows_the_portal(fresh_portal, new_co
 def test_internal_urls_show_nothing_on_a_fresh_server(fresh_portal, new_context):
     portal = fresh_portal
     page = watched(new_context())  # anonymous: no cookie, and every URL visit is a new session
-    # The server's very first page requests, anonymous: the internal pages' URLs.
-    for path in INTERNAL:
+    # The server's very first page requests, anonymous: the internal pages' URLs. Each shows its sign-in
+    # request (in the router, never the page's module), not a blank page nor Streamlit's "not found".
+    for path, heading in INTERNAL:
         portal.open(page, path)
-        expect(portal.title(page)).to_have_text(EN_TITLE)  # not a blank page: the Overview
+        portal.assert_restricted(page, heading)
         assert_portal_menu_only(portal, page)
-        portal.assert_nothing_internal(page)
-        expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
         expect(page.get_by_test_id("stException")).to_have_count(0)
 
     # A normal visit runs app.py, and from then on the router decides.
     portal.open(page, "/")
     expect(portal.title(page)).to_have_text(EN_TITLE)
 
-    for path in INTERNAL:
+    for path, heading in INTERNAL:
         portal.open(page, path)
-        expect(page.get_by_role("dialog").filter(has_text="Page not found")).to_be_visible()
-        expect(portal.title(page)).to_have_text(EN_TITLE)
-        portal.assert_nothing_internal(page)
-        expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+        portal.assert_restricted(page, heading)
+
+
+def test_a_theme_link_as_the_first_visit_of_a_server_started_by_make_run(fresh_served_portal, new_context):
+    """A theme page has no file in pages/: on a server in Streamlit's old mode its link was first
+    answered "Page not found". `make run` (scripts/serve.py) starts the server out of that mode. The
+    tab's title and the document's language are the page's."""
+    portal = fresh_served_portal
+    page = watched(new_context())
+    portal.open(page, "/smuggling", {"lang": "fr"})
+    expect(portal.title(page)).to_have_text("Trafic de migrants")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page).to_have_title("Trafic de migrants · Portail de données sur les migrations mixtes")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    assert_portal_menu_only(portal, page, "Vue d’ensemble")
 
 
 def test_a_shared_link_opens_its_page_on_a_fresh_server(fresh_portal, new_context):

@@ -1,0 +1,124 @@
+"""Time to the first chart, as a visitor sees it: Chromium opens a page of a freshly started server, and
+the clock stops when the page's first chart (or the map, or the crosstab's table) is drawn.
+
+    python -m scripts.bench_browser                # both ways of starting the server, side by side
+    python -m scripts.bench_browser --repeat 9
+
+Two ways of starting the server are compared in one run:
+  streamlit run   the plain `streamlit run app.py` (the baseline: how the portal was started before);
+  make run        `python -m scripts.serve`, what `make run` starts: the data and the first visitor's
+                  figures are made before the server listens, and Streamlit's old multipage mode is off.
+For each: the server's very first visit (a deep link to a theme page: the worst case), then warm visits
+of the Overview, a theme page, the crosstab and the map, each in a new browser context (no cache of
+Streamlit's scripts kept between them: what a new visitor downloads). Times are medians in seconds,
+from the request to the chart drawn. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from core.settings import ROOT
+
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+# What "the first chart" is on each page: a Vega-Lite chart drawn (its canvas or SVG), the map's canvas,
+# the crosstab's table.
+CHART = "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
+VISITS = {
+    "overview": ("/?lang=en", CHART),
+    "theme page": ("/smuggling?lang=en", CHART),
+    "crosstab": ("/crosstab?lang=en&rows=age_band&cols=region_of_interview", "[data-testid='stDataFrame'], [data-testid='stTable'], " + CHART),
+    "map": ("/map?lang=en", "[data-testid='stDeckGlJsonChart'] canvas"),
+}
+FIRST = "theme page"  # the server's first visit: a shared link to a theme page
+SERVERS = {
+    "streamlit run": [sys.executable, "-m", "streamlit", "run", "app.py"],
+    "make run": [sys.executable, "-m", "scripts.serve"],
+}
+FLAGS = ["--server.headless=true", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
+         "--server.fileWatcherType=none"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command: list[str], log: Path) -> tuple[subprocess.Popen, str, float]:
+    """Start a server; return it, its URL, and the seconds until it answered its health check."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    began = time.perf_counter()
+    proc = subprocess.Popen([*command, f"--server.port={port}", *FLAGS], cwd=ROOT, stdout=log.open("w"),
+                            stderr=subprocess.STDOUT)
+    while time.perf_counter() - began < 120:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{command} exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
+                return proc, url, time.perf_counter() - began
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{command} did not answer: {log.read_text()[-2000:]}")
+
+
+def visit(browser, url: str, selector: str) -> float:
+    """Seconds from the request to the first `selector` visible, in a new browser context."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    began = time.perf_counter()
+    page.goto(url)
+    page.locator(selector).first.wait_for(state="visible", timeout=120_000)
+    elapsed = time.perf_counter() - began
+    context.close()
+    return elapsed
+
+
+def measure(browser, name: str, command: list[str], repeat: int, workdir: Path) -> dict[str, float]:
+    proc, url, ready = start(command, workdir / f"{name.replace(' ', '_')}.log")
+    try:
+        path, selector = VISITS[FIRST]
+        figures = {"server ready": ready, "first visit": visit(browser, url + path, selector)}
+        for page, (path, selector) in VISITS.items():
+            figures[page] = statistics.median(visit(browser, url + path, selector) for _ in range(repeat))
+        return figures
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="warm visits per page (median)")
+    args = parser.parse_args()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        for name, command in SERVERS.items():
+            results[name] = measure(browser, name, command, args.repeat, Path(tmp))
+        browser.close()
+    names = list(SERVERS)
+    print(f"\nTime to the first chart in Chromium, seconds (warm visits: median of {args.repeat})")
+    print(f"{'':38}" + "".join(f"{n:>16}" for n in names))
+    rows = ["server ready", "first visit", *VISITS]
+    labels = {"server ready": "server answers (start-up)", "first visit": f"first visit ({FIRST}, deep link)"}
+    for row in rows:
+        label = labels.get(row, f"warm visit: {row}")
+        print(f"{label:38}" + "".join(f"{results[n][row]:>16.2f}" for n in names))
+
+
+if __name__ == "__main__":
+    main()
