@@ -15,7 +15,18 @@ from core.auth.access import ROLES, can_open
 from core.i18n import fmt_int, t
 from core.pages import PAGES
 from core.query import categories, crosstab, total
-from tests.app.conftest import PASSWORDS, ROOT, as_role, go, link, open_app, pages, restricted_pages, sign_in, texts
+from tests.app.conftest import (
+    PASSWORDS,
+    ROOT,
+    as_role,
+    go,
+    link,
+    open_app,
+    pages,
+    restricted_pages,
+    sign_in,
+    texts,
+)
 
 PAGE_IDS = [page.id for page in PAGES]
 
