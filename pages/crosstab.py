@@ -231,7 +231,7 @@ def _result(ctx, layout: Layout, measure: str, value: str | None, view: str) -> 
         return
 
     title = _title(p, lang)
-    st.subheader(title)
+    st.subheader(title, anchor=False)  # no "link to heading" Tab stop before the figure
     source = source_line_for(ctx, lang)
     filters_line = _filters_line(ctx, layout, lang)
     base_line = t("charts.base", lang, base=fmt_int(p.base, lang)) if p.base is not None else "–"
