@@ -11,6 +11,7 @@ from core.figures import pivot_view
 from core.figures.charts import one_cell
 from core.query import pivot
 
+
 @pytest.mark.parametrize(("rows", "cols", "single"), [
     (["Asia"], ["2021"], True),                                  # one cell
     ([], [], True),                                              # nothing at all
