@@ -159,6 +159,8 @@ def test_a_crosstab_on_a_phone(portal, page: Page):
     portal.settle(page)
     chart = portal.current(portal.main(page)).get_by_test_id("stVegaLiteChart")
     expect(chart).to_be_visible()
+    chart.hover()  # Streamlit's chart menu (with "Copy Vega-Lite spec") shows on hover: hidden here
+    expect(page.get_by_role("button", name="Copy Vega-Lite spec")).to_have_count(0)
     box = chart.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     _no_sideways_scroll(page)
