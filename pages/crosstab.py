@@ -12,6 +12,7 @@ from components.field_picker import field_picker, grouped_fields, sent_layout
 from components.figures import cached, caveats, how_to_read, refused, synthetic_banner
 from components.question import source_line
 from components.shell import add_notes, context, from_link, put_in_url, seed_from_url
+from components.skip_link import scroll_to, skip_link
 from core import disclosure
 from core.data.engine import get_engine, load_codebook
 from core.figures import pivot_view
@@ -22,7 +23,7 @@ from core.query import pivot
 from core.query.pivot import COUNT_MEASURES, NUMBER_MEASURES, Layout
 
 # rows, cols, filt: field names (repeated); fcat: "field:code" for each category a filter keeps.
-LAYOUT_KEY, PICKER_KEY = "ct_layout", "ct_picker"
+LAYOUT_KEY, PICKER_KEY, RESULT_KEY, FIGURE_KEY = "ct_layout", "ct_picker", "ct_result", "ct_figure"
 MEASURE_KEY, VALUE_KEY, VIEW_KEY = "ct_measure", "ct_value", "ct_view"
 FALLBACK_KEYS = {"rows": "ct_fb_rows", "cols": "ct_fb_cols", "filters": "ct_fb_filters"}
 
@@ -47,6 +48,7 @@ def _set_layout(rows, cols, filters) -> None:
     names = [n for n in (filters or []) if isinstance(n, str)]
     chosen = {n: current.filters.get(n, ()) for n in names}
     st.session_state[LAYOUT_KEY], _ = _clean(ctx.filters.dataset, ctx.tier, rows, cols, chosen)
+    _layout_to_url()
 
 
 def _on_picker() -> None:
@@ -71,16 +73,28 @@ def _on_categories(name: str) -> None:
         chosen = [chosen] if isinstance(chosen, str) else list(chosen or ())  # one answer (public) or a list
         filters = {**layout.filters, name: tuple(chosen)}
         st.session_state[LAYOUT_KEY] = Layout(layout.rows, layout.columns, filters)
+        _layout_to_url()
 
 
 def _swap() -> None:
     st.session_state[LAYOUT_KEY] = st.session_state.get(LAYOUT_KEY, Layout()).swapped()
+    _layout_to_url()
 
 
 def _reset() -> None:
     st.session_state[LAYOUT_KEY] = Layout()
     st.session_state[MEASURE_KEY] = "count"
     st.session_state[VIEW_KEY] = "table"
+    _layout_to_url()
+
+
+def _layout_to_url() -> None:
+    """The link, updated from a callback, before the run: "Share this view" is drawn in the sidebar
+    before this page's body, and would otherwise show the link of the previous layout."""
+    layout: Layout = st.session_state.get(LAYOUT_KEY, Layout())
+    measure = st.session_state.get(MEASURE_KEY, "count")
+    value = st.session_state.get(VALUE_KEY) if measure in NUMBER_MEASURES else None
+    _write_url(layout, measure, value, st.session_state.get(VIEW_KEY, "table"))
 
 
 def _layout(dataset: str, tier: str, lang: str) -> Layout:
@@ -129,11 +143,9 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
     field_picker(PICKER_KEY, grouped_fields(codebook, usable, lang), layout.rows, layout.columns,
                  list(layout.filters), lang, on_change=_on_picker)
     with st.expander(t("crosstab.fallback", lang), icon=":material/list:"):
-        cols = st.columns(3)
-        for col, zone, chosen in zip(cols, ("rows", "cols", "filters"),
-                                     (layout.rows, layout.columns, list(layout.filters))):
+        for zone, chosen in zip(("rows", "cols", "filters"), (layout.rows, layout.columns, list(layout.filters))):
             st.session_state[FALLBACK_KEYS[zone]] = list(chosen)
-            col.multiselect(t(f"crosstab.zone.{zone}", lang), names, key=FALLBACK_KEYS[zone], format_func=label,
+            st.multiselect(t(f"crosstab.zone.{zone}", lang), names, key=FALLBACK_KEYS[zone], format_func=label,
                             on_change=_on_fallback, args=(zone,), placeholder=t("crosstab.fallback_placeholder", lang))
 
     left, right = st.columns(2)
@@ -143,18 +155,17 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
 
     if layout.filters:
         st.markdown(f"**{t('crosstab.filter_categories', lang)}**")
-        cols = st.columns(min(len(layout.filters), 3))
-        for i, (name, codes) in enumerate(layout.filters.items()):
+        for name, codes in layout.filters.items():
             var = codebook[name]
             options, label = cached("categories", dataset, name, tier=tier), (lambda c, v=var: v.choice_label(c, lang))
             if tier == "public":  # one answer per filter (design.md rule 12)
                 st.session_state[_cat_key(name)] = codes[0] if codes else None
-                cols[i % len(cols)].selectbox(
+                st.selectbox(
                     var.label(lang), options, key=_cat_key(name), index=None, format_func=label,
                     on_change=_on_categories, args=(name,), placeholder=t("crosstab.all_categories", lang))
                 continue
             st.session_state[_cat_key(name)] = list(codes)
-            cols[i % len(cols)].multiselect(
+            st.multiselect(
                 var.label(lang), options, key=_cat_key(name), format_func=label, on_change=_on_categories,
                 args=(name,), placeholder=t("crosstab.all_categories", lang))
 
@@ -167,21 +178,21 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
         st.session_state[MEASURE_KEY] = "count"
     if st.session_state.get(VIEW_KEY) not in CROSSTAB_VIEWS:
         st.session_state[VIEW_KEY] = "table"
-    left, mid, right = st.columns([3, 2, 3])
-    measure = _choice(left.radio, t("crosstab.measure", lang), measures, MEASURE_KEY, lang,
+    measure = _choice(st.radio, t("crosstab.measure", lang), measures, MEASURE_KEY, lang,
                       lambda m: t(f"crosstab.measure.{m}", lang), horizontal=True)
     value = None
     if measure in NUMBER_MEASURES:
         if st.session_state.get(VALUE_KEY) not in numbers:
             st.session_state[VALUE_KEY] = numbers[0]
-        value = _choice(mid.selectbox, t("crosstab.value", lang), numbers, VALUE_KEY, lang, label)
-    view = _choice(right.radio, t("crosstab.view", lang), CROSSTAB_VIEWS, VIEW_KEY, lang,
+        value = _choice(st.selectbox, t("crosstab.value", lang), numbers, VALUE_KEY, lang, label)
+    view = _choice(st.radio, t("crosstab.view", lang), CROSSTAB_VIEWS, VIEW_KEY, lang,
                    lambda v: t(f"crosstab.view.{v}", lang), horizontal=True)
     return measure, value, view
 
 
 def _copy(widget_key: str, key: str) -> None:
     st.session_state[key] = st.session_state[widget_key]
+    _layout_to_url()
 
 
 def _choice(widget, label: str, options: list[str], key: str, lang: str, format_func, **kwargs) -> str:
@@ -234,20 +245,20 @@ def _result(ctx, layout: Layout, measure: str, value: str | None, view: str) -> 
         return
 
     title = _title(p, lang)
-    st.subheader(title)
+    st.subheader(title, anchor=False)  # no "link to heading" Tab stop before the figure
     source = source_line_for(ctx, lang)
     filters_line = _filters_line(ctx, layout, lang)
     base_line = t("charts.base", lang, base=fmt_int(p.base, lang)) if p.base is not None else "–"
     spec = None
-    if view == "table":
-        st.dataframe(pivot_view.display_table(p, lang), hide_index=True, width="stretch")
-    else:
-        made = pivot_view.chart(p, view, lang)
-        if made is None:
-            st.info(t("crosstab.chart_too_big", lang), icon=":material/bar_chart:")
+    with st.container(key=FIGURE_KEY):  # scrolls sideways inside itself, not the page (_STYLE)
+        why_not = pivot_view.no_chart(p, lang) if view != "table" else None
+        if view == "table" or why_not:
+            if why_not:
+                st.info(t({"one_cell": "figures.one_cell", "too_big": "crosstab.chart_too_big"}[why_not], lang),
+                        icon=":material/table_view:")
             st.dataframe(pivot_view.display_table(p, lang), hide_index=True, width="stretch")
         else:
-            spec = made.to_dict()
+            spec = pivot_view.chart(p, view, lang).to_dict()
             st.vega_lite_chart(spec=present.chart_spec(spec), width="stretch", key="ct_chart")
     notes = [base_line, t("charts.filters", lang, filters=filters_line)]
     if any(load_codebook(dataset)[n].type == "multiple" for n in layout.dims):
@@ -277,6 +288,15 @@ def _suggestion(error: disclosure.TableRefused) -> str:
             "population_too_small": "wider"}.get(error.reason, "coarser")
 
 
+# The chart's own menu (Streamlit's: "Show data", "Download as PNG", "Copy Vega-Lite spec", full screen)
+# is hidden: the Download menu under the figure gives the files, with their header, in the language.
+# A figure wider than its column scrolls inside its own box.
+_STYLE = f"""<style>
+.st-key-{FIGURE_KEY} {{ overflow-x: auto; max-width: 100%; }}
+.st-key-{FIGURE_KEY} [data-testid="stElementToolbar"] {{ display: none; }}
+</style>"""
+
+
 def render() -> None:
     ctx = context()
     if ctx is None:
@@ -285,13 +305,21 @@ def render() -> None:
     st.title(t("crosstab.title", lang))
     st.markdown(t("crosstab.intro", lang))
     synthetic_banner(lang, dataset)
+    st.html(_STYLE)
     layout = _layout(dataset, tier, lang)
-    measure, value, view = _controls(layout, dataset, tier, lang)
+    skip_link(t("crosstab.skip", lang), RESULT_KEY)
+    # Controls and result side by side on a wide screen, so that the result is in view after a
+    # choice; one under the other on a phone, where the page scrolls to the result after a change.
+    controls, result = st.columns([5, 7], gap="medium")
+    with controls:
+        measure, value, view = _controls(layout, dataset, tier, lang)
     _write_url(layout, measure, value, view)
-    if not layout.dims:
-        st.info(t("crosstab.empty", lang), icon=":material/drag_pan:")
-    else:
-        _result(ctx, layout, measure, value, view)
+    with result, st.container(key=RESULT_KEY):
+        if not layout.dims:
+            st.info(t("crosstab.empty", lang), icon=":material/drag_pan:")
+        else:
+            _result(ctx, layout, measure, value, view)
+    scroll_to(RESULT_KEY, repr((layout, measure, value, view, dataset)))
     if tier == "public":
         rules = disclosure.settings()
         st.caption(t("crosstab.public_limit", lang, limit=rules.max_variables,

@@ -13,6 +13,7 @@ from components.shell import context
 from core.data.codebook import OTHER, quarter_label
 from core.data.engine import load_codebook
 from core.disclosure import TableRefused
+from core.figures.charts import one_cell
 from core.figures.text import count_text
 from core.i18n import t
 
@@ -23,8 +24,8 @@ def _shown_categories(table: pd.DataFrame, column: str) -> int:
     return len(shown)
 
 
-def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str, place: str = "region_of_interview") -> alt.LayerChart:
-    """Respondents by region (or country) and year of interview: a heatmap of protected counts."""
+def _coverage_data(table: pd.DataFrame, lang: str, dataset: str, place: str) -> pd.DataFrame:
+    """One line per region (or country) and year: labels, the protected count and its text."""
     codebook = load_codebook(dataset)
     region = codebook[place]
     data = pd.DataFrame({
@@ -36,7 +37,14 @@ def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str, place: str = "
     })
     # Regions where nobody was interviewed in this dataset are left out, not drawn as rows of zeros.
     surveyed = (table["count"].fillna(0) > 0) | table["suppressed"]
-    data = data[table[place].isin(table.loc[surveyed, place]).to_numpy()]
+    return data[table[place].isin(table.loc[surveyed, place]).to_numpy()]
+
+
+def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str, place: str = "region_of_interview") -> alt.LayerChart:
+    """Respondents by region (or country) and year of interview: a heatmap of protected counts."""
+    codebook = load_codebook(dataset)
+    region = codebook[place]
+    data = _coverage_data(table, lang, dataset, place)
     dark = float(data["count"].max() or 0) * 0.6  # white text on the darkest cells
     title_count = t("overview.respondents", lang)
     base = alt.Chart(data).encode(
@@ -101,7 +109,14 @@ def render() -> None:
             refused(e, lang, dataset)
         else:
             st.caption(t("overview.coverage_help", lang))
-            st.altair_chart(present.altair_chart(_coverage_chart(coverage, lang, dataset, place)), width="stretch")
+            data = _coverage_data(coverage, lang, dataset, place)
+            if one_cell(data, "region", "year"):  # one region, one year (the Returns module): nothing to compare
+                st.caption(t("figures.one_cell", lang))
+                st.table(pd.DataFrame({codebook[place].label(lang): data["region"],
+                                       codebook["interview_year"].label(lang): data["year"],
+                                       t("overview.respondents", lang): data["text"]}), hide_index=True)
+            else:
+                st.altair_chart(present.altair_chart(_coverage_chart(coverage, lang, dataset, place)), width="stretch")
             how_to_read(lang, tier, "counts", "coverage")
 
     st.subheader(t("caveats.title", lang))

@@ -49,6 +49,13 @@ def inline(data: pd.DataFrame) -> alt.InlineData:
                                   for row in clean.to_dict("records")])
 
 
+def one_cell(data: pd.DataFrame, row: str, column: str) -> bool:
+    """True when a table of `data` (one line per cell, its row and column labels in `row` and
+    `column`) has a single cell, or none: a chart of it would compare nothing (a heatmap of one
+    square, a bar alone), so the figure is written as text or a table instead."""
+    return data[row].nunique(dropna=False) <= 1 and data[column].nunique(dropna=False) <= 1
+
+
 def _pick(fields: list[str]):
     return alt.selection_point(name=PICK, fields=fields, on="click", clear="dblclick")
 

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from core.data.engine import load_codebook
-from core.figures.charts import finish, inline
+from core.figures.charts import finish, inline, one_cell
 from core.figures.text import count_text, share_text
 from core.i18n import fmt_decimal, fmt_int, t
 from core.query.pivot import COUNT_MEASURES, Pivot
@@ -130,10 +130,31 @@ def chart_data(pivot: Pivot, lang: str) -> pd.DataFrame:
     })
 
 
-def chart(pivot: Pivot, view: str, lang: str):
-    """The table as a heatmap, stacked bars or grouped bars; None when too big to draw readably."""
-    data = chart_data(pivot, lang)
+def _narrow(phone: float, wide: float) -> dict:
+    """A chart setting that depends on the width of the chart's box, read by Vega in the browser
+    (the server does not know the screen): `phone` under 480 px, `wide` above."""
+    return {"expr": f"containerSize()[0] > 0 && containerSize()[0] < 480 ? {phone} : {wide}"}
+
+
+def _no_chart(data: pd.DataFrame) -> str | None:
+    if one_cell(data, "row", "column"):
+        return "one_cell"
     if len(data) > MAX_CHART_CELLS:
+        return "too_big"
+    return None
+
+
+def no_chart(pivot: Pivot, lang: str) -> str | None:
+    """Why the table is not drawn as a chart: "one_cell" (nothing to compare), "too_big" (too many
+    cells to draw readably), or None (it is drawn)."""
+    return _no_chart(chart_data(pivot, lang))
+
+
+def chart(pivot: Pivot, view: str, lang: str):
+    """The table as a heatmap, stacked bars or grouped bars; None when it has nothing to compare (one
+    cell) or is too big to draw readably (`no_chart` says which)."""
+    data = chart_data(pivot, lang)
+    if _no_chart(data):
         return None
     codebook = load_codebook(pivot.dataset)
     row_title = SEP.join(codebook[n].label(lang) for n in pivot.rows) or None
@@ -141,21 +162,25 @@ def chart(pivot: Pivot, view: str, lang: str):
     measure = t(f"crosstab.measure.{pivot.measure}", lang)
     row_order = list(dict.fromkeys(data["row"]))
     col_order = list(dict.fromkeys(data["column"]))
-    pct = pivot.measure in COUNT_MEASURES and pivot.measure != "count"
-    value_title = f"{measure} (%)" if pct else measure
+    # The measure's name says it is a percentage ("Row %"): no "(%)" after it.
+    value_title = measure
     tooltip = [alt.Tooltip("row:N", title=row_title or ""), alt.Tooltip("column:N", title=col_title or ""),
                alt.Tooltip("text:N", title=measure)]
     base = alt.Chart(inline(data))
     if view == "heatmap":
         rect = base.mark_rect().encode(
             # Column labels on top, every one drawn: a heatmap whose columns are not named is unreadable,
-            # and Vega hides labels that overlap.
+            # and Vega hides labels that overlap. On a narrow screen (a phone) they are cut shorter (the
+            # tooltip has them whole) and stand steeper, so that they neither overlap nor run off.
             x=alt.X("column:N", sort=col_order, title=col_title,
-                    axis=alt.Axis(orient="top", labelLimit=200, labelAngle=-35, labelAlign="left",
-                                  labelOverlap=False)),
-            y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelLimit=260)),
+                    axis=alt.Axis(orient="top", labelLimit=_narrow(70, 200), labelAngle=_narrow(-60, -35),
+                                  labelAlign="left", labelOverlap=False, titleLimit=_narrow(220, 600))),
+            y=alt.Y("row:N", sort=row_order, title=row_title,
+                    axis=alt.Axis(labelLimit=_narrow(90, 260), titleLimit=_narrow(200, 500))),
             color=alt.condition("!isValid(datum.value)", alt.value("#e5e7eb"),
-                                alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme="blues"))),
+                                alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme="blues"),
+                                          legend=alt.Legend(orient="bottom", direction="horizontal",
+                                                            titleLimit=300, gradientLength=160))),
             tooltip=tooltip)
         top = data["value"].max()
         dark = float(top) * 0.6 if pd.notna(top) else None  # light text on the darker cells
@@ -168,8 +193,12 @@ def chart(pivot: Pivot, view: str, lang: str):
     else:
         x = alt.X("value:Q", title=value_title, stack="zero" if view == "stacked" else None)
         encoding = dict(
-            x=x, y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelLimit=260)),
-            color=alt.Color("column:N", sort=col_order, title=col_title, legend=alt.Legend(labelLimit=220)),
+            x=x, y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelLimit=_narrow(90, 260))),
+            # The legend under the bars, its entries in columns: at the right it took the width of the
+            # bars on a phone and its long labels were cut.
+            color=alt.Color("column:N", sort=col_order, title=col_title,
+                            legend=alt.Legend(orient="bottom", direction="vertical", columns=2, labelLimit=_narrow(140, 260),
+                                              titleLimit=_narrow(300, 600))),
             order=alt.Order("order:Q"), tooltip=tooltip)
         if view == "grouped":
             encoding["yOffset"] = alt.YOffset("column:N", sort=col_order)

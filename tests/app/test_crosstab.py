@@ -29,9 +29,15 @@ def open_builder(query_: dict | None = None, role: str | None = None):
     return at
 
 
+def the_picker(at):
+    """The field picker among the page's components (the skip link and the scroll helper are others)."""
+    [picker] = [c for c in at.get("bidi_component") if c.proto.component_name.endswith("portal_field_picker")]
+    return picker
+
+
 def send(at, rows=(), cols=(), filters=()):
     """What the browser sends when the user drops a field: the picker's state, names only."""
-    [picker] = at.get("bidi_component")
+    picker = the_picker(at)
     states = at._tree.get_widget_states()
     layout = {"rows": list(rows), "cols": list(cols), "filters": list(filters), "seq": len(states.widgets)}
     states.widgets.append(WidgetState(id=picker.proto.id, json_value=json.dumps({"layout": layout})))
@@ -42,7 +48,7 @@ def send(at, rows=(), cols=(), filters=()):
 
 def picker_data(at) -> str:
     """What the page sends the picker (its field list and layout), as text."""
-    [picker] = at.get("bidi_component")
+    picker = the_picker(at)
     return picker.proto.json
 
 def shown(at):
