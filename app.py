@@ -62,19 +62,23 @@ shell.write_url(lang, filters, keep=(*link_params(page_id), *EXPLAINER_PARAMS))
 auth.sign_in_panel(lang, form=page_id not in restricted)
 ctx = shell.PageContext(lang, session, filters)
 shell.set_context(ctx)
-shell.share_link(lang, page.url_path)
+share = st.sidebar.container(key="share_link")  # filled last: the link of the view the page ends with
 present.switch(lang)
 presenting = present.apply(lang)
 shell.show_url_notes(lang, filters)
 if (tour_step := tour.current(role)) is not None:
     tour.panel(ctx, tour_step)
-if (step := story.current()) is not None and presenting:
-    text, main = st.columns([1, 2.3], gap="large")  # the story's text beside its chart
-    with text:
-        story.panel(ctx, step, presenting=True)
-    with main:
+try:
+    if (step := story.current()) is not None and presenting:
+        text, main = st.columns([1, 2.3], gap="large")  # the story's text beside its chart
+        with text:
+            story.panel(ctx, step, presenting=True)
+        with main:
+            page.run()
+    else:
+        if step is not None:
+            story.panel(ctx, step, presenting=False)
         page.run()
-else:
-    if step is not None:
-        story.panel(ctx, step, presenting=False)
-    page.run()
+finally:
+    # After the page: a page writes its own choices into the link while it runs (shell.put_in_url).
+    shell.share_link(share, lang, page.url_path)

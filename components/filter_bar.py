@@ -143,8 +143,10 @@ def filter_bar(lang: str, tier: str, ignore: Sequence[str] = ()) -> FilterState:
         elif param in _PILLS:
             bar.pills(label, codes, key=_key(param), selection_mode="multi", format_func=name)
         else:
+            # No "Select all"/"Select N matches" entry: first in the list, it took the Enter meant for the
+            # highlighted answer ("Niger" then Enter chose Niger and Nigeria), and all answers is no filter.
             bar.multiselect(label, codes, key=_key(param), placeholder=t("filters.placeholder_all", lang),
-                            format_func=name)
+                            format_func=name, select_all=False)
     if state.active():
         bar.caption(tn("filters.active", state.active(), lang))
         bar.button(t("filters.reset", lang), key="f_reset", on_click=_reset, icon=":material/filter_alt_off:")

@@ -175,15 +175,18 @@ def put_in_url(param: str, value: str | Sequence[str], default: str | Sequence[s
         st.query_params[param] = values
 
 
-def share_link(lang: str, path: str) -> None:
-    """"Share this view": the link of what is on screen (page, language, filters, the page's choices,
-    story step, presentation view), to copy. The same link is in the address bar."""
+def share_link(where, lang: str, path: str) -> None:
+    """"Share this view", drawn into `where` (the sidebar's slot for it): the link of what is on screen
+    (page, language, filters, the page's choices, story step, presentation view), to copy. The same
+    link is in the address bar. Drawn after the page has run, so that the choices the page itself
+    writes into the link in this run (put_in_url) are in it: drawn before, it showed the view before
+    the last choice."""
     query = urlencode(url_params(), doseq=True)
     origin = ""
     if st.context.url:
         parts = urlsplit(st.context.url)
         origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-    with st.sidebar.container(key="share_link"):
+    with where:
         with st.popover(t("share.label", lang), icon=":material/share:", width="stretch"):
             st.caption(t("share.help", lang))
             st.code(f"{origin}/{path}{'?' if query else ''}{query}", language=None, wrap_lines=True)

@@ -146,7 +146,8 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
         for zone, chosen in zip(("rows", "cols", "filters"), (layout.rows, layout.columns, list(layout.filters))):
             st.session_state[FALLBACK_KEYS[zone]] = list(chosen)
             st.multiselect(t(f"crosstab.zone.{zone}", lang), names, key=FALLBACK_KEYS[zone], format_func=label,
-                            on_change=_on_fallback, args=(zone,), placeholder=t("crosstab.fallback_placeholder", lang))
+                            on_change=_on_fallback, args=(zone,), placeholder=t("crosstab.fallback_placeholder", lang),
+                            select_all=False)
 
     left, right = st.columns(2)
     left.button(t("crosstab.swap", lang), icon=":material/swap_horiz:", on_click=_swap, key="ct_swap",
@@ -165,9 +166,9 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
                     on_change=_on_categories, args=(name,), placeholder=t("crosstab.all_categories", lang))
                 continue
             st.session_state[_cat_key(name)] = list(codes)
-            st.multiselect(
+            st.multiselect(  # no "Select N matches": see components/filter_bar.py
                 var.label(lang), options, key=_cat_key(name), format_func=label, on_change=_on_categories,
-                args=(name,), placeholder=t("crosstab.all_categories", lang))
+                args=(name,), placeholder=t("crosstab.all_categories", lang), select_all=False)
 
     numbers = [v.name for v in pivot.number_fields(codebook, tier)]
     measures = list(COUNT_MEASURES) + (list(NUMBER_MEASURES) if numbers else [])
