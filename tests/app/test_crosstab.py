@@ -236,3 +236,24 @@ def test_the_builder_in_every_role_and_language(role, lang):
     assert list(table.iloc[:, 0])[-1] == t("crosstab.total", lang)
     if role is None:
         assert t("crosstab.public_limit", lang, limit=3, sensitive=2) in texts(at)
+
+
+# --- a median table's cells (issue 19) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", [None, "researcher"])
+def test_a_median_table_shows_why_a_cell_is_empty_not_none(role):
+    """Regression: groups with no answer showed `None` in the table. Researchers see "–", the public
+    "withheld", and the lines under the table say what each means."""
+    value = "journey_duration_days" if role is None else "amount_paid_usd"
+    at = open_builder({"rows": "nationality", "cols": "country_of_interview", "measure": "median", "value": value,
+                       "view": "table"}, role=role)
+    table = shown(at)
+    cells = table.iloc[:, 1:].to_numpy().ravel()
+    assert not any(c is None or c != c for c in cells)
+    marker = "–" if role else t("figures.withheld", "en")
+    assert marker in set(cells)
+    note = t("crosstab.empty_number" if role else "crosstab.empty_number_public", "en",
+             minimum=disclosure.settings().min_contributors)
+    assert any(note in c.value for c in at.caption)
+    ids = [b.proto.id for b in at.get("download_button")]
+    assert any(i.endswith("ct_download_csv") for i in ids)
