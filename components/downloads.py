@@ -8,7 +8,6 @@ So the functions given here must not use Streamlit, and must hold only what the 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -37,14 +36,16 @@ def header(lang: str, filters: FilterState, title: str, filters_line: str, base_
     ]
 
 
-def file_stem(*parts: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", "_".join(parts)).strip("-") or "figure"
+def file_stem(dataset: str, *view: str) -> str:
+    """A download's name without its extension (core.query.export.file_name, the one naming of files):
+    portal and dataset, the view, the data's release."""
+    return export.file_name(dataset, view, export.release(dataset))
 
 
 def download_menu(key: str, lang: str, *, stem: str, table: pd.DataFrame, header_rows: list[tuple[str, str]],
                   spec: Callable[[], dict] | None) -> None:
     """A "Download" menu with PNG and SVG of the chart (when `spec` gives its Vega-Lite spec) and CSV
-    and Excel of `table`."""
+    and Excel of `table`; `stem` (file_stem) names them all, each with its format's extension."""
     with st.popover(t("downloads.label", lang), icon=":material/download:"):
         if spec is not None:
             st.download_button(t("downloads.png", lang), data=lambda: export.chart_png(spec(), lang),
@@ -56,6 +57,6 @@ def download_menu(key: str, lang: str, *, stem: str, table: pd.DataFrame, header
         st.download_button(t("downloads.csv", lang), data=lambda: export.to_csv(table, header_rows),
                            file_name=f"{stem}.csv", mime=export.MIME["csv"], key=f"{key}_csv",
                            on_click="ignore", icon=":material/table_view:", width="stretch")
-        st.download_button(t("downloads.xlsx", lang), data=lambda: export.to_excel(table, header_rows, stem),
+        st.download_button(t("downloads.xlsx", lang), data=lambda: export.to_excel(table, header_rows, stem, lang=lang),
                            file_name=f"{stem}.xlsx", mime=export.MIME["xlsx"], key=f"{key}_xlsx",
                            on_click="ignore", icon=":material/grid_on:", width="stretch")

@@ -67,7 +67,8 @@ def _clicked(key: str, select: dict[str, str]) -> None:
             set_filter(variable, codes)
 
 
-def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: bool) -> None:
+def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: bool,
+         by: Variable | None = None) -> None:
     """Draw a made figure: its question, the chart (a click on a filter variable's bar sets that
     filter), what it says besides its bars (notes, base, filters, source, caveat), and its downloads."""
     lang = view.lang
@@ -89,7 +90,8 @@ def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: 
     def spec(chart=figure.chart, title=figure.question, subtitle=tuple(subtitle)):
         return charts.for_export(chart, title=title, subtitle=list(subtitle))
 
-    download_menu(key, lang, stem=file_stem(view.filters.dataset, figure.name), table=figure.table,
+    name = [figure.name, "by", by.name] if by is not None and by.name != figure.name else [figure.name]
+    download_menu(key, lang, stem=file_stem(view.filters.dataset, *name), table=figure.table,
                   header_rows=header(lang, view.filters, figure.question, filters_text(view.filters, lang),
                                      details[0] if figure.base is not None else "–", source),
                   spec=spec if figure.chart is not None else None)
@@ -103,4 +105,4 @@ def question(var: Variable | None, by: Variable | None, view: View, key: str, sy
         st.subheader(t("charts.pyramid", view.lang) if var is None else var.label(view.lang))
         refused(e, view.lang, view.filters.dataset)
         return
-    show(figure, var, view, key, synthetic)
+    show(figure, var, view, key, synthetic, by)

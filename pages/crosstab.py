@@ -262,6 +262,9 @@ def _result(ctx, layout: Layout, measure: str, value: str | None, view: str) -> 
             spec = pivot_view.chart(p, view, lang).to_dict()
             st.vega_lite_chart(spec=present.chart_spec(spec), width="stretch", key="ct_chart")
     notes = [base_line, t("charts.filters", lang, filters=filters_line)]
+    empty = pivot_view.empty_note(p, lang)
+    if p.measure in NUMBER_MEASURES:
+        notes.append(empty)
     if any(load_codebook(dataset)[n].type == "multiple" for n in layout.dims):
         notes.append(t("crosstab.multiple_note", lang))
     st.caption("  \n".join([*notes, f"{source} {t('charts.caveat', lang)}"]))
@@ -272,9 +275,10 @@ def _result(ctx, layout: Layout, measure: str, value: str | None, view: str) -> 
 
         return for_export(spec, title=title, subtitle=list(subtitle))
 
-    download_menu("ct_download", lang, stem=file_stem(dataset, "crosstab", *layout.dims, measure),
+    download_menu("ct_download", lang, stem=file_stem(dataset, "crosstab", *layout.dims, measure, p.value_variable or ""),
                   table=pivot_view.download_table(p, lang),
-                  header_rows=header(lang, ctx.filters, title, filters_line, base_line, source),
+                  header_rows=[*header(lang, ctx.filters, title, filters_line, base_line, source),
+                               (t("downloads.header.empty", lang), empty)],
                   spec=export_spec if spec is not None else None)
 
 

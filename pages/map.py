@@ -11,11 +11,11 @@ from components.figures import cached, caveats, how_to_read, refused, synthetic_
 from components.filter_bar import set_filter
 from components.shell import context, put_in_url, seed_from_url
 from core import disclosure
-from core.data.codebook import OTHER, country_name
 from core.data.engine import load_codebook
 from core.data.geo import TOWN_VARIABLE
 from core.disclosure import TableRefused
 from core.figures import map_layers as rm
+from core.figures.map_layers import place_name
 from core.figures.text import count_text
 from core.i18n import t
 from core.query import flow_kinds, flow_variables
@@ -69,13 +69,9 @@ def _on_click() -> None:
     for variable, code in ends:
         if variable in FILTER_PARAMS.values() and code in options(dataset, variable):
             set_filter(variable, [code])
-            applied.append(f"{load_codebook(dataset)[variable].label(ctx.lang)}: {_name(code, ctx.lang)}")
+            applied.append(f"{load_codebook(dataset)[variable].label(ctx.lang)}: {place_name(code, ctx.lang)}")
     if applied:
         st.session_state[_CLICKED] = "; ".join(applied)
-
-
-def _name(code: str, lang: str) -> str:
-    return t("map.other_countries", lang) if code == OTHER else country_name(code, lang)
 
 
 def _controls(lang: str, dataset: str, tier: str) -> tuple[str | None, list[str], dict[str, list[str]]]:
@@ -126,13 +122,13 @@ def _table(layer: rm.MapLayer, source: pd.DataFrame, lang: str) -> pd.DataFrame:
     base = source.attrs.get("base") or 0
     top = source[source["count"].fillna(0) > 0].sort_values("count", ascending=False).head(TOP)
     if layer.id in (rm.FLOWS, rm.ROUTES):
-        out = pd.DataFrame({t(f"map.col.{layer.id}", lang): [f"{_name(a, lang)} → {_name(b, lang)}"
+        out = pd.DataFrame({t(f"map.col.{layer.id}", lang): [f"{place_name(a, lang)} → {place_name(b, lang)}"
                                                             for a, b in zip(top["origin"], top["destination"])]})
     elif layer.id == rm.TOWNS:
         town = load_codebook(source.attrs["dataset"])[TOWN_VARIABLE]
         out = pd.DataFrame({t("map.col.town", lang): [town.choice_label(c, lang) for c in top[TOWN_VARIABLE]]})
     else:
-        out = pd.DataFrame({t("map.col.country", lang): [_name(c, lang) for c in top.iloc[:, 0]]})
+        out = pd.DataFrame({t("map.col.country", lang): [place_name(c, lang) for c in top.iloc[:, 0]]})
     out[t("map.col.respondents", lang)] = [count_text(n, False, lang) for n in top["count"]]
     out[t("map.col.share", lang)] = [rm.share_text(n / base, lang) if base else "" for n in top["count"]]
     return out

@@ -121,7 +121,7 @@ def downloads(ctx, codebook: Codebook, columns: list[str], filters: dict, labels
                   t("microdata.base", lang, n=fmt_int(n, lang)), t("microdata.source", lang))
     head = [row for row in head if row[0] != t("downloads.header.caveat", lang)]
     head.append((t("microdata.downloaded_by", lang), ctx.session.username))
-    stem = extract.stem_for(codebook.dataset)
+    release = export.release(codebook.dataset)
     username, role = ctx.session.username, ctx.role
     buttons = st.columns(len(extract.FORMATS))
     too_big = n + 1 > export.EXCEL_MAX_ROWS  # the data sheet: the column names, then the rows
@@ -130,8 +130,8 @@ def downloads(ctx, codebook: Codebook, columns: list[str], filters: dict, labels
         disabled = fmt == "xlsx" and too_big
         place.download_button(
             t(f"microdata.format.{fmt}", lang), key=f"md_download_{fmt}", disabled=disabled, on_click="ignore",
-            data=lambda r=request: extract.download(r, username=username, role=role, stem=stem),
-            file_name=extract.file_name(request, stem), icon=ICONS[fmt], width="stretch",
+            data=lambda r=request: extract.download(r, username=username, role=role, release=release),
+            file_name=extract.file_name(request, release), icon=ICONS[fmt], width="stretch",
             mime=export.MIME["xlsx" if fmt == "xlsx" else "zip"])
     if too_big:
         st.info(t("microdata.excel_too_many", lang, n=fmt_int(n, lang), limit=fmt_int(export.EXCEL_MAX_ROWS - 1, lang)))

@@ -166,13 +166,24 @@ def quarter_label(code: str, lang: str) -> str:
     return f"{abbreviation} {year}"
 
 
+# Codes in use for places ISO 3166 leaves out, with their CLDR territory (Kosovo: XKX, as UN agencies, the
+# World Bank and Kobo's country lists write it).
+_USER_CODES = {"XKX": "XK"}
+
+
 @functools.lru_cache(maxsize=4096)
 def country_name(iso3: str, lang: str) -> str:
-    """A country's name in `lang` from CLDR (through Babel); the code itself if unknown."""
-    country = pycountry.countries.get(alpha_3=iso3)
-    if country is None:
-        return iso3
-    return Locale.parse(lang).territories.get(country.alpha_2, country.name)
+    """A country's name in `lang`: the one place the portal names a country (filters, charts, map,
+    downloads, codebooks made from a survey's form all come here). From CLDR through Babel, ISO 3166
+    alpha-3 to alpha-2 through pycountry; the code itself if unknown, never a name from another source
+    (pycountry's English names are not CLDR's: "Türkiye" and "Turkey" would both appear)."""
+    alpha_2 = _USER_CODES.get(iso3)
+    if alpha_2 is None:
+        country = pycountry.countries.get(alpha_3=iso3)
+        if country is None:
+            return iso3
+        alpha_2 = country.alpha_2
+    return Locale.parse(lang).territories.get(alpha_2, iso3)
 
 
 def is_country_code(code: str) -> bool:

@@ -23,6 +23,7 @@ POINTS_FILE = GEO_DIR / "country_points.csv"
 TOWNS_FILE = GEO_DIR / "towns.csv"
 # A dataset variable whose choices are towns with coordinates in TOWNS_FILE.
 TOWN_VARIABLE = "interview_town"
+_UNCODED = {"Kosovo": "XKX"}  # a Natural Earth shape without an ISO code -> the code core.data.codebook names
 
 
 @functools.cache
@@ -58,7 +59,9 @@ def countries(lang: str) -> dict:
     features = []
     for feature in _outlines()["features"]:
         code = feature.get("id") or ""
-        name = country_name(code, lang) if code else feature["properties"]["name"]
+        # Shapes Natural Earth gives no ISO code: named by CLDR where it knows them (Kosovo), else as the file does.
+        uncoded = _UNCODED.get(feature["properties"]["name"])
+        name = country_name(code or uncoded, lang) if code or uncoded else feature["properties"]["name"]
         geometry = {**feature["geometry"], "coordinates": _rounded(feature["geometry"]["coordinates"])}
         features.append({"type": "Feature", "geometry": geometry, "properties": {"code": code, "name": name}})
     return {"type": "FeatureCollection", "features": features}

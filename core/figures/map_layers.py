@@ -89,7 +89,8 @@ def _detail(count: int, share: float | None, lang: str) -> str:
     return people if share is None else t("map.tip_share", lang, respondents=people, share=share_text(share, lang))
 
 
-def _place_name(code: str, lang: str) -> str:
+def place_name(code: str, lang: str) -> str:
+    """A place of a map layer, table or click: a country (core.data.codebook.country_name) or "Other"."""
     return t("map.other_countries", lang) if code == OTHER else country_name(code, lang)
 
 
@@ -111,7 +112,7 @@ def flow_layer(table: pd.DataFrame, lang: str, layer_id: str = FLOWS) -> MapLaye
         "color": [_colour(s, ramp) for s in scale],
         # the faint end is where people come from: the arc's direction
         "color_from": [_colour(s, ramp, 40) for s in scale],
-        "name": [f"{_place_name(a, lang)} → {_place_name(b, lang)}" for a, b in zip(rows["origin"], rows["destination"])],
+        "name": [f"{place_name(a, lang)} → {place_name(b, lang)}" for a, b in zip(rows["origin"], rows["destination"])],
         "detail": [_detail(n, n / base if base else None, lang) for n in rows["count"]],
     })
     unplaced = [f"{a}>{b}" for a, b in shown.loc[~drawable, ["origin", "destination"]].itertuples(index=False)]
@@ -129,7 +130,7 @@ def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str) -> M
         name = lambda code: choice.choice_label(code, lang)  # noqa: E731
     else:
         position = country_points()
-        name = lambda code: _place_name(code, lang)  # noqa: E731
+        name = lambda code: place_name(code, lang)  # noqa: E731
     counts = table[~table["suppressed"] & (table["count"].fillna(0) > 0)]
     placed = counts[column].isin(position)
     rows = counts[placed]

@@ -16,7 +16,7 @@ from core.data.engine import load_codebook
 from core.figures.charts import finish, inline, one_cell
 from core.figures.text import count_text, share_text
 from core.i18n import fmt_decimal, fmt_int, t
-from core.query.pivot import COUNT_MEASURES, Pivot
+from core.query.pivot import COUNT_MEASURES, NUMBER_MEASURES, Pivot
 
 SEP = " · "
 MAX_CHART_CELLS = 600
@@ -31,9 +31,24 @@ def _labels(dataset: str, names: tuple[str, ...], key: tuple, lang: str) -> list
     return [codebook[n].choice_label(c, lang) for n, c in zip(names, key)]
 
 
+# A table cell no figures set holds: a group with no answer to a median's or a mean's question (core.query.summary
+# leaves it out), or a margin the public rules refused on its own.
+NO_ANSWER = "no_answer"
+
+
+def _absent(pivot: Pivot) -> dict:
+    """The record of a cell that is in no figures set. In the public tier it is withheld like a group with
+    too few contributors (rule 7: zero is fewer than the minimum, and a refused margin says nothing either);
+    researchers see "–", no answer."""
+    flag = "too_few_contributors" if pivot.tier == "public" else NO_ANSWER
+    return {"count": pd.NA, "suppressed": pivot.tier == "public", "value": float("nan"), "flag": flag}
+
+
 def cell_text(row, pivot: Pivot, lang: str) -> str:
     """A figure as the table writes it: a count or "<10", a percentage or why it is withheld, a
-    median or mean or "withheld"."""
+    median or mean or "withheld", "–" where no one answered (researchers)."""
+    if row["flag"] == NO_ANSWER:
+        return "–"
     if pivot.measure == "count" and row["flag"] not in ("over_band", "under_band"):
         return count_text(row["count"], bool(row["suppressed"]), lang)
     if pivot.measure in COUNT_MEASURES:  # a share, or a count withheld by rule 5's band
@@ -66,6 +81,7 @@ def _frame(pivot: Pivot, lang: str, cell) -> pd.DataFrame:
     row_keys = list(dict.fromkeys(_key(frame, rows)))
     col_keys = list(dict.fromkeys(_key(frame, cols)))
     figures = {(r, c): cell(rec, pivot) for r, c, (_, rec) in zip(_key(frame, rows), _key(frame, cols), frame.iterrows())}
+    absent = cell(_absent(pivot), pivot)
     col_names = [SEP.join(_labels(pivot.dataset, cols, c, lang)) for c in col_keys] if cols else \
         [t(f"crosstab.measure.{pivot.measure}", lang)]
     out = {codebook[n].label(lang): [] for n in rows}
@@ -80,7 +96,7 @@ def _frame(pivot: Pivot, lang: str, cell) -> pd.DataFrame:
     if pivot.column_totals is not None:
         f = pivot.column_totals.frame
         col_totals = {k: cell(rec, pivot) for k, (_, rec) in zip(_key(f, cols), f.iterrows())}
-    grand = cell(pivot.total.frame.iloc[0], pivot) if len(pivot.total.frame) else None
+    grand = cell(pivot.total.frame.iloc[0], pivot) if len(pivot.total.frame) else absent
     with_total_col = bool(cols) and bool(rows)
     totals_col: list = []
     for r in row_keys:
@@ -89,14 +105,14 @@ def _frame(pivot: Pivot, lang: str, cell) -> pd.DataFrame:
         if not rows:
             out[""].append(t(f"crosstab.measure.{pivot.measure}", lang))
         for c, name in zip(col_keys, col_names):
-            body[name].append(figures.get((r, c)))
-        totals_col.append(row_totals.get(r))
+            body[name].append(figures.get((r, c), absent))
+        totals_col.append(row_totals.get(r, absent))
     # The Total line: column totals (or, without row fields, nothing to add).
     if rows:
         for i, name in enumerate(out):
             out[name].append(total if i == 0 else "")
         for c, name in zip(col_keys, col_names):
-            body[name].append(col_totals.get(c) if cols else grand)
+            body[name].append(col_totals.get(c, absent) if cols else grand)
         totals_col.append(grand)
     out.update(body)
     if with_total_col:
@@ -111,9 +127,24 @@ def display_table(pivot: Pivot, lang: str) -> pd.DataFrame:
 
 
 def download_table(pivot: Pivot, lang: str) -> pd.DataFrame:
-    """The table as shown, figures as numbers where shown and the reason as text where withheld."""
-    return _frame(pivot, lang, lambda rec, p: cell_number(rec, p) if cell_number(rec, p) is not None
-                  else cell_text(rec, p, lang))
+    """The table as shown, figures as numbers, an empty cell where one is withheld or no one answered:
+    the same cells in every language, for a program to read (the file's header block says what an empty
+    cell is, `empty_note`)."""
+    return _frame(pivot, lang, cell_number)
+
+
+def empty_note(pivot: Pivot, lang: str) -> str:
+    """What a withheld figure and a "–" are in this table, for the lines under it and the header block of its
+    downloads."""
+    from core import disclosure
+
+    if pivot.measure in NUMBER_MEASURES:
+        key = "crosstab.empty_number_public" if pivot.tier == "public" else "crosstab.empty_number"
+        return t(key, lang, minimum=disclosure.settings().min_contributors)
+    if pivot.tier == "public":
+        rules = disclosure.settings()
+        return t("crosstab.empty_count_public", lang, minimum=rules.min_count, base=rules.min_percentage_base)
+    return t("crosstab.empty_count", lang)
 
 
 def chart_data(pivot: Pivot, lang: str) -> pd.DataFrame:

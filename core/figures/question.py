@@ -28,7 +28,15 @@ from core import query
 from core.data.codebook import CHARTED, OTHER, Codebook, Variable, breakdowns, questions  # noqa: F401
 from core.data.engine import load_codebook
 from core.figures import charts
-from core.figures.text import amount, count_text, filters_text, interval, share_text, summary_text
+from core.figures.text import (
+    amount,
+    count_text,
+    filters_text,
+    interval,
+    share_text,
+    summary_note,
+    summary_text,
+)
 from core.i18n import t, tn
 from core.query.filters import FILTER_PARAMS, PERIOD_VARIABLE, FilterState
 
@@ -157,8 +165,14 @@ def _share_table(data: pd.DataFrame, columns: dict[str, str], lang: str) -> pd.D
     out[t("charts.col.count", lang)] = data["count"].to_numpy()
     out[t("charts.col.base", lang)] = data["base"].to_numpy()
     out[t("charts.col.share", lang)] = (data["share"] * 100).round(1).to_numpy()
-    out[t("charts.col.shown", lang)] = data["text"].to_numpy()
+    out[t("charts.col.note", lang)] = _notes(data["text"], data["share"].isna())
     return out
+
+
+def _notes(texts, withheld) -> list[str]:
+    """A download's "withheld because" column: what the chart shows where a figure is withheld, empty where
+    it is shown (the figure is then in its own column, as a number, the same in every language)."""
+    return [str(text) if hidden else "" for text, hidden in zip(texts, withheld)]
 
 
 def _count_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> Figure:
@@ -201,7 +215,7 @@ def _count_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> Fi
             tooltip=_tooltip(lang, ("group", by.label(lang)), ("option", var.label(lang)), ("text", y_title)))
     table = data[list(columns)].rename(columns=columns)
     table[t("charts.col.count", lang)] = data["count"].to_numpy()
-    table[t("charts.col.shown", lang)] = data["text"].to_numpy()
+    table[t("charts.col.note", lang)] = _notes(data["text"], data["count"].isna())
     return Figure(var.name, var.label(lang), chart, table, base, lines)
 
 
@@ -212,7 +226,7 @@ def _number_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> F
         "contributors": res["contributors"].to_numpy(),
         t("charts.col.p25", lang): res["p25"].to_numpy(), t("charts.col.median", lang): res["median"].to_numpy(),
         t("charts.col.p75", lang): res["p75"].to_numpy(), t("charts.col.mean", lang): res["mean"].to_numpy(),
-        t("charts.col.shown", lang): [summary_text(r, var, lang) for _, r in res.iterrows()],
+        t("charts.col.note", lang): [summary_note(r, var, lang) for _, r in res.iterrows()],
     }).rename(columns={"contributors": t("charts.col.contributors", lang)})
     lines, chart = [], None
     if by is None:
@@ -222,7 +236,9 @@ def _number_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> F
         names = [t("charts.col.contributors", lang), t("charts.col.p25", lang), t("charts.col.median", lang),
                  t("charts.col.p75", lang), t("charts.col.mean", lang)]
         values = [row[c] for c in ("contributors", "p25", "median", "p75", "mean")] if row is not None else []
-        table = pd.DataFrame({t("charts.col.figure", lang): names[:len(values)], t("charts.col.value", lang): values})
+        withheld = summary_note(row, var, lang) if row is not None else ""
+        table = pd.DataFrame({t("charts.col.figure", lang): names[:len(values)], t("charts.col.value", lang): values,
+                              t("charts.col.note", lang): [withheld if pd.isna(v) else "" for v in values]})
         if row is not None and not row["flag"]:
             # The question's fixed intervals (core.query.public_bins), in every tier.
             dist = ask("distribution", dataset, var.name, None, filters=filters, tier=ctx.tier)
@@ -238,7 +254,7 @@ def _number_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> F
                                      tooltip=_tooltip(lang, ("option", axis), ("text", t("charts.col.count", lang))))
             intervals = pd.DataFrame({t("charts.col.figure", lang): data["option"],
                                       t("charts.col.value", lang): data["count"],
-                                      t("charts.col.shown", lang): data["text"]})
+                                      t("charts.col.note", lang): _notes(data["text"], data["count"].isna())})
             table = pd.concat([table, intervals], ignore_index=True)
     else:
         groups = res[by.name].astype(str)
@@ -286,9 +302,9 @@ def pyramid_figure(ctx: View, ask: Ask) -> Figure:
                            select=["age_code", "gender_code"],
                            tooltip=_tooltip(lang, ("band", age.label(lang)), ("gender", gender.label(lang)),
                                             ("text", t("charts.col.count", lang))))
-    table = data[["band", "gender", "count", "text"]].rename(columns={
-        "band": age.label(lang), "gender": gender.label(lang), "count": t("charts.col.count", lang),
-        "text": t("charts.col.shown", lang)})
+    table = data[["band", "gender", "count"]].rename(columns={
+        "band": age.label(lang), "gender": gender.label(lang), "count": t("charts.col.count", lang)})
+    table[t("charts.col.note", lang)] = _notes(data["text"], data["count"].isna())
     others = [gender.choice_label(c, lang) for c in dict.fromkeys(data["gender_code"]) if c not in (left, right)]
     lines = [t("charts.pyramid_note", lang, others=", ".join(others))] if others else []
     return Figure(PYRAMID, title, chart, table, res.attrs.get("base"), lines,

@@ -60,6 +60,16 @@ def summary_text(row, var: Variable, lang: str) -> str:
              p75=amount(row["p75"], var, lang), mean=amount(row["mean"], var, lang))
 
 
+def summary_note(row, var: Variable, lang: str) -> str:
+    """Why a summary's figures are withheld, for a download's "withheld because" column: the rule-7 reason,
+    or "withheld" where one of its quartiles is (an open or hidden interval); empty when all are shown."""
+    if row["flag"]:
+        return t(_SUMMARY_FLAGS[row["flag"]], lang, minimum=disclosure.settings().min_contributors)
+    if any(pd.isna(row[c]) for c in ("p25", "median", "p75", "mean")):
+        return t("figures.withheld", lang)
+    return ""
+
+
 def filters_text(filters: FilterState, lang: str) -> str:
     """The filters in force, in words: "Q1 2023 – Q4 2024 · Gender: Woman · Region of interview: …",
     or that there are none. Charts and their downloads carry it."""

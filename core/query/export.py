@@ -22,13 +22,16 @@ page run.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_STARTS", "MIME", "EXCEL_MAX_ROWS", "TooManyRows", "neutralise", "neutral_frame", "to_csv",
+__all__ = ["FORMULA_STARTS", "MIME", "EXCEL_MAX_ROWS", "TooManyRows", "file_name", "release", "neutralise",
+           "neutral_frame", "to_csv",
            "to_excel", "to_parquet", "to_stata", "to_zip", "chart_svg", "chart_png"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -61,6 +64,36 @@ class TooManyRows(ValueError):
         self.limit = limit
 
 
+FILE_PREFIX = "4mi"  # every file name starts with it: which portal's file this is
+
+
+def release(dataset: str) -> str:
+    """The release of a dataset's data, as file names carry it: the loaded version's id ("v0003",
+    core.data.versions), or for the built-in data the end of its fieldwork period ("2026-09-30")."""
+    from core import settings
+    from core.data import versions
+    from core.data.engine import load_codebook
+
+    version = versions.current_version(settings.GENERATED_DIR, dataset)
+    return version if version is not None else load_codebook(dataset).period_end.isoformat()
+
+
+def _name_part(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+
+
+def file_name(dataset: str, view: Sequence[str], release: str, fmt: str | None = None) -> str:
+    """The one way a download is named: portal and dataset, the view (a page, a question, a crosstab's
+    fields and measure), the data's release (`release`) and the format, "_" between them and "-" within
+    each, e.g. ``4mi-core_amount-paid-usd_2026-09-30.csv``. `fmt` is the extension, and says what a zip
+    holds ("csv.zip", "dta.zip"), so that two formats of the same view never share a name; without it,
+    the name's stem, for the caller to add each format's extension to."""
+    parts = [f"{FILE_PREFIX}-{_name_part(dataset)}", "-".join(p for p in map(_name_part, view) if p) or "table",
+             _name_part(release)]
+    stem = "_".join(p for p in parts if p)
+    return stem if not fmt else stem + "." + ".".join(_name_part(x) for x in fmt.split("."))
+
+
 def neutralise(value):
     """A text value a spreadsheet would run as a formula, made plain text; anything else unchanged."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
@@ -78,31 +111,66 @@ def neutral_frame(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _cell(value):
-    """A cell as files hold it: missing values empty, NumPy scalars as Python numbers."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+def file_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a file holds it: a column of floats that are all whole numbers (an age, a count with a
+    gap) as integers, so that no file says `28.0`; everything else as it is."""
+    out = table.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_float_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            present = values.dropna().astype(float)
+            if len(present) and np.isfinite(present).all() and (present % 1 == 0).all() \
+                    and present.abs().max() < 2 ** 53:
+                out[col] = values.astype("Int64")
+    return out
+
+
+def _midnight(values: pd.Series) -> bool:
+    present = pd.to_datetime(values.dropna())
+    return bool((present == present.dt.normalize()).all())
+
+
+def _cell(value, *, for_csv: bool = False, dates_only: bool = True):
+    """A cell as files hold it: missing values empty, NumPy scalars as Python numbers; `for_csv`: a date
+    as ISO 8601 text ("2024-03-31", or "2024-03-31T14:05:00" where its column has a time of day) and a
+    whole number without ".0"."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return None
-    if hasattr(value, "item"):  # numpy scalar
-        return value.item()
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    elif hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, dt.datetime) and for_csv:
+        return value.date().isoformat() if dates_only and value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and for_csv:
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53 and for_csv:
+        return int(value)  # a whole number in a column of other numbers
     return value
 
 
-def _rows(table: pd.DataFrame, header: Header) -> list[list]:
+def _rows(table: pd.DataFrame, header: Header, *, for_csv: bool = False) -> list[list]:
     rows: list[list] = [[neutralise(str(label)), neutralise(str(value))] for label, value in header]
     if header:
         rows.append([])
-    safe = neutral_frame(table)
+    safe = neutral_frame(file_frame(table))
     rows.append(list(safe.columns))
-    rows += [[_cell(v) for v in record] for record in safe.itertuples(index=False, name=None)]
+    dates_only = [not pd.api.types.is_datetime64_any_dtype(safe[c]) or _midnight(safe[c]) for c in safe.columns]
+    rows += [[_cell(v, for_csv=for_csv, dates_only=d) for v, d in zip(record, dates_only)]
+             for record in safe.itertuples(index=False, name=None)]
     return rows
 
 
 def to_csv(table: pd.DataFrame, header: Header = ()) -> bytes:
     """UTF-8 CSV (with a byte-order mark, so that spreadsheet programs read accents right): the header
-    block as label,value lines, an empty line, then the table with its column names."""
+    block as label,value lines, an empty line, then the table with its column names.
+
+    The cells are for programs, the same in every language: a dot for decimals and no thousands
+    separator, whole numbers without ".0", dates in ISO 8601 (no "00:00:00"). Only the header block,
+    the column names and labels are in the user's language."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in _rows(table, header):
+    for row in _rows(table, header, for_csv=True):
         writer.writerow(["" if v is None else v for v in row])
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -112,31 +180,60 @@ def excel_rows(table: pd.DataFrame, header: Header = ()) -> int:
     return len(table) + 1 + (len(header) + 1 if header else 0)
 
 
+# Excel number formats, written in the file's neutral syntax: Excel shows "," and "." as the reader's
+# own separators ("1 234,5" in French). Dates in the order of the user's language.
+INTEGER_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.0##"
+DATE_FORMATS = {"en": "d mmm yyyy", "fr": "dd/mm/yyyy", "es": "dd/mm/yyyy"}
+DATETIME_FORMATS = {lang: f"{fmt} hh:mm" for lang, fmt in DATE_FORMATS.items()}
+
+
+def column_formats(table: pd.DataFrame, lang: str = "en") -> list[str | None]:
+    """The Excel number format of each column of `table` (as file_frame makes it) in `lang`; None for text."""
+    out: list[str | None] = []
+    for col in table.columns:
+        values = table[col]
+        if pd.api.types.is_bool_dtype(values):
+            out.append(None)
+        elif pd.api.types.is_integer_dtype(values):
+            out.append(INTEGER_FORMAT)
+        elif pd.api.types.is_float_dtype(values):
+            out.append(DECIMAL_FORMAT)
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            formats = DATE_FORMATS if _midnight(values) else DATETIME_FORMATS
+            out.append(formats.get(lang, formats["en"]))
+        else:
+            out.append(None)
+    return out
+
+
 def to_excel(table: pd.DataFrame, header: Header = (), sheet: str = "table",
-             more: Sequence[tuple[str, pd.DataFrame, Header]] = ()) -> bytes:
+             more: Sequence[tuple[str, pd.DataFrame, Header]] = (), lang: str = "en") -> bytes:
     """An .xlsx workbook: the sheet `sheet` with the header block (labels in bold), an empty row, then
     the table (column names in bold, frozen under the header block); then one more sheet for each
-    (name, table, header) of `more`. TooManyRows when a sheet would pass Excel's row limit."""
+    (name, table, header) of `more`. Numbers and dates are real numbers and dates, with number formats
+    for a reader of `lang` (column_formats). TooManyRows when a sheet would pass Excel's row limit."""
     from openpyxl import Workbook
 
     for frame, head in [(table, header), *((f, h) for _, f, h in more)]:
         if excel_rows(frame, head) > EXCEL_MAX_ROWS:
             raise TooManyRows(len(frame), EXCEL_MAX_ROWS - 1 - (len(head) + 1 if head else 0))
     book = Workbook()
-    _sheet(book.active, table, header, sheet)
+    _sheet(book.active, table, header, sheet, lang)
     for name, frame, head in more:
-        _sheet(book.create_sheet(), frame, head, name)
+        _sheet(book.create_sheet(), frame, head, name, lang)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _sheet(ws, table: pd.DataFrame, header: Header, title: str) -> None:
+def _sheet(ws, table: pd.DataFrame, header: Header, title: str, lang: str = "en") -> None:
     from openpyxl.styles import Font
 
     ws.title = re.sub(r"[\[\]:*?/\\]", " ", title)[:31] or "table"
     bold = Font(bold=True)
     rows = _rows(table, header)
+    formats = column_formats(file_frame(table), lang)
     names_row = len(header) + (2 if header else 1)
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row, start=1):
@@ -145,6 +242,8 @@ def _sheet(ws, table: pd.DataFrame, header: Header, title: str) -> None:
             cell = ws.cell(row=r, column=c, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # never a formula, whatever the text
+            elif r > names_row and value is not None and c <= len(formats) and formats[c - 1]:
+                cell.number_format = formats[c - 1]
             if (r <= len(header) and c == 1) or r == names_row:
                 cell.font = bold
     ws.freeze_panes = ws.cell(row=names_row + 1, column=1)

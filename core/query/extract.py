@@ -18,7 +18,6 @@ are the questions.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -213,12 +212,16 @@ class Request:
     header: tuple[tuple[str, str], ...] = ()  # the header block, in `lang` (components.downloads.header)
 
 
-def file_name(request: Request, stem: str) -> str:
-    return f"{stem}.{'xlsx' if request.fmt == 'xlsx' else 'zip'}"
+def file_name(request: Request, release: str) -> str:
+    """The name of a download (core.query.export.file_name): an .xlsx workbook, or a zip named after the
+    data file it holds ("….csv.zip", "….dta.zip"), so that no two formats share a name."""
+    fmt = "xlsx" if request.fmt == "xlsx" else f"{request.fmt}.zip"
+    return export.file_name(request.dataset, ["microdata"], release, fmt)
 
 
-def make_file(request: Request, rows: pd.DataFrame, stem: str) -> bytes:
-    """The file of a download: an .xlsx workbook, or a zip of the data file and its dictionary."""
+def make_file(request: Request, rows: pd.DataFrame, release: str) -> bytes:
+    """The file of a download: an .xlsx workbook, or a zip of the data file and its dictionary, named
+    like the download (file_name) with the dictionary beside it."""
     if request.fmt not in FORMATS:
         raise ValueError(f"unknown format {request.fmt!r}; one of {', '.join(FORMATS)}")
     codebook, lang = load_codebook(request.dataset), request.lang
@@ -228,7 +231,7 @@ def make_file(request: Request, rows: pd.DataFrame, stem: str) -> bytes:
     if request.fmt == "xlsx":
         table = for_file(rows, codebook, lang, request.labels, request.layout)
         return export.to_excel(table, (), t("microdata.dict.data_sheet", lang),
-                               more=[(t("microdata.dict.sheet", lang), book, header)])
+                               more=[(t("microdata.dict.sheet", lang), book, header)], lang=lang)
     if stata:
         table, var_labels, value_labels = for_stata(rows, codebook, lang, request.layout)
         data = export.to_stata(table, variable_labels=var_labels, value_labels=value_labels,
@@ -236,6 +239,7 @@ def make_file(request: Request, rows: pd.DataFrame, stem: str) -> bytes:
     else:
         table = for_file(rows, codebook, lang, request.labels, request.layout)
         data = export.to_csv(table) if request.fmt == "csv" else export.to_parquet(table, header)
+    stem = export.file_name(request.dataset, ["microdata"], release)
     return export.to_zip([(f"{stem}.{request.fmt}", data),
                           (f"{stem}_{_ascii(t('microdata.dict.file', lang))}.csv", export.to_csv(book, header))])
 
@@ -247,17 +251,13 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", plain).strip("-").lower() or "dictionary"
 
 
-def download(request: Request, *, username: str, role: str, stem: str, audit: AuditLog | None = None,
+def download(request: Request, *, username: str, role: str, release: str, audit: AuditLog | None = None,
              fetch: Callable[..., pd.DataFrame] = microdata) -> bytes:
     """Make the file of `request` from every matching row (role's tier), and write the download to the
     audit log (before handing the file over: a file the log does not know about never leaves)."""
     rows = fetch(request.dataset, list(request.columns), filters=dict(request.filters), tier=role)
-    data = make_file(request, rows, stem)
+    data = make_file(request, rows, release)
     (audit or AuditLog()).record(username=username, role=role, action="download", dataset=request.dataset,
                                  filters=request.filters, columns=list(rows.columns), rows=len(rows),
                                  format=request.fmt)
     return data
-
-
-def stem_for(dataset: str, today: dt.date | None = None) -> str:
-    return f"microdata_{dataset}_{(today or dt.date.today()).isoformat()}"

@@ -222,7 +222,8 @@ def test_public_download_is_the_protected_table_with_its_header():
     lines = list(csv.reader(io.StringIO(export.to_csv(table, [("Dataset", "Core")]).decode("utf-8-sig"))))
     body = lines[lines.index(["Gender", "18-24", "25-34", "35-44", "45-54", "55 and over", "Total"]) + 1:]
     values = [v for row in body for v in row[1:]]
-    assert f"<{MIN}" in values
+    assert "" in values  # a withheld count is an empty cell, not "<10" in a column of numbers
+    assert all(v == "" or v.isdigit() for v in values)
     assert min(numbers_in(values)) >= MIN
 
 
@@ -241,3 +242,24 @@ def test_the_builder_in_every_role_and_language(role, lang):
     assert list(table.iloc[:, 0])[-1] == t("crosstab.total", lang)
     if role is None:
         assert t("crosstab.public_limit", lang, limit=3, sensitive=2) in texts(at)
+
+
+# --- a median table's cells (issue 19) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", [None, "researcher"])
+def test_a_median_table_shows_why_a_cell_is_empty_not_none(role):
+    """Regression: groups with no answer showed `None` in the table. Researchers see "–", the public
+    "withheld", and the lines under the table say what each means."""
+    value = "journey_duration_days" if role is None else "amount_paid_usd"
+    at = open_builder({"rows": "nationality", "cols": "country_of_interview", "measure": "median", "value": value,
+                       "view": "table"}, role=role)
+    table = shown(at)
+    cells = table.iloc[:, 1:].to_numpy().ravel()
+    assert not any(c is None or c != c for c in cells)
+    marker = "–" if role else t("figures.withheld", "en")
+    assert marker in set(cells)
+    note = t("crosstab.empty_number" if role else "crosstab.empty_number_public", "en",
+             minimum=disclosure.settings().min_contributors)
+    assert any(note in c.value for c in at.caption)
+    ids = [b.proto.id for b in at.get("download_button")]
+    assert any(i.endswith("ct_download_csv") for i in ids)

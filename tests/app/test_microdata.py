@@ -252,3 +252,25 @@ def test_the_audit_log_is_filtered_by_user_dataset_and_date():
     yesterday = dt.date.today() - dt.timedelta(days=1)
     at.date_input(key="admin_audit_dates").set_value((yesterday, yesterday)).run()
     assert at.dataframe[1].value.empty
+
+
+def test_each_download_format_has_its_own_name_with_dataset_and_release(monkeypatch):
+    """Regression: the CSV, Parquet and Stata downloads were all `microdata_core_<day>.zip`."""
+    from core.query import export
+
+    names = {}
+    original = DeltaGenerator.download_button
+
+    def capture(self, label, data, *args, **kwargs):
+        names[kwargs.get("key")] = kwargs.get("file_name")
+        return original(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", capture)
+    at = as_role("researcher")
+    go(at, "microdata")
+    found = {key: name for key, name in names.items() if key.startswith("md_download_")}
+    release = export.release("core")
+    assert found == {"md_download_csv": f"4mi-core_microdata_{release}.csv.zip",
+                     "md_download_parquet": f"4mi-core_microdata_{release}.parquet.zip",
+                     "md_download_xlsx": f"4mi-core_microdata_{release}.xlsx",
+                     "md_download_dta": f"4mi-core_microdata_{release}.dta.zip"}

@@ -334,6 +334,28 @@ def test_every_chart_offers_png_svg_csv_and_excel():
             assert sum(i.endswith(f"q_core_information_{var.name}_{fmt}") for i in ids) == 1, (var.name, fmt)
 
 
+def test_a_figures_files_are_named_for_dataset_question_and_release(monkeypatch):
+    import streamlit
+
+    from core.query import export
+
+    names = []
+    original = streamlit.download_button  # bound to the main area: what `st.download_button` in a popover runs
+
+    def capture(label, data, *args, **kwargs):
+        names.append(kwargs.get("file_name"))
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", capture)
+    at = open_app()
+    go(at, "smuggling")
+    release = export.release("core")
+    expected = {export.file_name("core", [var.name], release, fmt)
+                for var in questions(load_codebook("core"), "smuggling", "public") for fmt in ("png", "svg", "csv", "xlsx")}
+    assert "4mi-core_amount-paid-usd_" + release + ".csv" in expected
+    assert set(names) == expected and len(names) == len(expected)
+
+
 def test_a_figure_downloads_as_the_page_shows_it():
     """The files hold the figure of the page: the same protected counts, the header block, the chart
     with its question as the title (rendered here as the download button would)."""

@@ -15,6 +15,7 @@ from core.auth.audit import AuditLog
 from core.data.codebook import STANDARD_VARIABLES
 from core.data.engine import load_codebook
 from core.query import microdata
+from core.query.export import release
 from tests.e2e.conftest import SCREENSHOTS
 
 BOOK = load_codebook("core")
@@ -26,7 +27,9 @@ def download(portal, page, label: str, name: str) -> dict[str, bytes]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / name
     started.value.save_as(path)
-    assert re.fullmatch(r"microdata_core_\d{4}-\d\d-\d\d\.zip", started.value.suggested_filename)
+    # The dataset, the view, the data's release and the format (a CSV and a Stata file never share a name).
+    fmt = name.removeprefix("microdata_download_").removesuffix(".zip")
+    assert started.value.suggested_filename == f"4mi-core_microdata_{release('core')}.{fmt}.zip"
     with zipfile.ZipFile(path) as archive:
         return {n: archive.read(n) for n in archive.namelist()}
 
@@ -74,6 +77,8 @@ def test_a_researcher_downloads_rows_and_an_admin_sees_it_in_the_audit_log(porta
     assert [c for c in table.columns if "/" not in c][:len(columns) - 1] == columns[:-1]
     assert f"drivers/{BOOK['drivers'].codes[0]}" in table.columns
     assert any(k.endswith("_dictionary.csv") for k in files)
+    ages = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)["age"].dropna()
+    assert ages.str.fullmatch(r"\d+").all()  # whole numbers, no "28.0"
 
     files = download(portal, page, "Stata (.dta)", "microdata_download_dta.zip")
     data = next(v for k, v in files.items() if k.endswith(".dta"))

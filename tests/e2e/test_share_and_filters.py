@@ -3,8 +3,6 @@ choice holds that choice, and a country typed in a filter selects that country o
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 

@@ -30,15 +30,18 @@ def rows() -> pd.DataFrame:
     return microdata("core", list(COLUMNS), filters=FILTERS, tier="researcher")
 
 
+STEM = "4mi-core_microdata_r1"  # export.file_name, release "r1"
+
+
 def unzip(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
 def test_a_csv_download_is_a_plain_table_of_the_same_rows_with_its_dictionary(rows):
-    files = unzip(extract.make_file(request(), rows, "x"))
-    assert list(files) == ["x.csv", "x_dictionary.csv"]
-    back = pd.read_csv(io.BytesIO(files["x.csv"]), encoding="utf-8-sig", dtype={"age": "Int64"})
+    files = unzip(extract.make_file(request(), rows, "r1"))
+    assert list(files) == [f"{STEM}.csv", f"{STEM}_dictionary.csv"]
+    back = pd.read_csv(io.BytesIO(files[f"{STEM}.csv"]), encoding="utf-8-sig", dtype={"age": "Int64"})
     assert list(back["respondent_id"]) == list(rows["respondent_id"])
     assert (back["gender"] == "woman").all()
     assert list(back["age"]) == list(rows["age"])
@@ -46,32 +49,32 @@ def test_a_csv_download_is_a_plain_table_of_the_same_rows_with_its_dictionary(ro
     assert [c for c in back.columns if c.startswith("drivers/")] == [f"drivers/{c}" for c in options]
     chose = [c is not None and options[0] in c for c in rows["drivers"]]
     assert list(back[f"drivers/{options[0]}"].fillna(-1) == 1) == chose
-    dictionary = files["x_dictionary.csv"].decode("utf-8-sig")
+    dictionary = files[f"{STEM}_dictionary.csv"].decode("utf-8-sig")
     assert dictionary.startswith("Dataset,Core\r\nRows," + str(len(rows)))
     assert "woman = Woman" in dictionary and "Date of interview" in dictionary
 
 
 def test_labels_in_the_chosen_language_and_the_codes_layout(rows):
-    files = unzip(extract.make_file(request(lang="fr", labels=True, layout="codes"), rows, "x"))
-    back = pd.read_csv(io.BytesIO(files["x.csv"]), encoding="utf-8-sig")
+    files = unzip(extract.make_file(request(lang="fr", labels=True, layout="codes"), rows, "r1"))
+    back = pd.read_csv(io.BytesIO(files[f"{STEM}.csv"]), encoding="utf-8-sig")
     assert (back["gender"] == "Femme").all()
     assert "drivers" in back.columns and not any(c.startswith("drivers/") for c in back.columns)
     var = load_codebook("core")["drivers"]
     first = next(i for i, c in enumerate(rows["drivers"]) if c)
     assert back["drivers"][first] == "; ".join(var.choice_label(c, "fr") for c in rows["drivers"][first])
-    assert "x_dictionnaire.csv" in files
-    assert "Question,Type,Thème" in files["x_dictionnaire.csv"].decode("utf-8-sig")
+    assert f"{STEM}_dictionnaire.csv" in files
+    assert "Question,Type,Thème" in files[f"{STEM}_dictionnaire.csv"].decode("utf-8-sig")
     codes = extract.for_file(rows, load_codebook("core"), "fr", False, "codes")
     assert codes["drivers"][first] == " ".join(rows["drivers"][first])  # as KoBoToolbox exports them
 
 
 def test_a_stata_file_reads_back_with_its_value_and_variable_labels(rows):
-    files = unzip(extract.make_file(request(fmt="dta", lang="es"), rows, "x"))
-    with pd.io.stata.StataReader(io.BytesIO(files["x.dta"])) as reader:
+    files = unzip(extract.make_file(request(fmt="dta", lang="es"), rows, "r1"))
+    with pd.io.stata.StataReader(io.BytesIO(files[f"{STEM}.dta"])) as reader:
         labelled = reader.read()
         value_labels = reader.value_labels()
         variable_labels = reader.variable_labels()
-    coded = pd.read_stata(io.BytesIO(files["x.dta"]), convert_categoricals=False)
+    coded = pd.read_stata(io.BytesIO(files[f"{STEM}.dta"]), convert_categoricals=False)
     book = load_codebook("core")
     assert list(labelled["respondent_id"]) == list(rows["respondent_id"])
     assert (labelled["gender"] == book["gender"].choice_label("woman", "es")).all()
@@ -88,7 +91,7 @@ def test_a_stata_file_reads_back_with_its_value_and_variable_labels(rows):
     asked = rows["drivers"].notna().to_numpy()
     assert coded["drivers_1"][~asked].isna().all()
     assert set(coded["drivers_1"][asked]) <= {0, 1}
-    assert "x_diccionario.csv" in files
+    assert f"{STEM}_diccionario.csv" in files
 
 
 def test_stata_refuses_names_it_cannot_hold():
@@ -101,8 +104,8 @@ def test_stata_refuses_names_it_cannot_hold():
 def test_a_parquet_file_keeps_types_and_its_header(rows):
     import pyarrow.parquet as pq
 
-    files = unzip(extract.make_file(request(fmt="parquet"), rows, "x"))
-    table = pq.read_table(io.BytesIO(files["x.parquet"]))
+    files = unzip(extract.make_file(request(fmt="parquet"), rows, "r1"))
+    table = pq.read_table(io.BytesIO(files[f"{STEM}.parquet"]))
     back = table.to_pandas()
     assert list(back["respondent_id"]) == list(rows["respondent_id"])
     assert pd.api.types.is_datetime64_any_dtype(back["interview_date"])
@@ -110,7 +113,7 @@ def test_a_parquet_file_keeps_types_and_its_header(rows):
 
 
 def test_an_excel_download_has_a_data_sheet_and_a_dictionary_sheet(rows):
-    data = extract.make_file(request(fmt="xlsx", labels=True, lang="fr"), rows.head(200), "x")
+    data = extract.make_file(request(fmt="xlsx", labels=True, lang="fr"), rows.head(200), "r1")
     sheets = pd.read_excel(io.BytesIO(data), sheet_name=None)
     assert list(sheets) == ["données", "dictionnaire"]
     assert list(sheets["données"]["respondent_id"]) == list(rows.head(200)["respondent_id"])
@@ -132,10 +135,10 @@ def test_excel_refuses_more_rows_than_a_worksheet_holds():
 def test_text_cells_are_neutralised_in_csv_but_kept_in_parquet():
     rows = pd.DataFrame({"respondent_id": ["=1+1", "CORE-2"]})
     book = load_codebook("core")
-    data = unzip(extract.make_file(request(columns=("respondent_id",)), rows, "x"))
-    assert "'=1+1" in data["x.csv"].decode("utf-8-sig")
-    parquet = unzip(extract.make_file(request(columns=("respondent_id",), fmt="parquet"), rows, "x"))
-    assert pd.read_parquet(io.BytesIO(parquet["x.parquet"]))["respondent_id"][0] == "=1+1"
+    data = unzip(extract.make_file(request(columns=("respondent_id",)), rows, "r1"))
+    assert "'=1+1" in data[f"{STEM}.csv"].decode("utf-8-sig")
+    parquet = unzip(extract.make_file(request(columns=("respondent_id",), fmt="parquet"), rows, "r1"))
+    assert pd.read_parquet(io.BytesIO(parquet[f"{STEM}.parquet"]))["respondent_id"][0] == "=1+1"
     assert book["respondent_id"].type == "id"
 
 
@@ -151,7 +154,7 @@ def test_the_dictionary_lists_every_column_of_the_file(rows):
 
 def test_a_download_is_written_to_the_audit_log(tmp_path, rows):
     log = AuditLog(tmp_path / "audit.sqlite3")
-    data = extract.download(request(fmt="dta"), username="alice", role="researcher", stem="x", audit=log)
+    data = extract.download(request(fmt="dta"), username="alice", role="researcher", release="r1", audit=log)
     assert data
     found = log.entries()
     assert len(found) == 1
@@ -164,7 +167,7 @@ def test_a_download_is_written_to_the_audit_log(tmp_path, rows):
 def test_the_public_tier_cannot_download(tmp_path):
     log = AuditLog(tmp_path / "audit.sqlite3")
     with pytest.raises(PermissionError):
-        extract.download(request(), username="x", role="public", stem="x", audit=log)
+        extract.download(request(), username="x", role="public", release="r1", audit=log)
     assert log.entries().empty
 
 

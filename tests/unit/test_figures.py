@@ -14,7 +14,7 @@ from core import disclosure
 from core.data.engine import load_codebook
 from core.figures import charts, question, text
 from core.figures.pivot_view import chart as pivot_chart
-from core.figures.pivot_view import chart_data, display_table
+from core.figures.pivot_view import chart_data, display_table, download_table, empty_note
 from core.i18n import t
 from core.query import pivot, shares
 from core.query.filters import FilterState
@@ -147,3 +147,40 @@ def test_a_public_pivot_view_holds_no_count_under_the_threshold(view):
     assert values and min(values) >= 10
     assert "<10" in set(display_table(built, "en").astype(str).to_numpy().ravel())
     assert isinstance(pivot_chart(built, view, "en"), alt.TopLevelMixin)
+
+
+# --- a median table's empty cells (issue 19) ------------------------------------------------------------------
+
+def _median_table(tier: str, lang: str = "en"):
+    """Nationality by country of interview: most pairs have no one who paid a smuggler (researchers) or
+    a journey duration (public), so the median's figures sets leave them out."""
+    value = "amount_paid_usd" if tier != "public" else "journey_duration_days"
+    made, _ = pivot.clean(BOOK, tier, ["nationality"], ["country_of_interview"], {})
+    return pivot.build("core", made, "median", tier, value_variable=value)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+@pytest.mark.parametrize("tier", ["public", "researcher"])
+def test_a_median_table_has_no_empty_cell_but_says_why(tier, lang):
+    """Regression: a median table showed `None` where a group had no answer. The page now shows "–" for
+    researchers (no one answered) and "withheld" in the public tier, where no answer is fewer than the
+    minimum like any small group (rule 7: it says no more than "withheld" does)."""
+    p = _median_table(tier)
+    table = display_table(p, lang)
+    cells = table.iloc[:, 1:].to_numpy().ravel()
+    assert not any(c is None or (isinstance(c, float) and c != c) for c in cells)
+    assert "None" not in map(str, cells) and "nan" not in map(str, cells)
+    absent = t("figures.withheld", lang) if tier == "public" else "–"
+    assert list(cells).count(absent) > len(cells) / 3
+    if tier == "public":
+        assert "–" not in cells  # no group is told apart from a withheld one
+    note = empty_note(p, lang)
+    assert (t("figures.withheld", lang) if tier == "public" else "–") in note
+
+
+def test_a_median_download_leaves_withheld_and_unanswered_cells_empty():
+    for tier in ("public", "researcher"):
+        table = download_table(_median_table(tier), "fr")
+        body = table.iloc[:, 1:]
+        assert body.isna().any().any()  # empty cells in the file
+        assert all(isinstance(v, float) for v in body.stack().to_numpy())  # numbers only, no text
