@@ -8,6 +8,8 @@ core.query, so a public caller can only ever receive public results.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from core import disclosure, query
@@ -73,12 +75,14 @@ def caveats(lang: str, tier: str) -> None:
 HOW_TO_READ_KINDS = ("shares", "number", "counts", "map", "table")
 
 
-def how_to_read(lang: str, tier: str, kind: str, key: str) -> None:
-    """The short "How to read this" note beside a chart, map or table (one for every figure of the
-    portal): what the figure is of and its base, what a withheld value means, why public figures are
-    approximate, and why the sample is not representative. `kind`: one of HOW_TO_READ_KINDS."""
+def how_to_read(lang: str, tier: str, kind: str, key: str, about: Sequence[str] = ()) -> None:
+    """"About these figures", the one toggle beside every chart, map or table of the portal (so that
+    one caption is left under the figure): `about`, what this figure says besides its bars (notes,
+    base, who was asked, filters, source), then how to read it: what the figure is of, what a withheld
+    value means, why public figures are approximate, and why the sample is not representative.
+    `kind`: one of HOW_TO_READ_KINDS."""
     rules = disclosure.settings()
-    lines = [t(f"howto.{kind}", lang)]
+    lines = [*about, t(f"howto.{kind}", lang)]
     if tier == "public" and kind == "map":
         lines.append(t("howto.map_hidden", lang, minimum=rules.min_count))
     if tier == "public":
@@ -88,5 +92,5 @@ def how_to_read(lang: str, tier: str, kind: str, key: str) -> None:
         lines.append(t("howto.exact", lang))
     lines.append(t("howto.not_representative", lang))
     with st.container(key=f"howto_{key}"):
-        with st.expander(t("howto.title", lang), icon=":material/help:"):
+        with st.expander(t("howto.title", lang), icon=":material/info:"):
             st.markdown("\n".join(f"- {line}" for line in lines))

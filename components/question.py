@@ -1,6 +1,6 @@
 """One question of a theme page, drawn: the figure (core/figures/question.py) made through the
 process's query cache and cached itself, the chart with the click that sets a filter of the bar, the
-lines that say what it is, "How to read this", and the downloads."""
+one-sentence summary, its table, "About these figures", and the downloads."""
 
 from __future__ import annotations
 
@@ -70,20 +70,30 @@ def _clicked(key: str, select: dict[str, str]) -> None:
 def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: bool,
          by: Variable | None = None) -> None:
     """Draw a made figure: its question, the chart (a click on a filter variable's bar sets that
-    filter), what it says besides its bars (notes, base, filters, source, caveat), and its downloads."""
+    filter) with its one-sentence summary as its caption and its text alternative, the table behind
+    it one click away, "About these figures" (notes, base, filters, source, caveat, how to read it),
+    and its downloads."""
     lang = view.lang
     st.subheader(figure.question)
     details = caption(figure, var, view)
     notes = [*figure.lines]
     if figure.chart is not None:
         on_select = functools.partial(_clicked, key, figure.select) if figure.select else "ignore"
-        st.vega_lite_chart(spec=present.chart_spec(figure.chart), width="stretch", key=key, on_select=on_select,
+        drawn = {**present.chart_spec(figure.chart), "description": figure.summary}  # its aria-label
+        st.vega_lite_chart(spec=drawn, width="stretch", key=key, on_select=on_select,
                            selection_mode=charts.PICK if figure.select else None)
         if figure.select:
             notes.append(t("charts.click_hint", lang))
+        st.caption(figure.summary)
+        notes = [line for line in notes if line != figure.summary]
+        with st.expander(t("figures.table", lang), icon=":material/table:"):
+            st.dataframe(figure.table, hide_index=True, width="stretch")
+    else:  # a number summary with no distribution drawn: its lines are the figure
+        st.markdown("  \n".join(notes))
+        notes = []
     source = source_line(view, synthetic)
-    st.caption("  \n".join([*notes, " · ".join(details), f"{source} {t('charts.caveat', lang)}"]))
-    how_to_read(lang, view.tier, how_to_read_kind(figure, var), key)
+    how_to_read(lang, view.tier, how_to_read_kind(figure, var), key,
+                about=[*notes, *details, f"{source} {t('charts.caveat', lang)}"])
 
     subtitle = [*figure.lines, *details, source, t("charts.caveat", lang)]
 

@@ -69,6 +69,9 @@ class Figure:
     base: int | None
     lines: list[str] = field(default_factory=list)  # what the chart says besides its bars
     select: dict[str, str] = field(default_factory=dict)  # chart field -> filter variable, for clicks
+    # One sentence saying what the chart shows, from its shown (protected) figures only: the chart's text
+    # alternative for screen readers (its Vega-Lite description) and the caption under it.
+    summary: str = ""
 
 
 # --- what a page shows -------------------------------------------------------------------------
@@ -151,7 +154,41 @@ def _share_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> Fi
     if var.type == "multiple":
         lines.append(t("charts.multiple_note", lang))
     table = _share_table(data, table_cols, lang)
-    return Figure(var.name, var.label(lang), chart, table, res.attrs.get("base"), lines, select)
+    summary = _share_summary(shown, by, ctx)
+    return Figure(var.name, var.label(lang), chart, table, res.attrs.get("base"), lines, select, summary)
+
+
+def _share_summary(shown: pd.DataFrame, by: Variable | None, ctx: View) -> str:
+    """The answers with the largest shown shares (overall, per group, or first and last period)."""
+    lang = ctx.lang
+    visible = shown[shown["share"].notna()]
+    if visible.empty:
+        return t("figures.summary.withheld", lang)
+    if by is None:
+        top = visible.sort_values("share", ascending=False, kind="stable").head(SUMMARY_ITEMS)
+        return t("figures.summary.shares", lang, answers=_listing(zip(top["option"], top["text"])))
+    if by.name == PERIOD_VARIABLE:  # the leading answer's share in its first and last period shown
+        leader = visible.groupby("option", sort=False)["share"].mean().idxmax()
+        trend = visible[visible["option"] == leader]
+        return t("figures.summary.trend", lang, answer=leader, start=trend["group"].iloc[0],
+                 first=trend["text"].iloc[0], end=trend["group"].iloc[-1], last=trend["text"].iloc[-1])
+    tops = visible.sort_values("share", ascending=False, kind="stable").drop_duplicates("group")
+    tops = tops.set_index("group").reindex(list(dict.fromkeys(visible["group"]))).dropna(subset=["option"])
+    items = [(g, f"{o} ({txt})") for g, o, txt in zip(tops.index, tops["option"], tops["text"])]
+    return t("figures.summary.groups", lang, by=by.label(lang), answers=_listing(items, sep=": "))
+
+
+SUMMARY_ITEMS = 3  # answers or groups named in a summary, then "…"
+
+
+def _listing(pairs, sep: str = " ") -> str:
+    """"A (x); B (y); C (z)", or with `sep` ": " "g: A (x); …"; at most SUMMARY_ITEMS, then "…"."""
+    pairs = list(pairs)
+    if sep == " ":
+        items = [f"{a} ({b})" for a, b in pairs]
+    else:
+        items = [f"{a}{sep}{b}" for a, b in pairs]
+    return "; ".join(items[:SUMMARY_ITEMS]) + ("; …" if len(items) > SUMMARY_ITEMS else "")
 
 
 def tooltip_pairs(var: Variable, lang: str) -> list[tuple[str, str]]:
@@ -216,7 +253,17 @@ def _count_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> Fi
     table = data[list(columns)].rename(columns=columns)
     table[t("charts.col.count", lang)] = data["count"].to_numpy()
     table[t("charts.col.note", lang)] = _notes(data["text"], data["count"].isna())
-    return Figure(var.name, var.label(lang), chart, table, base, lines)
+    shown = data[data["count"].notna()]
+    if len(names) > 1 or shown.empty:
+        summary = t("figures.summary.withheld", lang) if shown.empty else \
+            t("figures.summary.count_groups", lang, by=by.label(lang))
+    else:
+        peak = shown.loc[shown["count"].astype(float).idxmax()]
+        summary = t("figures.summary.counts", lang, start=shown["option"].iloc[0],
+                    first=count_text(shown["count"].iloc[0], False, lang), end=shown["option"].iloc[-1],
+                    last=count_text(shown["count"].iloc[-1], False, lang), peak=peak["option"],
+                    most=count_text(peak["count"], False, lang))
+    return Figure(var.name, var.label(lang), chart, table, base, lines, summary=summary)
 
 
 def _number_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> Figure:
@@ -274,8 +321,15 @@ def _number_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> F
                                        tooltip=_tooltip(lang, ("group", by.label(lang)), ("text", t("charts.col.median", lang))))
         lines.append(t("charts.quartiles_note", lang))
         table = pd.concat([data[["group"]].rename(columns={"group": by.label(lang)}), stats], axis=1)
-        return Figure(var.name, var.label(lang), chart, table, res.attrs.get("base"), lines, select)
-    return Figure(var.name, var.label(lang), chart, table, res.attrs.get("base"), lines)
+        shown = data[~res["flag"].to_numpy(dtype=bool) & data["median"].notna()]
+        if shown.empty:
+            summary = t("figures.summary.withheld", lang)
+        else:
+            high, low = shown.loc[shown["median"].idxmax()], shown.loc[shown["median"].idxmin()]
+            summary = t("figures.summary.medians", lang, by=by.label(lang), high=high["group"], high_median=high["text"],
+                        low=low["group"], low_median=low["text"])
+        return Figure(var.name, var.label(lang), chart, table, res.attrs.get("base"), lines, select, summary)
+    return Figure(var.name, var.label(lang), chart, table, res.attrs.get("base"), lines, summary=lines[0])
 
 
 def pyramid_figure(ctx: View, ask: Ask) -> Figure:
@@ -307,8 +361,14 @@ def pyramid_figure(ctx: View, ask: Ask) -> Figure:
     table[t("charts.col.note", lang)] = _notes(data["text"], data["count"].isna())
     others = [gender.choice_label(c, lang) for c in dict.fromkeys(data["gender_code"]) if c not in (left, right)]
     lines = [t("charts.pyramid_note", lang, others=", ".join(others))] if others else []
+    counted = shown[shown["count"].notna()]
+    if counted.empty:
+        summary = t("figures.summary.withheld", lang)
+    else:
+        peak = counted.loc[counted["count"].astype(float).idxmax()]
+        summary = t("figures.summary.pyramid", lang, gender=peak["gender"], band=peak["band"], count=peak["text"])
     return Figure(PYRAMID, title, chart, table, res.attrs.get("base"), lines,
-                  {"age_code": "age_band", "gender_code": "gender"})
+                  {"age_code": "age_band", "gender_code": "gender"}, summary)
 
 
 def build(var: Variable | None, by: Variable | None, ctx: View, ask: Ask | None = None) -> Figure:

@@ -124,7 +124,9 @@ def test_a_researchers_step_link_opened_by_the_public_says_so():
     at = open_step(story.id, locked, "es", None)
     assert not at.exception
     assert t("story.researcher_step", "es") in texts(at)
-    assert not at.dataframe and t("nav.microdata", "es") not in [e.value for e in at.title]
+    # The step's page shows only its sign-in request (core: auth.restricted_page), never the rows.
+    assert not at.dataframe
+    assert t("auth.needs_sign_in", "es", role=t("auth.role.researcher", "es")) in texts(at)
 
 
 def test_closing_a_story_keeps_the_page():
