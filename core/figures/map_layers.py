@@ -224,9 +224,9 @@ def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str, scop
 
 
 def layer_title(layer: MapLayer, lang: str) -> str:
-    """A layer's name, with its kind of flow: "Flows (Nationality → country of interview)"."""
+    """A layer's name, with its kind of flow: "Flows, Nationality → country of interview"."""
     title = t(f"map.layer.{layer.id}", lang)
-    return f"{title} ({t(f'map.flow.{layer.kind}', lang)})" if layer.kind else title
+    return f"{title}, {t(f'map.flow.{layer.kind}', lang)}" if layer.kind else title
 
 
 def summary_text(layer: MapLayer, lang: str, top: int = 3) -> str:
@@ -235,7 +235,7 @@ def summary_text(layer: MapLayer, lang: str, top: int = 3) -> str:
     are not drawn (never how many: design.md rule 11)."""
     what = "links" if layer.id in LINK_LAYERS else "places"
     scope = ", ".join(part for part in (layer.scope.when, layer.scope.whom) if part)
-    head = f"{layer_title(layer, lang)}, {scope}" if scope else layer_title(layer, lang)
+    head = f"{layer_title(layer, lang)} ({scope})" if scope else layer_title(layer, lang)
     rows = layer.rows.sort_values("count", ascending=False, kind="stable")
     if rows.empty:
         text = t("map.summary_none", lang, layer=head)

@@ -80,7 +80,7 @@ def test_the_summary_says_what_a_layer_shows_and_never_how_many_were_withheld():
             ("AFG", "TUR", 40, False)]
     layer = rm.flow_layer(_flows(rows), "en", rm.FLOWS, "origin_interview", rm.scope_of(WOMEN_2026Q3, "en"))
     assert rm.summary_text(layer, "en") == (
-        "Flows (Nationality → country of interview), interviewed in Q3 2026, filters: Gender: Woman: 4 links drawn;"
+        "Flows, Nationality → country of interview (interviewed in Q3 2026, filters: Gender: Woman): 4 links drawn;"
         " the largest: Venezuela → Colombia (about 7,788), Venezuela → Peru (about 5,725), Ethiopia → Somalia"
         f" (about 5,021); links with fewer than {MIN} respondents are not drawn.")
     places = rm.place_layer(_places([("LBY", 400, False), ("NER", 12, False)]), "country_of_interview", "es",
@@ -92,7 +92,7 @@ def test_the_summary_says_what_a_layer_shows_and_never_how_many_were_withheld():
                                             "personnes interrogées ne sont pas tracés.")
     # Researchers see every link: nothing is said to be withheld.
     exact = rm.flow_layer(_flows([("VEN", "COL", 3, False)], tier="researcher"), "en", rm.FLOWS, "origin_interview")
-    assert rm.summary_text(exact, "en") == "Flows (Nationality → country of interview): 1 link drawn; the largest: " \
+    assert rm.summary_text(exact, "en") == "Flows, Nationality → country of interview: 1 link drawn; the largest: " \
                                            "Venezuela → Colombia (3)."
 
 
