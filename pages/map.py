@@ -109,7 +109,9 @@ def _controls(lang: str, dataset: str, tier: str) -> tuple[str | None, list[str]
                         format_func=lambda kind: t(f"map.flow.{kind}", lang))
     layers = list(st.session_state[LAYERS_KEY])
     put_in_url("flow", st.session_state.get(FLOW_KEY) or "", kinds[0] if kinds else "")
-    put_in_url("layers", layers, default_layers)
+    # Always in the link, default or not: a shared link keeps its layers if the default changes (it did:
+    # two layers, then one, issue 19), and a story step's "layers: [flows]" stays in its link.
+    put_in_url("layers", layers, ())
 
     incident_filters: dict[str, list[str]] = {}
     if rm.INCIDENTS in layers:

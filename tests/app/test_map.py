@@ -217,7 +217,7 @@ def test_the_map_opens_on_one_layer_and_keeps_the_others_chosen_in_the_link():
     at = open_map()
     assert not at.exception
     assert set(layers(at)) == {"flows"} and at.pills(key="map_layers").value == ["flows"]
-    assert "layers" not in link(at)  # the default is left out of the link
+    assert link(at)["layers"] == ["flows"]  # in the link even as the default: a shared link keeps it
     at.pills(key="map_layers").set_value(["flows", "incidents"]).run()
     assert set(layers(at)) == {"flows", "incidents"} and link(at)["layers"] == ["flows", "incidents"]
     # A dataset without flows opens on its first layer that it has, still one.
