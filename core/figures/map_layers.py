@@ -353,7 +353,8 @@ def deck(layers: list[MapLayer], lang: str, chosen: set[str]) -> pdk.Deck:
     view = framed(positions)
     provider = os.environ.get(BASEMAP_ENV, "").strip().lower()
     basemap = {"map_provider": "carto", "map_style": "light"} if provider == "carto" else {"map_provider": None}
-    sea = pdk.Layer("PolygonLayer", [{"polygon": [[-180, -85], [180, -85], [180, 85], [-180, 85]]}], id="sea",
+    # wider than the world: zoomed out for a phone, the world is narrower than a desktop's map
+    sea = pdk.Layer("PolygonLayer", [{"polygon": [[-540, -85], [540, -85], [540, 85], [-540, 85]]}], id="sea",
                     get_polygon="polygon", get_fill_color=[*SEA, 255], stroked=False, pickable=False)
     return pdk.Deck(layers=[sea, *_basemap(lang, chosen), *(_deck_layer(layer) for layer in layers)],
                     initial_view_state=view, tooltip=TOOLTIP, **basemap)
