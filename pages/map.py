@@ -1,6 +1,9 @@
 """Route map: where the respondents of the chosen dataset come from, pass through, were interviewed and
 want to go, and where they were harmed, as protected counts on one map; beside it, the top corridors
-and places as a table. A click on a country or an arc narrows the shared filters to it."""
+and places as a table. It opens on one layer (the flows), others are added by the user and kept in the
+link. A click or a tap on a country or an arc narrows the shared filters to it and shows its details
+under the map (a tooltip needs a mouse); a sentence above the map says what each layer shows, and the
+table behind it is one click away (core.figures.map_layers: summary_text, layer_table)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from components.filter_bar import set_filter
 from components.shell import context, put_in_url, seed_from_url
 from core import disclosure
 from core.data.engine import load_codebook
-from core.data.geo import TOWN_VARIABLE
+from core.data.geo import TOWN_VARIABLE, country_points
 from core.disclosure import TableRefused
 from core.figures import map_layers as rm
 from core.figures.map_layers import place_name
@@ -22,9 +25,10 @@ from core.query import flow_kinds, flow_variables
 from core.query.filters import FILTER_PARAMS, allowed_codes
 
 FLOW_KEY, LAYERS_KEY, INCIDENT_KEY, PERP_KEY, MAP_KEY = "map_flow", "map_layers", "map_incident", "map_perp", "route_map"
-_CLICKED = "map_clicked"
+_CLICKED, _PICKED = "map_clicked", "map_picked"
 ANY = "any"
-DEFAULT_LAYERS = (rm.FLOWS, rm.INTERVIEWS)
+# The map opens on one layer, the first of these that the dataset has: drawn together, layers hide each other.
+DEFAULT_LAYERS = (rm.FLOWS, rm.ROUTES, rm.INTERVIEWS, rm.INCIDENTS)
 TOP = 10
 
 
@@ -46,10 +50,13 @@ def _on_click() -> None:
     """A click on the map: an arc narrows the filters to its ends, a place to its country."""
     ctx = context()
     objects = st.session_state[MAP_KEY]["selection"]["objects"]
+    st.session_state.pop(_PICKED, None)
     if ctx is None or not objects:
         return
     layer, rows = next(iter(objects.items()))
     row = rows[0] if rows else {}
+    # What the details panel shows: looked up again in the drawn rows, never the browser's text.
+    st.session_state[_PICKED] = {"layer": str(layer), **{k: str(row.get(k))[:40] for k in ("origin", "destination", "code")}}
     dataset = ctx.filters.dataset
     if layer == rm.FLOWS and st.session_state.get(FLOW_KEY) in flow_kinds(dataset):
         ends = zip(flow_variables(st.session_state[FLOW_KEY]), (row.get("origin"), row.get("destination")))
@@ -80,7 +87,7 @@ def _controls(lang: str, dataset: str, tier: str) -> tuple[str | None, list[str]
     codebook = load_codebook(dataset)
     kinds = [k for k in flow_kinds(dataset) if k != "route"]
     available = _layers_available(dataset, tier)
-    default_layers = [layer for layer in DEFAULT_LAYERS if layer in available]
+    default_layers = [layer for layer in DEFAULT_LAYERS if layer in available][:1]
     seed_from_url("flow", FLOW_KEY, kinds, lang)
     seed_from_url("layers", LAYERS_KEY, available, lang, multiple=True)
     if st.session_state.get(FLOW_KEY) not in kinds:  # after a dataset switch
@@ -98,7 +105,9 @@ def _controls(lang: str, dataset: str, tier: str) -> tuple[str | None, list[str]
                         format_func=lambda kind: t(f"map.flow.{kind}", lang))
     layers = list(st.session_state[LAYERS_KEY])
     put_in_url("flow", st.session_state.get(FLOW_KEY) or "", kinds[0] if kinds else "")
-    put_in_url("layers", layers, default_layers)
+    # Always in the link, default or not: a shared link keeps its layers if the default changes (it did:
+    # two layers, then one, issue 19), and a story step's "layers: [flows]" stays in its link.
+    put_in_url("layers", layers, ())
 
     incident_filters: dict[str, list[str]] = {}
     if rm.INCIDENTS in layers:
@@ -134,6 +143,47 @@ def _table(layer: rm.MapLayer, source: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
+def _details(drawn: list[rm.MapLayer], pick: dict | None, lang: str) -> list[tuple[str, str]]:
+    """The (name, details) of what was clicked or tapped, from the rows drawn now: the same text as its
+    tooltip. A country's marker shows the circles at that country; nothing for a pick not drawn."""
+    if not pick:
+        return []
+    layer_id, code = pick.get("layer"), pick.get("code")
+    found = []
+    for layer in drawn:
+        rows = layer.rows
+        if layer_id in rm.LINK_LAYERS and layer.id == layer_id:
+            rows = rows[(rows["origin"] == pick.get("origin")) & (rows["destination"] == pick.get("destination"))]
+        elif layer.id not in rm.LINK_LAYERS and layer_id in (layer.id, rm.COUNTRIES):
+            rows = rows[rows["code"] == code]
+        else:
+            continue
+        found += list(zip(rows["name"], rows["detail"]))
+    if not found and layer_id == rm.COUNTRIES and code in country_points():
+        found = [(country_name(code, lang), t("map.details.no_figures", lang, name=country_name(code, lang)))]
+    return found
+
+
+def _details_panel(drawn: list[rm.MapLayer], lang: str) -> None:
+    """Under the map: the details of what was clicked or tapped (on a phone, the only way to them)."""
+    with st.container(key="map_details", border=True):
+        st.markdown(f"**{t('map.details.title', lang)}**")
+        found = _details(drawn, st.session_state.get(_PICKED), lang)
+        if not found:
+            st.caption(t("map.details.help", lang))
+        for name, detail in found:
+            st.markdown(f"**{name}**  \n{detail}")
+
+
+def _in_words(drawn: list[rm.MapLayer], lang: str) -> None:
+    """The map's text alternative: the table behind each drawn layer, one click away."""
+    with st.expander(t("map.table.label", lang), icon=":material/table:"):
+        st.caption(t("map.table.note", lang))
+        for layer in drawn:
+            st.markdown(f"**{rm.layer_title(layer, lang)}**")
+            st.dataframe(rm.layer_table(layer, lang), hide_index=True, width="stretch")
+
+
 def render() -> None:
     ctx = context()
     if ctx is None:
@@ -150,6 +200,7 @@ def render() -> None:
         st.info(t("map.no_places", lang), icon=":material/location_off:")
         return
     kind, shown, incident_filters = _controls(lang, dataset, tier)
+    scope = rm.scope_of(ctx.filters, lang)
 
     layers: list[rm.MapLayer] = []
     tables: list[tuple[rm.MapLayer, pd.DataFrame]] = []
@@ -168,8 +219,11 @@ def render() -> None:
             st.caption(t(f"map.layer.{layer_id}", lang))
             refused(e, lang, dataset)
             continue
-        layer = rm.flow_layer(source, lang, layer_id) if fn == "flows" else \
-            rm.place_layer(source, args[0][0], lang, layer_id)
+        if fn == "flows":
+            layer = rm.flow_layer(source, lang, layer_id, kind=kind or "", scope=scope)
+        else:
+            extra = incident_filters if layer_id == rm.INCIDENTS else None
+            layer = rm.place_layer(source, args[0][0], lang, layer_id, scope=rm.scope_of(ctx.filters, lang, extra))
         layers.append(layer)
         tables.append((layer, source))
 
@@ -179,8 +233,14 @@ def render() -> None:
         # Flows under the places, so that a place stays clickable where arcs end.
         order = [rm.ROUTES, rm.FLOWS, rm.INCIDENTS, rm.INTERVIEWS, rm.TOWNS]
         drawn = sorted(layers, key=lambda layer: order.index(layer.id))
+        for layer in drawn:  # what the map shows, in words, before it
+            st.markdown(rm.summary_text(layer, lang))
+        if not shown:
+            st.info(t("map.no_layer", lang), icon=":material/layers:")
+        st.space(24)  # room for the chart's toolbar, which Streamlit draws above it, over what is there
         st.pydeck_chart(rm.deck(drawn, lang, chosen), on_select=_on_click, selection_mode="single-object",
-                        key=MAP_KEY, height=560, alt=t("map.alt", lang))
+                        key=MAP_KEY, height=rm.MAP_HEIGHT, alt=t("map.alt", lang))
+        _details_panel(drawn, lang)
         st.caption(t("map.click_help", lang))
         for layer in drawn:
             st.caption(f"**{t(f'map.layer.{layer.id}', lang)}**: {t(f'map.legend.{layer.id}', lang)}")
@@ -189,6 +249,7 @@ def render() -> None:
             st.caption(t("map.hidden_links", lang, minimum=minimum))
         if any(layer.hidden is None and layer.id not in rm.LINK_LAYERS for layer in layers):
             st.caption(t("map.hidden_places", lang, minimum=minimum))
+        _in_words(drawn, lang)
         how_to_read(lang, tier, "map", "map")
     with side:
         for layer, source in tables:

@@ -7,6 +7,11 @@ position, its protected count and share, and how to draw it. Links and places wh
 drawn; `MapLayer.hidden` says whether some may have been withheld, for the page to say so (never how
 many: which links exist is itself a count, design.md rule 11).
 
+In words, from the same drawn rows: each row's `detail` says what its number counts, for whom and when
+(`tip_text`, the tooltip and the page's details panel), `summary_text` says in one sentence what a layer
+shows, and `layer_table` is the table behind it (the map's text alternative). None of them holds a figure
+the map does not draw, nor how many rows were withheld.
+
 No tile server is asked for anything unless a deployment sets PORTAL_MAP_BASEMAP (see BASEMAP_ENV).
 """
 
@@ -15,16 +20,19 @@ from __future__ import annotations
 import functools
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 import pydeck as pdk
 
-from core.data.codebook import OTHER, country_name
+from core import disclosure
+from core.data.codebook import OTHER, country_name, quarter_label
 from core.data.engine import load_codebook
 from core.data.geo import countries, country_points, town_points, write_outlines
-from core.i18n import fmt_pct, t, tn
+from core.i18n import fmt_int, fmt_pct, t, tn
 from core.pages import MAP_LAYERS
+from core.query.filters import FilterState
 from core.settings import ROOT
 
 # Layer ids: the keys of a selection's objects, and of the page's layer switch.
@@ -50,17 +58,6 @@ TOOLTIP = {"html": "<b>{name}</b><br/>{detail}",
            "style": {"backgroundColor": "#1f2937", "color": "white", "fontSize": "13px", "maxWidth": "320px"}}
 
 
-@dataclass
-class MapLayer:
-    """One layer's drawable rows (a DataFrame of aggregates) and what was left out."""
-    id: str
-    rows: pd.DataFrame
-    # 0: nothing withheld (researchers). None: links or places under the minimum are not drawn (public
-    # tier); how many is not known here: a public table does not tell a withheld count from a zero.
-    hidden: int | None = 0
-    unplaced: list[str] = field(default_factory=list)  # codes with no position ("Other", self-links)
-
-
 def _colour(share: float, ramp: tuple, alpha: int = 230) -> list[int]:
     """A colour along `ramp` for a value's share of the layer's largest (0..1)."""
     if len(ramp) == 1:
@@ -84,9 +81,76 @@ def share_text(share: float, lang: str) -> str:
     return fmt_pct(share, lang, 1)
 
 
-def _detail(count: int, share: float | None, lang: str) -> str:
-    people = tn("figures.respondents", int(count), lang)
-    return people if share is None else t("map.tip_share", lang, respondents=people, share=share_text(share, lang))
+@dataclass(frozen=True)
+class Scope:
+    """Whom and when a map's figures count, in words: the period of interview, and the filters in force
+    (with the incident layer's own choices) or that there are none."""
+    when: str
+    whom: str
+
+    def text(self) -> str:
+        return " · ".join(part for part in (self.when, self.whom) if part)
+
+
+NO_SCOPE = Scope("", "")
+
+
+def scope_of(filters: FilterState, lang: str, extra: Mapping[str, Sequence[str]] | None = None) -> Scope:
+    """The Scope of a map drawn with these filters; `extra`: a layer's own filters (variable -> codes)."""
+    codebook = load_codebook(filters.dataset)
+    quarters = filters.quarters()
+    when = ""
+    if quarters:
+        choice = filters.period_choice()
+        whole_year = len(quarters) > 1 and len(choice) == 4 and all(q.startswith(choice) for q in quarters)
+        if len(quarters) == 1:
+            when = t("map.when_in", lang, period=quarter_label(quarters[0], lang))
+        elif whole_year and (filters.start is not None or filters.end is not None):
+            when = t("map.when_in", lang, period=choice)
+        else:
+            when = t("map.when_range", lang, start=quarter_label(quarters[0], lang),
+                     end=quarter_label(quarters[-1], lang))
+    chosen = {**filters.selections, **(extra or {})}
+    items = [t("charts.filter_item", lang, variable=codebook[name].label(lang),
+               values=", ".join(codebook[name].choice_label(c, lang) for c in codes))
+             for name, codes in chosen.items() if codes]
+    whom = t("map.whom", lang, filters="; ".join(items)) if items else t("map.whom_all", lang)
+    return Scope(when, whom)
+
+
+@dataclass
+class MapLayer:
+    """One layer's drawable rows (a DataFrame of aggregates) and what was left out."""
+    id: str
+    rows: pd.DataFrame
+    # 0: nothing withheld (researchers). None: links or places under the minimum are not drawn (public
+    # tier); how many is not known here: a public table does not tell a withheld count from a zero.
+    hidden: int | None = 0
+    unplaced: list[str] = field(default_factory=list)  # codes with no position ("Other", self-links)
+    tier: str = ""  # whose counts: "public" ones are perturbed (core.query.tables), others exact
+    base: int = 0  # the respondents of the layer's table, the shares' base
+    kind: str = ""  # a FLOWS layer's kind of flow (core.query.flow_kinds)
+    scope: Scope = field(default_factory=lambda: NO_SCOPE)
+
+
+def count_phrase(count: int, tier: str, lang: str) -> str:
+    """A drawn count in words: the public's are perturbed ("about 40"), the researchers' exact."""
+    return t("map.about", lang, n=int(count)) if tier == "public" else fmt_int(int(count), lang)
+
+
+def what_text(layer_id: str, lang: str, first: str, second: str = "", kind: str = "origin_interview") -> str:
+    """What a row of a layer counts, with its place names: "Respondents who travelled Niger → Libya"."""
+    key = f"map.what.{kind}" if layer_id == FLOWS else f"map.what.{layer_id}"
+    return t(key, lang, a=first, b=second)
+
+
+def tip_text(what: str, count: int, share: float | None, tier: str, lang: str, scope: Scope = NO_SCOPE) -> str:
+    """A drawn row's details, as its tooltip and the details panel say them: what is counted, the
+    protected count (and share of the layer's respondents), for whom and when."""
+    figure = count_phrase(count, tier, lang)
+    if share is not None:
+        figure = t("map.tip_share", lang, respondents=figure, share=share_text(share, lang))
+    return " · ".join(part for part in (t("map.tip", lang, what=what, figure=figure), scope.text()) if part)
 
 
 def place_name(code: str, lang: str) -> str:
@@ -94,9 +158,12 @@ def place_name(code: str, lang: str) -> str:
     return t("map.other_countries", lang) if code == OTHER else country_name(code, lang)
 
 
-def flow_layer(table: pd.DataFrame, lang: str, layer_id: str = FLOWS) -> MapLayer:
-    """Links (core.query.flows) as rows to draw: from and to positions, width, colours, tooltip."""
+def flow_layer(table: pd.DataFrame, lang: str, layer_id: str = FLOWS, kind: str = "origin_interview",
+               scope: Scope = NO_SCOPE) -> MapLayer:
+    """Links (core.query.flows of this `kind`) as rows to draw: from and to positions, width, colours,
+    tooltip (what the count is, for the `scope`)."""
     points = country_points()
+    tier = table.attrs.get("tier", "")  # core.query sets it; "public" counts are perturbed
     shown = table[~table["suppressed"]]
     drawable = shown["origin"].isin(points) & shown["destination"].isin(points) & (shown["origin"] != shown["destination"])
     rows = shown[drawable].copy()
@@ -113,16 +180,20 @@ def flow_layer(table: pd.DataFrame, lang: str, layer_id: str = FLOWS) -> MapLaye
         # the faint end is where people come from: the arc's direction
         "color_from": [_colour(s, ramp, 40) for s in scale],
         "name": [f"{place_name(a, lang)} → {place_name(b, lang)}" for a, b in zip(rows["origin"], rows["destination"])],
-        "detail": [_detail(n, n / base if base else None, lang) for n in rows["count"]],
+        "detail": [tip_text(what_text(layer_id, lang, place_name(a, lang), place_name(b, lang), kind), n,
+                            n / base if base else None, tier, lang, scope)
+                   for a, b, n in zip(rows["origin"], rows["destination"], rows["count"])],
     })
     unplaced = [f"{a}>{b}" for a, b in shown.loc[~drawable, ["origin", "destination"]].itertuples(index=False)]
-    hidden = None if table.attrs.get("tier") == "public" else int(table["suppressed"].sum())
-    return MapLayer(layer_id, rows.reset_index(drop=True), hidden=hidden, unplaced=unplaced)
+    hidden = None if tier == "public" else int(table["suppressed"].sum())
+    return MapLayer(layer_id, rows.reset_index(drop=True), hidden=hidden, unplaced=unplaced, tier=tier, base=base,
+                    kind=kind if layer_id == FLOWS else "", scope=scope)
 
 
-def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str) -> MapLayer:
+def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str, scope: Scope = NO_SCOPE) -> MapLayer:
     """Counts by country (a core.query.crosstab over a country variable) as circles, or by town
-    (layer TOWNS, the codes of core.data.geo.TOWN_VARIABLE)."""
+    (layer TOWNS, the codes of core.data.geo.TOWN_VARIABLE); tooltips for the `scope`."""
+    tier = table.attrs.get("tier", "")  # core.query sets it; "public" counts are perturbed
     if layer_id == TOWNS:
         towns = town_points()
         position = {code: (lon, lat) for code, (_, lon, lat) in towns.items()}
@@ -144,12 +215,51 @@ def place_layer(table: pd.DataFrame, column: str, lang: str, layer_id: str) -> M
         "radius": (3 + biggest * scale).round(1),
         "color": [_colour(s, _RAMPS[layer_id], 190) for s in scale],
         "name": [name(c) for c in rows[column]],
-        "detail": [_detail(n, n / base if base else None, lang) for n in rows["count"]],
+        "detail": [tip_text(what_text(layer_id, lang, name(c)), n, n / base if base else None, tier, lang, scope)
+                   for c, n in zip(rows[column], rows["count"])],
     })
     if layer_id == TOWNS:
         out["country"] = [towns[c][0] for c in out["code"]]
     return MapLayer(layer_id, out.reset_index(drop=True), hidden=None if table["suppressed"].any() else 0,
-                    unplaced=list(counts.loc[~placed, column].astype(str)))
+                    unplaced=list(counts.loc[~placed, column].astype(str)), tier=tier, base=base, scope=scope)
+
+
+def layer_title(layer: MapLayer, lang: str) -> str:
+    """A layer's name, with its kind of flow: "Flows, Nationality → country of interview"."""
+    title = t(f"map.layer.{layer.id}", lang)
+    return f"{title}, {t(f'map.flow.{layer.kind}', lang)}" if layer.kind else title
+
+
+def summary_text(layer: MapLayer, lang: str, top: int = 3) -> str:
+    """One sentence saying what a drawn layer shows, from its drawn (protected) rows only: how many links
+    or places are drawn, the largest, and, where some may be withheld, that those under the minimum
+    are not drawn (never how many: design.md rule 11)."""
+    what = "links" if layer.id in LINK_LAYERS else "places"
+    scope = ", ".join(part for part in (layer.scope.when, layer.scope.whom) if part)
+    head = f"{layer_title(layer, lang)} ({scope})" if scope else layer_title(layer, lang)
+    rows = layer.rows.sort_values("count", ascending=False, kind="stable")
+    if rows.empty:
+        text = t("map.summary_none", lang, layer=head)
+    else:
+        largest = ", ".join(f"{name} ({count_phrase(n, layer.tier, lang)})"
+                            for name, n in zip(rows["name"].head(top), rows["count"].head(top)))
+        text = t("map.summary", lang, layer=head, drawn=tn(f"map.drawn.{what}", len(rows), lang), top=largest)
+    if layer.hidden is None:
+        text = t("map.summary_withheld", lang, summary=text,
+                 withheld=t(f"map.withheld.{what}", lang, minimum=disclosure.settings().min_count))
+    return t("map.summary_end", lang, summary=text)
+
+
+def layer_table(layer: MapLayer, lang: str) -> pd.DataFrame:
+    """The table behind a drawn layer, largest first: the same rows, names and protected counts as the
+    map draws (nothing that is not drawn), with each one's share of the layer's respondents."""
+    rows = layer.rows.sort_values("count", ascending=False, kind="stable")
+    column = {FLOWS: "map.col.flows", ROUTES: "map.col.routes", TOWNS: "map.col.town"}.get(layer.id, "map.col.country")
+    return pd.DataFrame({
+        t(column, lang): list(rows["name"]),
+        t("map.col.respondents", lang): [fmt_int(int(n), lang) for n in rows["count"]],
+        t("map.col.share", lang): [share_text(n / layer.base, lang) if layer.base else "" for n in rows["count"]],
+    })
 
 
 @functools.cache
@@ -207,11 +317,19 @@ def _mercator(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(max(min(lat, 80.0), -80.0)) / 2))
 
 
-def framed(positions: list[list[float]], width: int = 640, height: int = 560) -> pdk.ViewState:
+# The server does not know how wide the browser draws the map: the view is framed for the narrowest
+# (a phone's 390-pixel screen less the page's margins), so that nothing drawn is cut off there; a wider
+# screen shows more of the world around it.
+FRAME_WIDTH, MAP_HEIGHT = 350, 520
+MIN_ZOOM = -1.0  # below deck.gl's default of 0: a phone needs the whole width of the Americas to Asia
+
+
+def framed(positions: list[list[float]], width: int = FRAME_WIDTH, height: int = MAP_HEIGHT) -> pdk.ViewState:
     """A view that shows every position on a map of about `width` x `height` pixels (Web Mercator,
     512-pixel world at zoom 0), with a margin; a lone place is shown with its region around it."""
     if not positions:
-        return pdk.ViewState(longitude=20, latitude=15, zoom=0.8)
+        return pdk.ViewState(longitude=20, latitude=15, zoom=round(math.log2(0.9 * width / 512), 2),
+                             min_zoom=MIN_ZOOM)
     lons, lats = [p[0] for p in positions], [p[1] for p in positions]
     west, east = min(lons), max(lons)
     south, north = _mercator(min(lats)), _mercator(max(lats))
@@ -219,7 +337,8 @@ def framed(positions: list[list[float]], width: int = 640, height: int = 560) ->
     span_y = max(north - south, 0.5) / (2 * math.pi)
     zoom = math.log2(min(0.8 * width / 512 / span_x, 0.8 * height / 512 / span_y))
     latitude = math.degrees(2 * math.atan(math.exp((north + south) / 2)) - math.pi / 2)
-    return pdk.ViewState(longitude=(west + east) / 2, latitude=latitude, zoom=round(max(0.6, min(zoom, 4.5)), 2))
+    return pdk.ViewState(longitude=(west + east) / 2, latitude=latitude, zoom=round(max(MIN_ZOOM, min(zoom, 4.5)), 2),
+                         min_zoom=MIN_ZOOM)
 
 
 def deck(layers: list[MapLayer], lang: str, chosen: set[str]) -> pdk.Deck:
@@ -235,7 +354,8 @@ def deck(layers: list[MapLayer], lang: str, chosen: set[str]) -> pdk.Deck:
     view = framed(positions)
     provider = os.environ.get(BASEMAP_ENV, "").strip().lower()
     basemap = {"map_provider": "carto", "map_style": "light"} if provider == "carto" else {"map_provider": None}
-    sea = pdk.Layer("PolygonLayer", [{"polygon": [[-180, -85], [180, -85], [180, 85], [-180, 85]]}], id="sea",
+    # wider than the world: zoomed out for a phone, the world is narrower than a desktop's map
+    sea = pdk.Layer("PolygonLayer", [{"polygon": [[-540, -85], [540, -85], [540, 85], [-540, 85]]}], id="sea",
                     get_polygon="polygon", get_fill_color=[*SEA, 255], stroked=False, pickable=False)
     return pdk.Deck(layers=[sea, *_basemap(lang, chosen), *(_deck_layer(layer) for layer in layers)],
                     initial_view_state=view, tooltip=TOOLTIP, **basemap)

@@ -4,12 +4,16 @@ incident choices and their link, and a click on the map narrowing the shared fil
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from core import disclosure
+from core.data.codebook import country_name
+from core.figures import map_layers as rm
 from core.query import crosstab, flows
+from core.query.filters import FilterState
 from tests.app.conftest import ROOT, as_role, link, open_app, texts
 
 MIN = disclosure.settings().min_count
@@ -67,7 +71,7 @@ def test_public_layers_send_protected_aggregates_only():
     table = crosstab("core", ["country_of_interview"])
     assert interviews.items() <= dict(zip(table["country_of_interview"], table["count"])).items()
     # The side panel: the top rows of each layer, named, with the same protected counts.
-    flows_table = at.dataframe[0].value
+    flows_table = next(df.value for df in at.dataframe if df.value.columns[0] == "Flow")
     assert list(flows_table.columns) == ["Flow", "Respondents", "Share"]
     assert flows_table.iloc[0]["Flow"] == "Venezuela → Colombia"
     top = public.sort_values("count", ascending=False).iloc[0]
@@ -77,7 +81,7 @@ def test_public_layers_send_protected_aggregates_only():
 
 
 def test_links_under_the_threshold_are_not_drawn_and_the_page_says_so_without_a_number():
-    at = open_map({"flow": "interview_destination", "nat": "SOM"})  # a narrow view with small links
+    at = open_map({"flow": "interview_destination", "nat": "SOM", "layers": ["flows", "interviews"]})  # small links
     public = flows("core", "interview_destination", filters={"nationality": ["SOM"]})
     exact = flows("core", "interview_destination", filters={"nationality": ["SOM"]}, tier="researcher")
     assert (exact["count"] < MIN).any() and not public["suppressed"].any()  # small links are not even listed
@@ -184,7 +188,9 @@ def test_the_map_in_french():
     assert not at.exception
     assert at.title[0].value == "Carte des routes"
     details = " ".join(r["detail"] for r in layers(at)["flows"])
-    assert "7\u202f792 personnes interrogées, soit 6,5\xa0% du total" in details
+    assert "Personnes interrogées, Venezuela → Colombie (nationalité → pays d’entretien)\xa0: environ 7\u202f792, " \
+           "soit 6,5\xa0% du total · période d’entretien\xa0: T1 2017 – T3 2026 · toutes les personnes interrogées" \
+           in details
     assert any(r["name"] == "Soudan → Libye" for r in layers(at)["flows"])
 
 
@@ -202,3 +208,97 @@ def test_the_outlines_are_fetched_once_from_this_server_and_the_filtered_countri
     markers = {row["code"]: row["name"] for row in by_id["countries"]["data"]}
     assert markers["ERI"] == "Eritrea" and len(markers) > 170
     assert len(json.dumps(deck(at))) < 200_000  # the outlines are not in every rerun's message
+
+
+# -- issue 19: one layer first, the map in words, details on a tap ---------------------------------------
+
+
+def test_the_map_opens_on_one_layer_and_keeps_the_others_chosen_in_the_link():
+    at = open_map()
+    assert not at.exception
+    assert set(layers(at)) == {"flows"} and at.pills(key="map_layers").value == ["flows"]
+    assert link(at)["layers"] == ["flows"]  # in the link even as the default: a shared link keeps it
+    at.pills(key="map_layers").set_value(["flows", "incidents"]).run()
+    assert set(layers(at)) == {"flows", "incidents"} and link(at)["layers"] == ["flows", "incidents"]
+    # A dataset without flows opens on its first layer that it has, still one.
+    covid = open_map({"ds": "covid"})
+    assert not covid.exception and len(layers(covid)) == 1
+
+
+def _summary_of(layer_id: str, lang: str, filters: FilterState, **query) -> str:
+    """The sentence the page should write for a layer, built here from core's protected tables."""
+    scope = rm.scope_of(filters, lang)
+    if layer_id == "flows":
+        layer = rm.flow_layer(flows("core", query.get("kind", "origin_interview"), filters=filters.query_filters()),
+                              lang, "flows", query.get("kind", "origin_interview"), scope)
+    else:
+        table = crosstab("core", ["country_of_interview"], filters=filters.query_filters())
+        layer = rm.place_layer(table, "country_of_interview", lang, layer_id, scope)
+    return rm.summary_text(layer, lang)
+
+
+@pytest.mark.parametrize("lang, words", [("en", "links drawn"), ("fr", "liens tracés"), ("es", "vínculos dibujados")])
+def test_a_sentence_says_what_the_map_shows_in_each_language(lang, words):
+    at = open_app({"lang": lang}, page="map")
+    assert not at.exception
+    expected = _summary_of("flows", lang, FilterState("core"))
+    assert words in expected and expected in [m.value for m in at.markdown]
+    # It follows the filters and the layers: the period and the nationality are in it.
+    at = open_app({"lang": lang, "nat": "SDN", "from": "2024Q1", "to": "2024Q4", "layers": ["flows", "interviews"]}, page="map")
+    narrowed = FilterState("core", "2024Q1", "2024Q4", {"nationality": ("SDN",)})
+    for layer_id in ("flows", "interviews"):
+        assert _summary_of(layer_id, lang, narrowed) in [m.value for m in at.markdown], layer_id
+    assert any("2024" in m.value and country_name("SDN", lang) in m.value for m in at.markdown)
+
+
+def _table_counts(df) -> list[int]:
+    return [int(re.sub(r"\D", "", v)) for v in df.iloc[:, 1]]
+
+
+def test_the_table_behind_the_map_holds_only_what_the_map_draws():
+    query = {"flow": "interview_destination", "nat": "SOM", "layers": ["flows", "routes", "incidents", "interviews"]}
+    at = open_map(query)
+    [expander] = [e for e in at.expander if e.label == "The map's figures as a table"]
+    tables = [df.value for df in expander.dataframe]
+    sent = layers(at)
+    assert len(tables) == len(sent) == 4
+    exact_small = flows("core", "interview_destination", filters={"nationality": ["SOM"]}, tier="researcher")
+    assert (exact_small["count"] < MIN).any()  # there are small links to leave out
+    for table in tables:
+        assert table.columns[1] == "Respondents" and len(table)
+        assert min(_table_counts(table)) >= MIN  # the public table has no count under the minimum
+    # Row for row, the names and counts the layers draw: nothing the map does not show.
+    drawn = sorted((r["name"], r["count"]) for rows in sent.values() for r in rows)
+    assert sorted((n, c) for table in tables for n, c in zip(table.iloc[:, 0], _table_counts(table))) == drawn
+    # Researchers' table is the exact one, small links included.
+    researcher = open_map(query, role="researcher")
+    [expander] = [e for e in researcher.expander if e.label == "The map's figures as a table"]
+    assert min(min(_table_counts(df.value)) for df in expander.dataframe) < MIN
+
+
+def test_a_click_or_tap_shows_the_same_text_as_the_tooltip_under_the_map():
+    at = open_map()
+    assert "Tap or click an arc or a circle: its figures appear here." in texts(at)
+    arc = next(r for r in layers(at)["flows"] if r["origin"] == "SDN" and r["destination"] == "LBY")
+    click(at, "flows", arc)
+    # The panel shows the arc as drawn now (the click narrowed the filters to its ends): what it counts,
+    # its protected count, for whom and when, exactly as its tooltip says it.
+    [now] = [r for r in layers(at)["flows"] if (r["origin"], r["destination"]) == ("SDN", "LBY")]
+    assert now["count"] == arc["count"]  # the same cell, whatever the filters (cell-key perturbation)
+    assert now["detail"].startswith(f"Respondents from Sudan interviewed in Libya: about {arc['count']:,}")
+    assert "filters: Country of interview: Libya; Nationality: Sudan" in now["detail"]
+    assert f"**Sudan → Libya**  \n{now['detail']}" in [m.value for m in at.markdown]
+    # A country's marker shows the circles drawn there; a forged text is never shown, only the rows drawn.
+    at = click(open_map({"layers": ["interviews"]}), "countries", {"code": "NER", "name": "<script>", "detail": "x"})
+    [niger] = [r for r in layers(at)["interviews"] if r["code"] == "NER"]
+    assert f"**Niger**  \n{niger['detail']}" in [m.value for m in at.markdown]
+    assert "<script>" not in texts(at)
+
+
+def test_the_tooltip_says_what_is_counted_for_whom_and_when():
+    at = open_map({"layers": ["incidents"], "incident": "kidnapping", "gender": "woman", "from": "2025Q2", "to": "2025Q2"})
+    tips = [r["detail"] for r in layers(at)["incidents"]]
+    assert tips and all(" · interviewed in Q2 2025 · filters: " in tip for tip in tips)
+    incidents = "Protection incidents experienced or witnessed during the journey: Kidnapping"
+    assert all("Gender: Woman" in tip and incidents in tip for tip in tips)
+    assert all(re.search(r"^Respondents who reported an incident in .+: about [\d,]+, ", tip) for tip in tips)

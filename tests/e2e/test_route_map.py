@@ -47,6 +47,7 @@ def test_a_click_on_a_country_sets_the_filter_and_the_link(portal, page: Page):
     # deck.gl picks a circle only once it has drawn it, which nothing on the page announces: click the
     # centre until the link shows the country (the state), not after a fixed pause.
     picked = "() => new URLSearchParams(location.search).get('country') === 'LBY'"
+    canvas.evaluate("e => e.scrollIntoView({block: 'center'})")  # its centre on screen, under the sentence above it
     for _ in range(20):
         box = canvas.bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
@@ -61,3 +62,64 @@ def test_a_click_on_a_country_sets_the_filter_and_the_link(portal, page: Page):
     expect(portal.filter_box(page, "Country of interview")).to_have_value("Libya")
     expect(page.get_by_text("Filter set: Country of interview: Libya")).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "map_clicked.png", full_page=True)
+
+
+def _tap_until(portal, page: Page, canvas, details, text: str) -> None:
+    """Tap the centre of the map until the details panel shows `text`: deck.gl picks an object only once
+    it has drawn it, which nothing on the page announces, so the wait is on the panel, not on time."""
+    for _ in range(20):
+        box = canvas.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        portal.settle(page)
+        try:
+            expect(details.get_by_text(text)).to_be_visible(timeout=3000)
+            return
+        except AssertionError:
+            continue
+    expect(details.get_by_text(text)).to_be_visible()
+
+
+def test_on_a_phone_the_map_fits_the_width_and_a_tap_shows_its_details(portal, new_context):
+    page = new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True).new_page()
+    # Egyptians are interviewed in Libya only: the one circle is at the centre of the map.
+    portal.open(page, "/map", {"nat": "EGY", "layers": "interviews"})
+    canvas = deck_canvas(portal, page)
+    expect(canvas).to_be_visible()
+    box = portal.current(portal.main(page)).get_by_test_id("stDeckGlJsonChart").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
+    details = page.locator(".st-key-map_details")
+    expect(details).to_contain_text("Tap or click an arc or a circle: its figures appear here.")
+    canvas.evaluate("e => e.scrollIntoView({block: 'center'})")
+    _tap_until(portal, page, canvas, details, "Respondents interviewed in Libya: about")
+    # The same words as the tooltip: what is counted, for whom and when.
+    expect(details).to_contain_text("filters: Country of interview: Libya; Nationality: Egypt")
+    expect(details).to_contain_text("interviewed Q1 2017 – Q3 2026")
+    panel = details.bounding_box()
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 390, panel
+    portal.screenshot(page, "map_phone_tapped")
+
+
+def _overlaps(a: dict, b: dict) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and \
+        a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
+def test_the_maps_toolbar_covers_none_of_the_controls_above_it(portal, new_context, width, height):
+    page = new_context(viewport={"width": width, "height": height}).new_page()
+    portal.open(page, "/map", {"layers": ["flows", "incidents"]})  # every control drawn: layers, flows, incidents
+    chart = portal.current(portal.main(page)).get_by_test_id("stDeckGlJsonChart")
+    expect(chart.locator("canvas").first).to_be_visible()
+    chart.evaluate("e => e.scrollIntoView({block: 'center'})")
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    toolbar = portal.current(portal.main(page)).filter(has=page.get_by_test_id("stDeckGlJsonChart")) \
+        .get_by_test_id("stElementToolbar")
+    expect(toolbar).to_be_visible()
+    bar = toolbar.bounding_box()
+    above = portal.current(portal.main(page)).locator(
+        "[data-testid='stButtonGroup'], [data-testid='stSelectbox'], [data-testid='stMarkdownContainer']")
+    boxes = [b for b in (el.bounding_box() for el in above.all()) if b and b["y"] < box["y"]]
+    assert len(boxes) >= 4, boxes  # the layers, two incident choices, the flow kind, the sentences
+    assert not [b for b in boxes if _overlaps(bar, b)], (bar, boxes)

@@ -50,7 +50,8 @@ def test_flow_rows_leave_out_withheld_unplaced_and_self_links():
     assert biggest["width"] > smaller["width"] and biggest["color"] != smaller["color"]
     # The arc fades in from where people come from.
     assert biggest["color_from"][:3] == biggest["color"][:3] and biggest["color_from"][3] < biggest["color"][3]
-    assert biggest["name"] == "Sudan → Libya" and biggest["detail"] == "400 respondents, 40.0% of the total"
+    assert biggest["name"] == "Sudan → Libya"
+    assert biggest["detail"] == "Respondents from Sudan interviewed in Libya: 400, 40.0% of the total"
     assert (biggest["from_lon"], biggest["from_lat"]) == country_points()["SDN"]
 
 
@@ -62,7 +63,7 @@ def test_place_rows_for_towns_carry_their_country():
     assert list(layer.rows["code"]) == ["tripoli", "agadez"]  # nobody in Sabha: no circle
     assert list(layer.rows["country"]) == ["LBY", "NER"]
     assert layer.rows["name"].tolist() == ["Tripoli", "Agadez"]
-    assert layer.rows["detail"][1] == "3 personnes interrogées, soit 5,7\xa0% du total"
+    assert layer.rows["detail"][1] == "Personnes interrogées (Agadez, lieu d’entretien)\xa0: 3, soit 5,7\xa0% du total"
 
 
 def test_a_tiny_share_is_not_shown_as_zero():
