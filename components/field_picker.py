@@ -30,26 +30,30 @@ _CSS = """
 .avail { border: 1px solid var(--st-border-color, #d5d7de); border-radius: 8px; padding: 8px;
          max-height: 340px; overflow-y: auto; background: var(--st-background-color, #fff); }
 .avail input { width: 100%; box-sizing: border-box; padding: 6px 8px; margin-bottom: 6px;
-               border: 1px solid var(--st-border-color, #d5d7de); border-radius: 6px; font: inherit; }
+               border: 1px solid #8a8d96; border-radius: 6px; font: inherit; }
 .theme { font-weight: 600; font-size: 0.8rem; text-transform: uppercase; letter-spacing: .03em;
-         color: var(--st-gray-70, #555a66); margin: 8px 2px 2px; }
+         color: #4d5160; margin: 8px 2px 2px; }
 .zones { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; align-content: start; }
 .zone { border: 2px dashed var(--st-border-color, #c4c7cf); border-radius: 8px; padding: 6px; min-height: 120px;
         background: var(--st-secondary-background-color, #f4f5f8); }
-.zone.over, .avail.over { border-color: var(--st-primary-color, #ff4b4b); }
+.zone.over, .avail.over { border-color: var(--st-primary-color, #1f5f99); }
 .zone h4 { margin: 0 0 6px; font-size: 0.9rem; }
-.zone .hint { color: var(--st-gray-60, #6b7080); font-size: 0.8rem; }
+.zone .hint { color: #4d5160; font-size: 0.8rem; }
 ul { list-style: none; margin: 0; padding: 0; }
 li.field { display: flex; align-items: center; gap: 4px; padding: 4px 6px; margin: 3px 0; border-radius: 6px;
            background: var(--st-background-color, #fff); border: 1px solid var(--st-border-color, #d5d7de);
            cursor: grab; line-height: 1.25; }
-li.field:focus { outline: 2px solid var(--st-primary-color, #ff4b4b); outline-offset: 1px; }
-li.field.placed { opacity: .45; }
+/* Text at least 4.5:1 on white and on the zones' grey (WCAG AA); a placed field is marked by its dashed
+   border and grey background, not by fading it (opacity .45 gave 2.58:1). A focus ring on all that Tab reaches. */
+li.field:focus, li.field button:focus-visible, .avail input:focus-visible {
+  outline: 2px solid var(--st-primary-color, #1f5f99); outline-offset: 1px; }
+li.field button:focus-visible { border-radius: 3px; }
+li.field.placed { color: #555966; background: var(--st-secondary-background-color, #f8f8f7); border-style: dashed; }
 li.field .name { flex: 1; }
 li.field button { border: none; background: transparent; cursor: pointer; padding: 0 3px; font: inherit;
-                  color: var(--st-gray-70, #555a66); }
-li.field button:hover, li.field button:focus { color: var(--st-primary-color, #ff4b4b); }
-.help { grid-column: 1 / -1; color: var(--st-gray-60, #6b7080); font-size: 0.8rem; }
+                  color: #4d5160; }
+li.field button:hover, li.field button:focus { color: var(--st-primary-color, #1f5f99); }
+.help { grid-column: 1 / -1; color: #4d5160; font-size: 0.8rem; }
 """
 
 _JS = """
