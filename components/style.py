@@ -4,7 +4,6 @@ Streamlit's theme (.streamlit/config.toml [theme]) cannot say.
 - A keyboard focus ring (WCAG 2.4.7) on every link and button that Streamlit 1.67 leaves without one:
   the menu's page links and the charts' toolbar buttons change nothing on focus. Streamlit's own buttons
   and inputs keep their ring; `:focus-visible` only, so a mouse click draws none.
-- Phone width: long unbroken words (a URL, a dataset name) wrap instead of widening the page.
 
 Caption contrast is set by the theme's textColor, not here (config.toml says why).
 """
@@ -20,7 +19,6 @@ a:focus-visible, button:focus-visible, summary:focus-visible, [role="tab"]:focus
 [data-testid="stPageLink-NavLink"]:focus-visible {{
   outline: 2px solid {FOCUS} !important; outline-offset: 2px;
 }}
-[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stSidebar"] p {{ overflow-wrap: anywhere; }}
 </style>"""
 
 
