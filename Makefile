@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench attack setup data lint clean-data
+.PHONY: run test bench attack setup data lint clean-data screenshots
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(VENV)/.dev data
 # are those of docs/disclosure.md. ATTACK_ARGS="--noise 5" also compares a wider perturbation table.
 attack: $(VENV)/.dev data
 	PORTAL_CKM_SECRET=test-only-ckm-secret-0123456789-abcdefghijklmnop $(PY) -m scripts.attack $(ATTACK_ARGS)
+
+# Every page at 1366x768 and 390x844, full page, into docs/screenshots/ (scripts/screenshots.py; its own server).
+screenshots: $(VENV)/.dev data
+	$(PY) -m scripts.screenshots $(SCREENSHOT_ARGS)
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .

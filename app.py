@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from components import auth, present, shell, story, tour
+from components import auth, present, shell, story, style, tour
 from components.filter_bar import filter_bar
 from core.auth.access import can_open, tier_for
 from core.data.engine import dataset_name
@@ -21,6 +21,7 @@ if shell.folder_mode():  # a freshly started server's first visit: see shell.han
     shell.hand_to_router()
 lang = shell.choose_language()
 st.set_page_config(page_title=t("app.title", lang), page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
+style.apply()
 menu = st.sidebar.container(key="menu")  # the first thing in the sidebar, filled once the pages are known
 
 with st.spinner(t("app.building_data", lang)):

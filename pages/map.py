@@ -160,7 +160,7 @@ def _details(drawn: list[rm.MapLayer], pick: dict | None, lang: str) -> list[tup
             continue
         found += list(zip(rows["name"], rows["detail"]))
     if not found and layer_id == rm.COUNTRIES and code in country_points():
-        found = [(country_name(code, lang), t("map.details.no_figures", lang, name=country_name(code, lang)))]
+        found = [(place_name(code, lang), t("map.details.no_figures", lang, name=place_name(code, lang)))]
     return found
 
 

@@ -1,0 +1,104 @@
+"""A phone's screen, 390×844 (an iPhone 12 to 15): no page scrolls sideways, and nothing in it runs off
+the screen, in the public tier and on Microdata for a signed-in researcher.
+
+"Runs off": a visible element of the main area whose box reaches past the screen's left or right edge and
+that is not inside a region that scrolls on its own (a data grid, a wide table: reachable by swiping it).
+Shadow roots (the field picker) are looked into. Each finding names the element and how wide it is.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import CAROL
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
+# Every public page but the crosstab (its own test, below): the listed pages and the core survey's themes.
+PAGES = ("/", "/map", "/stories", "/about", "/profiles", "/drivers", "/journey", "/smuggling", "/protection",
+         "/information", "/destinations", "/needs")
+
+# What scrolls sideways (the document, or Streamlit's main containers), and what runs off the screen.
+OVERFLOW_JS = """() => {
+    const vw = window.innerWidth;
+    const wide = [['document', document.documentElement]].concat(
+        ['stAppViewContainer', 'stMain', 'stMainBlockContainer'].map(id => [id, document.querySelector(`[data-testid='${id}']`)]))
+        .filter(([, el]) => el && el.scrollWidth > el.clientWidth + 1)
+        .map(([id, el]) => `${id} scrolls sideways: ${el.scrollWidth} px wide in ${el.clientWidth}`);
+    const main = document.querySelector("[data-testid='stMainBlockContainer']");
+    const parentOf = el => el.parentElement || (el.parentNode && el.parentNode.host) || null;
+    const shown = el => {  // not made invisible (a grid's toolbar is transparent until hovered or tapped)
+        for (let a = el; a && a !== main; a = parentOf(a)) {
+            if (a.nodeType !== 1) continue;
+            const s = getComputedStyle(a);
+            if (s.opacity === '0' || s.visibility === 'hidden') return false;
+        }
+        return true;
+    };
+    const outside = el => { const r = el.getBoundingClientRect();
+                            return r.width > 0 && r.height > 0 && (r.right > vw + 1 || r.left < -1) && shown(el); };
+    const name = el => {
+        const parts = [];
+        for (let e = el; e && e !== main && parts.length < 4; e = parentOf(e)) {
+            const tid = e.getAttribute && e.getAttribute('data-testid');
+            const key = e.classList && ([...e.classList].find(c => c.startsWith('st-key-'))
+                                        || [...e.classList].find(c => !/^(st-emotion|e[0-9a-z]{5,}$)/.test(c)));
+            parts.unshift(e.tagName.toLowerCase() + (tid ? `[data-testid=${tid}]` : '') + (key ? '.' + key : ''));
+        }
+        return parts.join(' > ');
+    };
+    const scrolls = el => {  // inside a region (within the main area) that scrolls sideways on its own
+        for (let a = parentOf(el); a && a !== main; a = parentOf(a)) {
+            if (a.nodeType !== 1) continue;
+            const s = getComputedStyle(a);
+            if (['auto', 'scroll'].includes(s.overflowX) && !outside(a)) return true;
+        }
+        return false;
+    };
+    const off = [];
+    const visit = root => {
+        for (const el of root.querySelectorAll('*')) {
+            if (el.shadowRoot) visit(el.shadowRoot);
+            if (!outside(el) || scrolls(el)) continue;
+            const parent = parentOf(el);
+            if (parent && parent !== main && outside(parent)) continue;  // its parent is reported instead
+            const r = el.getBoundingClientRect();
+            off.push(`${name(el)}: ${Math.round(r.left)} to ${Math.round(r.right)} px (${Math.round(r.width)} wide)`);
+        }
+    };
+    if (main) visit(main);
+    return wide.concat(off);
+}"""
+
+
+def overflow(portal, page: Page, path: str) -> list[str]:
+    portal.open(page, path)
+    expect(portal.title(page)).to_be_visible()
+    return page.evaluate(OVERFLOW_JS)
+
+
+def test_no_public_page_scrolls_sideways_on_a_phone(portal, new_context):
+    page = new_context(**PHONE).new_page()
+    found = {path: overflow(portal, page, path) for path in PAGES}
+    found = {path: issues for path, issues in found.items() if issues}
+    assert not found, "\n".join(f"{path}:\n  " + "\n  ".join(issues) for path, issues in found.items())
+
+
+def test_the_crosstab_does_not_scroll_sideways_on_a_phone(portal, new_context):
+    page = new_context(**PHONE).new_page()
+    portal.open(page, "/")
+    issues = overflow(portal, page, "/crosstab")
+    assert not issues, "\n".join(issues)
+
+
+def test_microdata_does_not_scroll_sideways_on_a_phone(portal, new_context):
+    desktop = portal.open(new_context().new_page(), "/")  # signed in where the sidebar is open
+    cookie = portal.sign_in(desktop, CAROL)
+    phone = new_context(**PHONE)
+    phone.add_cookies([cookie])
+    page = phone.new_page()
+    issues = overflow(portal, page, "/microdata")
+    expect(portal.title(page)).to_have_text("Microdata")
+    assert not issues, "\n".join(issues)
