@@ -37,8 +37,11 @@ OVERFLOW_JS = """() => {
         }
         return true;
     };
+    // Wholly left of the screen is the "visually hidden" pattern of a skip link (shown when focused),
+    // which scrolls nothing: a left overflow counts only where part of the element is on screen.
     const outside = el => { const r = el.getBoundingClientRect();
-                            return r.width > 0 && r.height > 0 && (r.right > vw + 1 || r.left < -1) && shown(el); };
+                            return r.width > 0 && r.height > 0 && (r.right > vw + 1 || (r.left < -1 && r.right > 0))
+                                   && shown(el); };
     const name = el => {
         const parts = [];
         for (let e = el; e && e !== main && parts.length < 4; e = parentOf(e)) {
