@@ -20,6 +20,9 @@ SECRETS_FILE = Path(os.environ.get("PORTAL_SECRETS_FILE", ROOT / ".streamlit" / 
 
 DATASETS = ("core", "covid", "returns")  # the built-in datasets, with synthetic data and codebooks of their own
 LANGUAGES = ("en", "fr", "es")
+# Where a visitor reports an accessibility barrier or a problem (the About page's statement): an e-mail
+# address or a web address of the team that runs the portal.
+CONTACT = os.environ.get("PORTAL_CONTACT", "")
 
 
 class MissingSecret(RuntimeError):

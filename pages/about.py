@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.figures import caveats
 from components.shell import context
-from core import disclosure
+from core import disclosure, settings
 from core.data.codebook import Codebook, Variable
 from core.data.engine import load_codebook
 from core.i18n import t
@@ -55,6 +55,17 @@ def dictionary(codebook: Codebook, lang: str, search: str = "", themes: tuple[st
     return pd.DataFrame(rows, columns=["question", "name", "theme", "type", "answers", "public", "sensitive", "asked"])
 
 
+def accessibility(lang: str) -> None:
+    """The accessibility statement: what was tested and how, what conforms to WCAG 2.1 AA, what does
+    not yet, and how to report a barrier."""
+    st.header(t("about.a11y.title", lang))
+    st.markdown(t("about.a11y.body", lang))
+    st.markdown("\n".join(f"- {t(f'about.a11y.gap.{gap}', lang)}" for gap in ("grid", "map", "menu", "reader")))
+    contact = settings.CONTACT
+    report = t("about.a11y.report", lang, contact=contact) if contact else t("about.a11y.report_operator", lang)
+    st.markdown(report)
+
+
 def render() -> None:
     ctx = context()
     if ctx is None:
@@ -72,6 +83,8 @@ def render() -> None:
     st.markdown(t("about.protection.body", lang, minimum=rules.min_count, population=rules.min_population,
                   variables=rules.max_variables, sensitive=rules.max_variables_sensitive, base=rules.min_percentage_base,
                   contributors=rules.min_contributors, category=rules.min_category_size))
+
+    accessibility(lang)
 
     st.header(t("about.dictionary.title", lang))
     st.caption(t("about.dictionary.intro", lang, dataset=codebook.title(lang)))

@@ -385,3 +385,19 @@ def test_the_login_cookie_write_stays_drawn_unchanged_then_goes(monkeypatch):
     assert _cookie_writes(at) == []
     at.sidebar.button(key="signout").click().run()
     assert [w["method"] for w in _cookie_writes(at)] == ["delete"]
+
+
+# --- the accessibility statement -----------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_the_about_page_has_an_accessibility_statement_with_a_way_to_report(lang, monkeypatch):
+    from core import settings
+
+    at = open_app({"lang": lang}, page="about")
+    assert t("about.a11y.title", lang) in [h.value for h in at.header]
+    shown = texts(at)
+    assert t("about.a11y.body", lang) in shown and t("about.a11y.gap.grid", lang) in shown
+    assert t("about.a11y.report_operator", lang) in shown  # no contact set: the operator is named
+    monkeypatch.setattr(settings, "CONTACT", "access@example.org")
+    at.run()
+    assert t("about.a11y.report", lang, contact="access@example.org") in texts(at)
