@@ -33,6 +33,14 @@ TARGETS = {
     "microdata": '[data-testid="stMain"] [data-testid="stDataFrame"]',
 }
 HIGHLIGHT = "#d97706"
+# The panel stays in view while the page scrolls to the part it explains; not on a phone, where it would
+# take half the screen.
+# (Sticky on the panel's wrapper, the child of the page's block: a sticky element moves only within its
+# parent.)
+_PANEL = '[data-testid="stLayoutWrapper"]:has(> .st-key-tour_panel)'
+_STICKY = (f"{_PANEL} {{ position: sticky; top: 4rem; z-index: 20; }} .st-key-tour_panel {{ background: #ffffff; "
+           f"box-shadow: 0 2px 8px rgba(0,0,0,.12); }} @media (max-width: 640px) {{ {_PANEL} {{ position: static; }} "
+           f".st-key-tour_panel {{ box-shadow: none; }} }}")
 
 _JS = """
 export default function(component) {
@@ -42,7 +50,16 @@ export default function(component) {
   let tries = 0, timer = null;
   const find = () => {
     const el = document.querySelector(data.selector);
-    if (el) { window.__portalTourAt = data.step; el.scrollIntoView({ block: 'center', behavior: 'smooth' }); return; }
+    if (el) {
+      window.__portalTourAt = data.step;
+      // The panel stays at the top of the page (sticky, on screens wide enough): the part explained is
+      // scrolled to just under it, so that both are in view.
+      const panel = document.querySelector('.st-key-tour_panel');
+      const sticky = panel && getComputedStyle(panel.parentElement).position === 'sticky';
+      el.style.scrollMarginTop = sticky ? (panel.offsetHeight + 24) + 'px' : '';
+      el.scrollIntoView({ block: sticky ? 'start' : 'center', behavior: 'smooth' });
+      return;
+    }
     if (++tries < 40) timer = setTimeout(find, 150);
   };
   timer = setTimeout(find, 200);
@@ -105,7 +122,7 @@ def panel(ctx, number: int) -> None:
     step = steps[number - 1]
     selector = TARGETS[step.target]
     st.html(f"<style>{selector} {{ outline: 4px solid {HIGHLIGHT} !important; outline-offset: 4px;"
-            f" border-radius: 6px; }}</style>")
+            f" border-radius: 6px; }} {_STICKY}</style>")
     with st.container(border=True, key="tour_panel"):
         st.caption(t("tour.label", lang, number=number, total=len(steps)))
         st.markdown(f"**{t(f'tour.{step.id}.title', lang)}**")

@@ -13,7 +13,7 @@ from components.shell import context
 from core.data.codebook import OTHER, quarter_label
 from core.data.engine import load_codebook
 from core.disclosure import TableRefused
-from core.figures.charts import one_cell
+from core.figures.charts import narrow, one_cell
 from core.figures.text import count_text
 from core.i18n import t
 
@@ -51,20 +51,32 @@ def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str, place: str = "
         x=alt.X("year:O", title=codebook["interview_year"].label(lang), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("region:N", title=None, sort=[region.choice_label(c, lang) for c in (region.codes or
                                                                                   list(table[place].unique()))],
-                axis=alt.Axis(labelLimit=300)),
+                axis=alt.Axis(labelLimit=narrow(90, 300))),
     )
     cells = base.mark_rect(stroke="white").encode(
-        # "d": no thousands separator rather than Vega's English one in every language
-        color=alt.Color("count:Q", title=title_count, scale=alt.Scale(scheme="blues"), legend=alt.Legend(format="d")),
+        # "d": no thousands separator rather than Vega's English one in every language; the legend under
+        # the cells, where it takes no width from them on a phone
+        color=alt.Color("count:Q", title=title_count, scale=alt.Scale(scheme="blues"),
+                        legend=alt.Legend(format="d", orient="bottom", direction="horizontal", gradientLength=160)),
         tooltip=[alt.Tooltip("region:N", title=region.label(lang)),
                  alt.Tooltip("year:O", title=codebook["interview_year"].label(lang)),
                  alt.Tooltip("text:N", title=title_count)],
     )
-    labels = base.mark_text(fontSize=11).encode(
+    # On a phone the cells are too narrow for their numbers: none is written (the table below has them).
+    labels = base.mark_text(fontSize=narrow(0, 11)).encode(
         text="text:N",
         color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#1f2937")),
     )
     return (cells + labels).properties(height=alt.Step(34))
+
+
+def _coverage_summary(data: pd.DataFrame, lang: str) -> str:
+    """The coverage chart in one sentence: its largest shown cell."""
+    shown = data[data["count"].notna()]
+    if shown.empty:
+        return t("figures.summary.withheld", lang)
+    peak = shown.loc[shown["count"].astype(float).idxmax()]
+    return t("overview.coverage_summary", lang, region=peak["region"], year=peak["year"], count=peak["text"])
 
 
 def render() -> None:
@@ -116,7 +128,15 @@ def render() -> None:
                                        codebook["interview_year"].label(lang): data["year"],
                                        t("overview.respondents", lang): data["text"]}), hide_index=True)
             else:
-                st.altair_chart(present.altair_chart(_coverage_chart(coverage, lang, dataset, place)), width="stretch")
+                summary = _coverage_summary(data, lang)
+                chart = present.altair_chart(_coverage_chart(coverage, lang, dataset, place)).properties(
+                    description=summary)  # the chart's text alternative (its aria-label)
+                st.altair_chart(chart, width="stretch")
+                st.caption(summary)
+                with st.expander(t("figures.table", lang), icon=":material/table:"):
+                    st.dataframe(data.pivot(index="region", columns="year", values="text").rename_axis(
+                        index=codebook[place].label(lang), columns=codebook["interview_year"].label(lang)),
+                        width="stretch")
             how_to_read(lang, tier, "counts", "coverage")
 
     st.subheader(t("caveats.title", lang))

@@ -40,6 +40,12 @@ def finish(chart, lang: str):
     return chart.configure(locale={"number": locale(lang)}).configure_view(stroke=None)
 
 
+def narrow(phone: float, wide: float) -> dict:
+    """A chart setting that depends on the width of the chart's box, read by Vega in the browser
+    (the server does not know the screen): `phone` under 480 px, `wide` above."""
+    return {"expr": f"containerSize()[0] > 0 && containerSize()[0] < 480 ? {phone} : {wide}"}
+
+
 def inline(data: pd.DataFrame) -> alt.InlineData:
     """The table as values written into the spec. Not a DataFrame: Streamlit switches Altair's data
     transformer for the whole process while it draws, and a download rendered meanwhile on another

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from core.data.engine import load_codebook
-from core.figures.charts import finish, inline, one_cell
+from core.figures.charts import finish, inline, narrow, one_cell
 from core.figures.text import count_text, share_text
 from core.i18n import fmt_decimal, fmt_int, t
 from core.query.pivot import COUNT_MEASURES, NUMBER_MEASURES, Pivot
@@ -161,12 +161,6 @@ def chart_data(pivot: Pivot, lang: str) -> pd.DataFrame:
     })
 
 
-def _narrow(phone: float, wide: float) -> dict:
-    """A chart setting that depends on the width of the chart's box, read by Vega in the browser
-    (the server does not know the screen): `phone` under 480 px, `wide` above."""
-    return {"expr": f"containerSize()[0] > 0 && containerSize()[0] < 480 ? {phone} : {wide}"}
-
-
 def _no_chart(data: pd.DataFrame) -> str | None:
     if one_cell(data, "row", "column"):
         return "one_cell"
@@ -204,10 +198,10 @@ def chart(pivot: Pivot, view: str, lang: str):
             # and Vega hides labels that overlap. On a narrow screen (a phone) they are cut shorter (the
             # tooltip has them whole) and stand steeper, so that they neither overlap nor run off.
             x=alt.X("column:N", sort=col_order, title=col_title,
-                    axis=alt.Axis(orient="top", labelLimit=_narrow(70, 200), labelAngle=_narrow(-60, -35),
-                                  labelAlign="left", labelOverlap=False, titleLimit=_narrow(220, 600))),
+                    axis=alt.Axis(orient="top", labelLimit=narrow(70, 200), labelAngle=narrow(-60, -35),
+                                  labelAlign="left", labelOverlap=False, titleLimit=narrow(220, 600))),
             y=alt.Y("row:N", sort=row_order, title=row_title,
-                    axis=alt.Axis(labelLimit=_narrow(90, 260), titleLimit=_narrow(200, 500))),
+                    axis=alt.Axis(labelLimit=narrow(90, 260), titleLimit=narrow(200, 500))),
             color=alt.condition("!isValid(datum.value)", alt.value("#e5e7eb"),
                                 alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme="blues"),
                                           legend=alt.Legend(orient="bottom", direction="horizontal",
@@ -224,12 +218,12 @@ def chart(pivot: Pivot, view: str, lang: str):
     else:
         x = alt.X("value:Q", title=value_title, stack="zero" if view == "stacked" else None)
         encoding = dict(
-            x=x, y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelLimit=_narrow(90, 260))),
+            x=x, y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelLimit=narrow(90, 260))),
             # The legend under the bars, its entries in columns: at the right it took the width of the
             # bars on a phone and its long labels were cut.
             color=alt.Color("column:N", sort=col_order, title=col_title,
-                            legend=alt.Legend(orient="bottom", direction="vertical", columns=2, labelLimit=_narrow(140, 260),
-                                              titleLimit=_narrow(300, 600))),
+                            legend=alt.Legend(orient="bottom", direction="vertical", columns=2, labelLimit=narrow(140, 260),
+                                              titleLimit=narrow(300, 600))),
             order=alt.Order("order:Q"), tooltip=tooltip)
         if view == "grouped":
             encoding["yOffset"] = alt.YOffset("column:N", sort=col_order)
