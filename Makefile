@@ -34,6 +34,7 @@ test: $(VENV)/.dev data
 bench: $(VENV)/.dev data
 	$(PY) -m scripts.bench
 	$(PY) -m scripts.bench_app
+	$(PY) -m scripts.bench_browser
 	$(PY) -m scripts.bench_ingest
 	$(PY) -m scripts.bench_ingest --rows 30000 --format csv
 	$(PY) -m scripts.bench_ingest --rows 30000 --format xlsx

@@ -155,7 +155,8 @@ def count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[s
     base = alt.Chart(inline(data)).encode(x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45)))
     bars = base.mark_bar(color="#1f77b4").encode(
         y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or [])
-    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=9, angle=0).encode(
+    # Too many bars for their numbers on a phone: none written there (the table has them).
+    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(0, 9), angle=0).encode(
         y=alt.Y("pos:Q"), text="text:N", color=alt.value("#374151"))
     return (bars + labels).properties(height=260)
 
@@ -185,8 +186,9 @@ def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_or
     if pick is not None:
         bars = bars.add_params(pick)
     text = {"x": "pos:Q", "text": "text:N", "color": alt.value("#1f2937")}
-    left = base.mark_text(fontSize=10, align="right", dx=-3).encode(**text).transform_filter(alt.datum.pos < 0)
-    right = base.mark_text(fontSize=10, align="left", dx=3).encode(**text).transform_filter(alt.datum.pos >= 0)
+    # On a phone the left side's numbers ran into the age labels: none written there (the table has them).
+    left = base.mark_text(fontSize=narrow(0, 10), align="right", dx=-3).encode(**text).transform_filter(alt.datum.pos < 0)
+    right = base.mark_text(fontSize=narrow(0, 10), align="left", dx=3).encode(**text).transform_filter(alt.datum.pos >= 0)
     return (bars + left + right).properties(height=alt.Step(30))
 
 
@@ -214,7 +216,7 @@ def histogram(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str
     base = alt.Chart(inline(data)).encode(x=alt.X("option:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-30)))
     bars = base.mark_bar(color="#6baed6").encode(
         y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or [])
-    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=10).encode(
+    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(8, 10)).encode(
         y="pos:Q", text="text:N", color=alt.condition(alt.datum.count == None, alt.value(MUTED),  # noqa: E711
                                                        alt.value("#1f2937")))
     return (bars + labels).properties(height=240)

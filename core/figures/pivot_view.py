@@ -26,6 +26,18 @@ def _key(frame: pd.DataFrame, names: tuple[str, ...]) -> list[tuple]:
     return list(zip(*(frame[n] for n in names))) if names else [()] * len(frame)
 
 
+def _ordered(dataset: str, names: tuple[str, ...], keys) -> list[tuple]:
+    """Keys in the codebook's order of each field's answers (others, such as countries, by code), so that
+    a table has the same lines and columns in every language and whatever order a query returned."""
+    codebook = load_codebook(dataset)
+    rank = [{code: i for i, code in enumerate(codebook[n].codes)} for n in names]
+
+    def position(key: tuple) -> tuple:
+        return tuple((r.get(str(c), len(r)), str(c)) for r, c in zip(rank, key))
+
+    return sorted(keys, key=position)
+
+
 def _labels(dataset: str, names: tuple[str, ...], key: tuple, lang: str) -> list[str]:
     codebook = load_codebook(dataset)
     return [codebook[n].choice_label(c, lang) for n, c in zip(names, key)]
@@ -78,8 +90,8 @@ def _frame(pivot: Pivot, lang: str, cell) -> pd.DataFrame:
     rows, cols = pivot.rows, pivot.columns
     total = t("crosstab.total", lang)
     frame = pivot.cells.frame
-    row_keys = list(dict.fromkeys(_key(frame, rows)))
-    col_keys = list(dict.fromkeys(_key(frame, cols)))
+    row_keys = _ordered(pivot.dataset, rows, dict.fromkeys(_key(frame, rows)))
+    col_keys = _ordered(pivot.dataset, cols, dict.fromkeys(_key(frame, cols)))
     figures = {(r, c): cell(rec, pivot) for r, c, (_, rec) in zip(_key(frame, rows), _key(frame, cols), frame.iterrows())}
     absent = cell(_absent(pivot), pivot)
     col_names = [SEP.join(_labels(pivot.dataset, cols, c, lang)) for c in col_keys] if cols else \

@@ -40,8 +40,11 @@ def test_a_theme_page_in_spanish_with_a_breakdown(portal, page: Page):
     expect(main.get_by_role("heading", name="Motivos para partir (varias respuestas posibles)")).to_be_visible()
     expect(charts(portal, page)).to_have_count(3)
     expect(charts(portal, page).first.locator("canvas, svg").first).to_be_visible()
+    # One caption under each chart: its summary sentence; base, source and notes behind "About these figures".
+    expect(main.get_by_text(re.compile(r"^Respuestas más dadas: ")).first).to_be_visible()
+    main.get_by_text("Acerca de estas cifras").first.click()
     expect(main.get_by_text(re.compile(r"Base: 1\d\d\.\d\d\d\spersonas encuestadas")).first).to_be_visible()
-    expect(main.get_by_text("Datos sintéticos.").first).to_be_visible()
+    expect(main.get_by_text(re.compile("Datos sintéticos.")).first).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(portal.sidebar(page).get_by_role("link", name="Motivos de la migración")).to_be_visible()
     portal.screenshot(page, "themes_drivers_es")
@@ -75,7 +78,8 @@ def test_a_click_on_a_bar_filters_the_portal_and_the_link(portal, page: Page):
     portal.settle(page)
     portal.wait_for_url(page, r"[?&]gender=man(&|$)")
     expect(portal.pill(page, "Man")).to_have_attribute(portal.chosen(), "true")
-    expect(portal.main(page).get_by_text("Gender: Man").first).to_be_visible()
+    portal.main(page).get_by_text("About these figures").first.click()
+    expect(portal.main(page).get_by_text(re.compile("Filters: Gender: Man")).first).to_be_visible()
     portal.screenshot(page, "themes_profiles_clicked_man")
 
 
@@ -91,7 +95,8 @@ def test_a_chart_downloads_as_a_png_image(portal, page: Page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / "themes_download_used_smuggler_fr.png"
     download.value.save_as(path)
-    assert download.value.suggested_filename == "core_used_smuggler.png"
+    # dataset, view, release, format (core.query.export.file_name)
+    assert re.fullmatch(r"4mi-core_used-smuggler_\d{4}-\d\d-\d\d\.png", download.value.suggested_filename)
     data = path.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     image = Image.open(io.BytesIO(data))
