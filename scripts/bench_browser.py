@@ -6,12 +6,13 @@ the clock stops when the page's first chart (or the map, or the crosstab's table
 
 Two ways of starting the server are compared in one run:
   streamlit run   the plain `streamlit run app.py` (the baseline: how the portal was started before);
-  make run        `python -m scripts.serve`, what `make run` starts: the data and the first visitor's
-                  figures are made before the server listens, and Streamlit's old multipage mode is off.
-For each: the server's very first visit (a deep link to a theme page: the worst case), then warm visits
-of the Overview, a theme page, the crosstab and the map, each in a new browser context (no cache of
-Streamlit's scripts kept between them: what a new visitor downloads). Times are medians in seconds,
-from the request to the chart drawn. Nothing here asserts a time.
+  make run        `python -m scripts.serve`, what `make run` starts: the data loaded into the engine
+                  before the server listens, and Streamlit's old multipage mode off.
+For each: the server's very first visit (a deep link to a theme page: the worst case), median over
+`--restarts` fresh servers; then warm visits of the Overview, a theme page, the crosstab and the map,
+by a new visitor (a new browser context: Streamlit's 5 MB of scripts downloaded and parsed) and by a
+returning one (the scripts in the browser's cache). Times are medians in seconds, from the request to
+the chart drawn. Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -75,48 +76,82 @@ def start(command: list[str], log: Path) -> tuple[subprocess.Popen, str, float]:
     raise RuntimeError(f"{command} did not answer: {log.read_text()[-2000:]}")
 
 
-def visit(browser, url: str, selector: str) -> float:
-    """Seconds from the request to the first `selector` visible, in a new browser context."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+def wait_for_warm_up(log: Path, timeout: float = 300.0) -> None:
+    """Until the server's log says its warm-up (scripts/serve.py) is over: warm visits are measured on a
+    server that is no longer busy warming itself."""
+    deadline = time.monotonic() + timeout
+    while "warm-up:" not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no warm-up line in {log} after {timeout} s")
+        time.sleep(0.2)  # a log file has no event to wait on
+
+
+_RETURNING: dict = {}  # the browser context of a returning visitor: Streamlit's scripts in its cache
+
+
+def visit(browser, url: str, selector: str, keep: bool = False) -> float:
+    """Seconds from the request to the first `selector` visible: in a new browser context (a new visitor,
+    who downloads Streamlit's 5 MB of scripts), or with `keep` in one kept across visits (a returning
+    visitor: the scripts come from the browser's cache, Streamlit marks them immutable)."""
+    if keep and browser not in _RETURNING:
+        _RETURNING[browser] = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = _RETURNING[browser] if keep else browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     began = time.perf_counter()
     page.goto(url)
     page.locator(selector).first.wait_for(state="visible", timeout=120_000)
     elapsed = time.perf_counter() - began
-    context.close()
+    page.close()
+    if not keep:
+        context.close()
     return elapsed
 
 
-def measure(browser, name: str, command: list[str], repeat: int, workdir: Path) -> dict[str, float]:
-    proc, url, ready = start(command, workdir / f"{name.replace(' ', '_')}.log")
-    try:
-        path, selector = VISITS[FIRST]
-        figures = {"server ready": ready, "first visit": visit(browser, url + path, selector)}
-        for page, (path, selector) in VISITS.items():
-            figures[page] = statistics.median(visit(browser, url + path, selector) for _ in range(repeat))
-        return figures
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+def measure(browser, name: str, command: list[str], repeat: int, restarts: int, workdir: Path) -> dict[str, float]:
+    """Median figures of one way of starting: start-up and first visit over `restarts` fresh servers,
+    warm visits `repeat` times each on the last one."""
+    ready, first, figures = [], [], {}
+    for n in range(restarts):
+        proc, url, seconds = start(command, workdir / f"{name.replace(' ', '_')}-{n}.log")
+        try:
+            ready.append(seconds)
+            path, selector = VISITS[FIRST]
+            first.append(visit(browser, url + path, selector))
+            if n == restarts - 1:
+                if "scripts.serve" in command:
+                    wait_for_warm_up(workdir / f"{name.replace(' ', '_')}-{n}.log")
+                for page, (path, selector) in VISITS.items():
+                    figures[page] = statistics.median(visit(browser, url + path, selector) for _ in range(repeat))
+                    figures[f"{page}, cached"] = statistics.median(
+                        visit(browser, url + path, selector, keep=True) for _ in range(repeat))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return {"server ready": statistics.median(ready), "first visit": statistics.median(first), **figures}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="warm visits per page (median)")
+    parser.add_argument("--restarts", type=int, default=3, help="fresh servers for the first visit (median)")
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         for name, command in SERVERS.items():
-            results[name] = measure(browser, name, command, args.repeat, Path(tmp))
+            results[name] = measure(browser, name, command, args.repeat, args.restarts, Path(tmp))
+            _RETURNING.pop(browser).close()
         browser.close()
     names = list(SERVERS)
     print(f"\nTime to the first chart in Chromium, seconds (warm visits: median of {args.repeat})")
     print(f"{'':38}" + "".join(f"{n:>16}" for n in names))
-    rows = ["server ready", "first visit", *VISITS]
-    labels = {"server ready": "server answers (start-up)", "first visit": f"first visit ({FIRST}, deep link)"}
+    rows = ["server ready", "first visit", *VISITS, *(f"{page}, cached" for page in VISITS)]
+    labels = {"server ready": "server answers (start-up)", "first visit": f"first visit ({FIRST}, deep link)",
+              **{page: f"new visitor: {page}" for page in VISITS},
+              **{f"{page}, cached": f"returning visitor: {page}" for page in VISITS}}
+    print(f"(start-up and first visit: median of {args.restarts} fresh servers)")
     for row in rows:
-        label = labels.get(row, f"warm visit: {row}")
+        label = labels[row]
         print(f"{label:38}" + "".join(f"{results[n][row]:>16.2f}" for n in names))
 
 

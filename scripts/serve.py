@@ -12,20 +12,41 @@ Before the server listens:
     no file in pages/ (a theme page, /smuggling) is first answered with Streamlit's "Page not found"
     pop-up. st.navigation switches the mode off by the same assignment made here; app.py's
     hand_to_router stays as the defence when the portal is started with plain `streamlit run app.py`.
+
+Once it listens, a warm-up visits every public page of the default dataset in every language, as a
+browser would (Streamlit's websocket protocol, one session per page), so that the first visitors find
+the pages' modules imported and their figures in the process's cache (st.cache_data) instead of
+waiting for them. PORTAL_WARM_UP=none skips it (the test suite's shared server, whose tests would
+otherwise compete with it for the processor).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 import sys
+import threading
 import time
+import urllib.request
 
+import websockets
+from streamlit import config
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
+from core.auth.access import can_open
 from core.data import versions
-from core.data.engine import get_engine
+from core.data.engine import get_engine, load_codebook
 from core.data.store import ensure_built
-from core.settings import ROOT
+from core.pages import PAGES
+from core.settings import DATASETS, LANGUAGES, ROOT
+
+log = logging.getLogger("portal.serve")
+WARM_UP_ENV = "PORTAL_WARM_UP"
 
 
 def warm() -> float:
@@ -39,12 +60,69 @@ def warm() -> float:
     return time.perf_counter() - began
 
 
+def public_pages(dataset: str = DATASETS[0]) -> list[str]:
+    """The URL paths of the pages an anonymous visitor may open ("" is the Overview), the dataset's theme
+    pages included."""
+    listed = [page.id for page in PAGES if can_open(page.id, None)]
+    return ["", *listed[1:], *(theme.id for theme in load_codebook(dataset).themes)]
+
+
+async def _visit(base: str, page: str, lang: str) -> bool:
+    """One anonymous session that runs `page` in `lang` to its end, as a browser's first run would."""
+    async with websockets.connect(base.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"],
+                                  max_size=None, open_timeout=30) as ws:
+        ask = BackMsg()
+        ask.rerun_script.query_string = f"lang={lang}"
+        ask.rerun_script.page_name = page
+        await ws.send(ask.SerializeToString())
+        while True:
+            message = ForwardMsg()
+            message.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=120))
+            if message.WhichOneof("type") == "script_finished":
+                return message.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
+
+
+def warm_up(base: str, pages: list[str], languages=LANGUAGES, wait: float = 120.0) -> None:
+    """Visit `pages` in `languages` once the server at `base` answers; log what it took."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.2)  # the server is starting: nothing to wait on but its port
+    began, done = time.perf_counter(), 0
+    for lang in languages:
+        for page in pages:
+            try:
+                done += asyncio.run(_visit(base, page, lang))
+            except (TimeoutError, OSError, websockets.WebSocketException) as e:
+                log.warning("warm-up of /%s in %s failed: %s", page, lang, e)
+    log.warning("warm-up: %d of %d page views in %.1f s", done, len(pages) * len(languages),
+                time.perf_counter() - began)
+
+
 def main() -> None:
     seconds = warm()
     print(f"Data ready in {seconds:.1f} s.", flush=True)
     PagesManager.uses_pages_directory = False  # as st.navigation does: see the docstring
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[1:]]
+    if os.environ.get(WARM_UP_ENV, "all") != "none":
+        threading.Thread(target=_warm_up_later, daemon=True, name="portal-warm-up").start()
     sys.exit(cli.main())
+
+
+def _warm_up_later() -> None:
+    """The warm-up, at the address the server listens on: known once `streamlit run` has read its
+    options and made its runtime (there is no hook for it, so this looks every tenth of a second)."""
+    while not Runtime.exists():
+        time.sleep(0.1)
+    port = config.get_option("server.port")
+    address = config.get_option("server.address") or "127.0.0.1"
+    host = "127.0.0.1" if address in ("0.0.0.0", "::") else address
+    host = f"[{host}]" if ":" in host else host
+    path = (config.get_option("server.baseUrlPath") or "").strip("/")
+    warm_up(f"http://{host}:{port}" + (f"/{path}" if path else ""), public_pages())
 
 
 if __name__ == "__main__":
