@@ -48,7 +48,6 @@ def _set_layout(rows, cols, filters) -> None:
     names = [n for n in (filters or []) if isinstance(n, str)]
     chosen = {n: current.filters.get(n, ()) for n in names}
     st.session_state[LAYOUT_KEY], _ = _clean(ctx.filters.dataset, ctx.tier, rows, cols, chosen)
-    _layout_to_url()
 
 
 def _on_picker() -> None:
@@ -73,28 +72,16 @@ def _on_categories(name: str) -> None:
         chosen = [chosen] if isinstance(chosen, str) else list(chosen or ())  # one answer (public) or a list
         filters = {**layout.filters, name: tuple(chosen)}
         st.session_state[LAYOUT_KEY] = Layout(layout.rows, layout.columns, filters)
-        _layout_to_url()
 
 
 def _swap() -> None:
     st.session_state[LAYOUT_KEY] = st.session_state.get(LAYOUT_KEY, Layout()).swapped()
-    _layout_to_url()
 
 
 def _reset() -> None:
     st.session_state[LAYOUT_KEY] = Layout()
     st.session_state[MEASURE_KEY] = "count"
     st.session_state[VIEW_KEY] = "table"
-    _layout_to_url()
-
-
-def _layout_to_url() -> None:
-    """The link, updated from a callback, before the run: "Share this view" is drawn in the sidebar
-    before this page's body, and would otherwise show the link of the previous layout."""
-    layout: Layout = st.session_state.get(LAYOUT_KEY, Layout())
-    measure = st.session_state.get(MEASURE_KEY, "count")
-    value = st.session_state.get(VALUE_KEY) if measure in NUMBER_MEASURES else None
-    _write_url(layout, measure, value, st.session_state.get(VIEW_KEY, "table"))
 
 
 def _layout(dataset: str, tier: str, lang: str) -> Layout:
@@ -193,7 +180,6 @@ def _controls(layout: Layout, dataset: str, tier: str, lang: str) -> tuple[str, 
 
 def _copy(widget_key: str, key: str) -> None:
     st.session_state[key] = st.session_state[widget_key]
-    _layout_to_url()
 
 
 def _choice(widget, label: str, options: list[str], key: str, lang: str, format_func, **kwargs) -> str:
@@ -216,7 +202,7 @@ def _title(p: pivot.Pivot, lang: str) -> str:
     fields = " × ".join(part for part in (rows, cols) if part)
     measure = t(f"crosstab.measure.{p.measure}", lang)
     if p.value_variable:
-        measure = f"{measure}: {codebook[p.value_variable].label(lang)}"
+        measure = t("crosstab.measure_of", lang, measure=measure, question=codebook[p.value_variable].label(lang))
     return f"{fields} — {measure}"
 
 
