@@ -23,6 +23,7 @@ otherwise compete with it for the processor).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -50,21 +51,28 @@ WARM_UP_ENV = "PORTAL_WARM_UP"
 
 
 def warm() -> float:
-    """Build and load what the first visitor needs; the seconds it took."""
+    """Build and load what the first visitor needs, and import the portal's modules (the pages, and
+    Altair, pydeck and the rest through them: 0.7 s that the server's first session paid); the seconds
+    it took. Importing before Streamlit's runtime exists is safe: st.cache_data makes its caches at their
+    first call, and a components-v2 element registers itself on the runtime when it is drawn."""
     began = time.perf_counter()
     ensure_built()
     engine = get_engine()
     for dataset in versions.datasets():
         engine.codebook(dataset)
         engine.dataset(dataset)
+    for module in ("components.auth", "components.shell", "components.filter_bar", "pages.themes",
+                   *(f"pages.{page.module}" for page in PAGES)):
+        importlib.import_module(module)
     return time.perf_counter() - began
 
 
 def public_pages(dataset: str = DATASETS[0]) -> list[str]:
     """The URL paths of the pages an anonymous visitor may open ("" is the Overview), the dataset's theme
-    pages included."""
+    pages included: the Overview and the theme pages first (what shared links open most), then the
+    others."""
     listed = [page.id for page in PAGES if can_open(page.id, None)]
-    return ["", *listed[1:], *(theme.id for theme in load_codebook(dataset).themes)]
+    return ["", *(theme.id for theme in load_codebook(dataset).themes), *listed[1:]]
 
 
 async def _visit(base: str, page: str, lang: str) -> bool:
