@@ -23,7 +23,6 @@ otherwise compete with it for the processor).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import sys
@@ -51,19 +50,18 @@ WARM_UP_ENV = "PORTAL_WARM_UP"
 
 
 def warm() -> float:
-    """Build and load what the first visitor needs, and import the portal's modules (the pages, and
-    Altair, pydeck and the rest through them: 0.7 s that the server's first session paid); the seconds
-    it took. Importing before Streamlit's runtime exists is safe: st.cache_data makes its caches at their
-    first call, and a components-v2 element registers itself on the runtime when it is drawn."""
+    """Build and load what the first visitor needs; the seconds it took.
+
+    The portal's modules are not imported here, though the server's first session pays 0.7 s for them:
+    a components-v1 element declared before Streamlit's runtime exists (the sign-in's cookie manager,
+    extra_streamlit_components) is never registered with it, and the login cookie was then never
+    written (seen: make screenshots, signing in)."""
     began = time.perf_counter()
     ensure_built()
     engine = get_engine()
     for dataset in versions.datasets():
         engine.codebook(dataset)
         engine.dataset(dataset)
-    for module in ("components.auth", "components.shell", "components.filter_bar", "pages.themes",
-                   *(f"pages.{page.module}" for page in PAGES)):
-        importlib.import_module(module)
     return time.perf_counter() - began
 
 
