@@ -1,5 +1,6 @@
 """The router: page config, language, sign-in, the shared filters, and the navigation of the pages the
-caller's role may open (a page left out is not routable at all). Pages draw; this file decides."""
+caller's role may open (the URL of any other page runs only its sign-in request, never its module).
+Pages draw; this file decides."""
 
 import importlib
 from functools import partial

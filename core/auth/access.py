@@ -1,8 +1,9 @@
 """Who may see what: roles, the data tier each role queries with, and the pages each role may open.
 
 The role comes from the server-side login session (core.auth.sessions), never from the browser. The router
-builds its navigation from `can_open`, so that a page a role may not see is not routable for it at all,
-and every internal page asks `can_open` again when it draws (design.md, Layout).
+builds its navigation from `can_open`: a page a role may not see is not in its menu, and its URL runs only
+the sign-in request (components.auth.restricted_page), never the page's module; every internal page asks
+`can_open` again when it draws (design.md, Layout).
 """
 
 from __future__ import annotations
