@@ -31,6 +31,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from core.settings import ROOT
+from scripts.serve import warm_up_done
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 # What "the first chart" is on each page: a Vega-Lite chart drawn (its canvas or SVG), the map's canvas,
@@ -76,16 +77,6 @@ def start(command: list[str], log: Path) -> tuple[subprocess.Popen, str, float]:
     raise RuntimeError(f"{command} did not answer: {log.read_text()[-2000:]}")
 
 
-def wait_for_warm_up(log: Path, timeout: float = 300.0) -> None:
-    """Until the server's log says its warm-up (scripts/serve.py) is over: warm visits are measured on a
-    server that is no longer busy warming itself."""
-    deadline = time.monotonic() + timeout
-    while "warm-up:" not in log.read_text(errors="replace"):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no warm-up line in {log} after {timeout} s")
-        time.sleep(0.2)  # a log file has no event to wait on
-
-
 _RETURNING: dict = {}  # the browser context of a returning visitor: Streamlit's scripts in its cache
 
 
@@ -118,8 +109,9 @@ def measure(browser, name: str, command: list[str], repeat: int, restarts: int, 
             path, selector = VISITS[FIRST]
             first.append(visit(browser, url + path, selector))
             if n == restarts - 1:
-                if "scripts.serve" in command:
-                    wait_for_warm_up(workdir / f"{name.replace(' ', '_')}-{n}.log")
+                # warm visits on a server no longer busy warming itself
+                if "scripts.serve" in command and not warm_up_done(workdir / f"{name.replace(' ', '_')}-{n}.log"):
+                    raise RuntimeError(f"{name}: no warm-up line in the server's log")
                 for page, (path, selector) in VISITS.items():
                     figures[page] = statistics.median(visit(browser, url + path, selector) for _ in range(repeat))
                     figures[f"{page}, cached"] = statistics.median(

@@ -25,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import websockets
 from streamlit import config
@@ -106,6 +108,21 @@ def warm_up(base: str, pages: list[str], languages=LANGUAGES, wait: float = 120.
                 log.warning("warm-up of /%s in %s failed: %s", page, lang, e)
     log.warning("warm-up: %d of %d page views in %.1f s", done, len(pages) * len(languages),
                 time.perf_counter() - began)
+
+
+# The line warm_up ends with in the server's log, as the benchmark and the tests read it.
+WARM_UP_DONE = re.compile(r"warm-up: (\d+) of (\d+) page views")
+
+
+def warm_up_done(log_file: Path, timeout: float = 300.0) -> re.Match | None:
+    """The WARM_UP_DONE line of a server's log once it is there, None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = WARM_UP_DONE.search(log_file.read_text(errors="replace"))
+        if found:
+            return found
+        time.sleep(0.2)  # a log file has no event to wait on
+    return None
 
 
 def main() -> None:

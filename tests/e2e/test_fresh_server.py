@@ -8,11 +8,11 @@ menu is switched off (.streamlit/config.toml), so its list never shows, not even
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
+from scripts.serve import warm_up_done
 from tests.e2e.test_public import query
 
 pytestmark = pytest.mark.e2e
@@ -91,19 +91,8 @@ def test_a_theme_link_as_the_first_visit_of_a_server_started_by_make_run(fresh_s
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     assert_portal_menu_only(portal, page, "Vue d’ensemble")
     # Meanwhile the server warms itself: every public page in every language ran to its end.
-    views = warm_up_line(portal.server.log_path)
+    views = warm_up_done(portal.server.log_path, timeout=180)
     assert views and views.group(1) == views.group(2), views
-
-
-def warm_up_line(log, timeout: float = 180.0):
-    """scripts/serve.py's "warm-up: N of M page views" line, once it is in the server's log."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(r"warm-up: (\d+) of (\d+) page views", log.read_text(errors="replace"))
-        if found:
-            return found
-        time.sleep(0.5)  # a log file has no event to wait on
-    return None
 
 
 def test_a_shared_link_opens_its_page_on_a_fresh_server(fresh_portal, new_context):
