@@ -147,7 +147,7 @@ STREAMLIT_RUN = [sys.executable, "-m", "streamlit", "run", "app.py"]
 class Server:
     """One portal process, its log in a file (a pipe nobody reads would fill up)."""
 
-    def __init__(self, workdir: Path, users_file: Path, command: list[str] = MAKE_RUN, warm_up: bool = False):
+    def __init__(self, workdir: Path, users_file: Path, command: list[str] = MAKE_RUN, warm_up: str | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"streamlit-{self.port}.log"
@@ -159,8 +159,9 @@ class Server:
                "PORTAL_TEST_BCRYPT_COST": "4",
                "PORTAL_THROTTLE_FIRST_WAIT_SECONDS": str(THROTTLE_FIRST_WAIT),
                # scripts/serve.py's warm-up visits every public page in three languages (20 s of processor
-               # time): left out where the tests would compete with it, kept for the server that tests it
-               "PORTAL_WARM_UP": "all" if warm_up else "none",
+               # time): left out where the tests would compete with it; the server that tests it warms the
+               # pages in one language (the list form of the setting), a third of the work
+               "PORTAL_WARM_UP": warm_up or "none",
                "PYTHONUNBUFFERED": "1"}
         assert env.get("PORTAL_CKM_SECRET"), "tests/conftest.py sets PORTAL_CKM_SECRET"
         self._log = self.log_path.open("wb")
@@ -456,6 +457,6 @@ def fresh_portal(tmp_path_factory, users_file, chromium_path):
 @pytest.fixture
 def fresh_served_portal(tmp_path_factory, users_file, chromium_path):
     """A server of its own started as `make run` starts it, on which no page has been requested yet."""
-    server = Server(tmp_path_factory.mktemp("portal-served"), users_file, warm_up=True)
+    server = Server(tmp_path_factory.mktemp("portal-served"), users_file, warm_up="fr")
     yield Portal(server)
     server.stop()
