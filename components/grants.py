@@ -13,18 +13,13 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.auth.grants import ALL, Access, Grant, GrantError, Grants, terms_text, today
+from core.auth.grants import ALL, FIELD_KEYS, Access, Grant, GrantError, Grants, terms_text, today
 from core.auth.sessions import Session
 from core.data import versions
 from core.data.engine import dataset_name
 from core.i18n import fmt_date, t, tn
 
 _FLASH = "grants_flash"  # (kind, message, one-time password or None): the outcome of the last decision
-# The message key naming each field of a request or decision, for "please fill in ..." messages.
-FIELD_KEYS = {"name": "access.field.name", "organisation": "access.field.organisation",
-              "email": "access.field.email", "purpose": "access.field.purpose",
-              "datasets": "access.field.datasets", "until": "access.field.until",
-              "terms": "access.field.terms", "expires": "grants.field.expires"}
 
 
 def store() -> Grants:
@@ -33,13 +28,7 @@ def store() -> Grants:
 
 def refused(error: GrantError, lang: str) -> str:
     """A GrantError in the user's language."""
-    params = dict(error.params)
-    if "field" in params:
-        params["field"] = t(FIELD_KEYS.get(params["field"], "access.field.name"), lang)
-    try:
-        return t(f"grants.error.{error.code}", lang, **params)
-    except (KeyError, ValueError):  # pragma: no cover - a code without its message
-        return str(error)
+    return error.message(lang)
 
 
 def current_access(session: Session | None, dataset: str) -> Access:

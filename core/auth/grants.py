@@ -52,6 +52,11 @@ TERMS_ENV = "PORTAL_TERMS_FILE"
 # What a request asks for, in the form's order: the message key of each is access.field.<name>.
 FIELDS = ("name", "organisation", "email", "purpose", "datasets", "until", "terms")
 LIMITS = {"name": 100, "organisation": 200, "email": 254, "purpose": 2000}
+# The message key naming each field of a request or decision, for "please fill in ..." messages.
+FIELD_KEYS = {"name": "access.field.name", "organisation": "access.field.organisation",
+              "email": "access.field.email", "purpose": "access.field.purpose",
+              "datasets": "access.field.datasets", "until": "access.field.until",
+              "terms": "access.field.terms", "expires": "grants.field.expires"}
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # newlines are fine in a purpose
@@ -101,10 +106,17 @@ class GrantError(Exception):
     unknown_user (username), unknown_grant (id).
     """
 
-    def __init__(self, code: str, message: str | None = None, **params):
-        super().__init__(message or (f"{code} {params}" if params else code))
+    def __init__(self, code: str, **params):
         self.code = code
         self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str) -> str:
+        """The refusal in `lang` (the field named in it too)."""
+        params = dict(self.params)
+        if "field" in params:
+            params["field"] = t(FIELD_KEYS.get(params["field"], "access.field.name"), lang)
+        return t(f"grants.error.{self.code}", lang, **params)
 
 
 @dataclass(frozen=True)
