@@ -51,7 +51,7 @@ def access_notice(lang: str, access: Access | None, dataset: str, session: Sessi
     if access.ended is not None and access.tier == "public":
         st.warning(t("grants.ended", lang, dataset=name, date=fmt_date(access.ended.expires_on, lang)),
                    icon=":material/lock_clock:")
-    elif access.tier == "public":
+    elif access.tier == "public" and not access.terms_due:  # terms due: the terms screen says it all
         st.sidebar.caption(t("grants.none", lang, dataset=name))
     elif access.grant is not None and access.grant.expires_on is not None:
         st.sidebar.caption(t("grants.until", lang, dataset=name, date=fmt_date(access.grant.expires_on, lang)))

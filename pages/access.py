@@ -26,8 +26,13 @@ def render() -> None:
     lang = ctx.lang
     st.title(t("access.title", lang))
     st.markdown(t("access.intro", lang))
-    if (sent := st.session_state.pop(_SENT, None)) is not None:
+    if (sent := st.session_state.get(_SENT)) is not None:
+        # The form is not drawn in this run, so that its widgets start empty for another request.
         st.success(t("access.sent", lang, id=sent[0], email=sent[1]), icon=":material/mark_email_read:")
+        if st.button(t("access.another", lang), key="access_another", icon=":material/add:"):
+            st.session_state.pop(_SENT, None)
+            st.rerun()
+        return
     known = versions.datasets()
     chosen = st.multiselect(t("access.field.datasets", lang), known, key="access_datasets",
                             format_func=lambda d: dataset_name(d, lang))
@@ -56,9 +61,6 @@ def render() -> None:
             st.error(refused(e, lang), icon=":material/error:")
             return
         st.session_state[_SENT] = (request.id, request.email)
-        for key in ("access_name", "access_organisation", "access_email", "access_purpose", "access_terms",
-                    "access_datasets"):
-            st.session_state.pop(key, None)
         st.rerun()
 
 
