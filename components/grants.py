@@ -9,6 +9,7 @@ once, in the outcome of the approval that made the account (as the admin page's 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import streamlit as st
@@ -102,16 +103,23 @@ def admin_panel(lang: str, admin: str) -> None:
         st.caption(tn("grants.pending_count", len(pending), lang))
     known = versions.datasets()
     for request in pending:
-        label = t("grants.request_label", lang, id=request.id, name=request.name,
-                  organisation=request.organisation, date=request.created_at[:10])
+        label = t("grants.request_label", lang, id=request.id, name=_plain(request.name),
+                  organisation=_plain(request.organisation), date=request.created_at[:10])
         with st.expander(label, icon=":material/person_search:"):
             for field, value in (("email", request.email), ("purpose", request.purpose),
                                  ("datasets", ", ".join(dataset_name(d, lang) for d in request.datasets)),
                                  ("until", fmt_date(request.until, lang))):
-                st.markdown(f"**{t(FIELD_KEYS[field], lang)}**  \n{value}")
+                st.markdown(f"**{t(FIELD_KEYS[field], lang)}**")
+                st.text(value)  # what a visitor typed: never read as Markdown
             _decide(grants, request, lang, admin, known)
     st.subheader(t("grants.list", lang))
     grant_table(grants, lang, admin)
+
+
+def _plain(text: str) -> str:
+    """A visitor's text inside a Markdown label (an expander's): every punctuation mark escaped, so that
+    it cannot make a link, an image or a Streamlit directive."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
 def _decide(grants: Grants, request, lang: str, admin: str, known: list[str]) -> None:

@@ -171,11 +171,11 @@ def follow(current: str, pages: dict) -> None:
 
 
 def set_pages(pages: dict) -> None:
-    """The router's pages of this rerun (page id -> st.Page), for `page_link`."""
+    """The router's pages of this rerun (page id -> st.Page), for `link_to`."""
     st.session_state[_PAGES] = pages
 
 
-def page_link(page: str, label: str, icon: str | None = None, where=st) -> None:
+def link_to(page: str, label: str, icon: str | None = None, where=st) -> None:
     """A link to one of the portal's pages (by id), when this visitor may open it; nothing otherwise."""
     target = st.session_state.get(_PAGES, {}).get(page)
     if target is not None:

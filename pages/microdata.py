@@ -13,7 +13,7 @@ import math
 import streamlit as st
 
 from components.downloads import header
-from components.shell import context, page_link
+from components.shell import context, link_to
 from core.auth.audit import AuditLog
 from core.data.codebook import STANDARD_VARIABLES, Codebook
 from core.data.engine import load_codebook
@@ -38,7 +38,7 @@ def render() -> None:
         ended = ctx.access.ended if ctx.access else None
         st.info(t("grants.ended", lang, dataset=codebook.title(lang), date=fmt_date(ended.expires_on, lang))
                 if ended else t("grants.none", lang, dataset=codebook.title(lang)), icon=":material/lock:")
-        page_link("access", t("nav.access", lang), icon=":material/how_to_reg:")
+        link_to("access", t("nav.access", lang), icon=":material/how_to_reg:")
         return
     n = total(dataset, filters=filters, tier=ctx.tier)
     st.caption(t("microdata.count", lang, n=n, dataset=codebook.title(lang)))
