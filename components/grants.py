@@ -128,7 +128,8 @@ def _decide(grants: Grants, request, lang: str, admin: str, known: list[str]) ->
         left, right = st.columns(2)
         chosen = left.multiselect(t("grants.datasets_granted", lang), known, key=f"{key}_datasets",
                                   default=[d for d in request.datasets if d in known],
-                                  format_func=lambda d: dataset_name(d, lang))
+                                  format_func=lambda d: dataset_name(d, lang),
+                                  placeholder=t("access.datasets_placeholder", lang))
         expires = right.date_input(t("grants.field.expires", lang), value=max(request.until, today()),
                                    key=f"{key}_expires", format="YYYY-MM-DD")
         approve = st.form_submit_button(t("grants.approve", lang), icon=":material/check:", type="primary")

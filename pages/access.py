@@ -35,7 +35,8 @@ def render() -> None:
         return
     known = versions.datasets()
     chosen = st.multiselect(t("access.field.datasets", lang), known, key="access_datasets",
-                            format_func=lambda d: dataset_name(d, lang))
+                            format_func=lambda d: dataset_name(d, lang),
+                            placeholder=t("access.datasets_placeholder", lang))
     st.subheader(t("access.terms_heading", lang))
     if not chosen:
         st.caption(t("access.terms_hint", lang))
@@ -43,10 +44,11 @@ def render() -> None:
         with st.expander(dataset_name(dataset, lang), expanded=len(chosen) == 1, icon=":material/gavel:"):
             st.markdown(terms_text(dataset, lang, dataset_name(dataset, lang)))
     with st.form("access_request", border=True):
-        left, right = st.columns(2)
+        left, right = st.columns(2)  # a row at a time: on a phone the fields stack in this order
         name = left.text_input(t("access.field.name", lang), key="access_name", max_chars=100)
         organisation = right.text_input(t("access.field.organisation", lang), key="access_organisation",
                                         max_chars=200)
+        left, right = st.columns(2)
         email = left.text_input(t("access.field.email", lang), key="access_email", max_chars=254)
         until = right.date_input(t("access.field.until", lang), value=today() + dt.timedelta(days=180),
                                  key="access_until", format="YYYY-MM-DD")
