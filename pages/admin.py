@@ -166,6 +166,8 @@ def audit_log(lang: str) -> None:
     st.caption(t("admin.audit_count", lang, n=fmt_int(len(entries), lang), shown=fmt_int(
         min(len(entries), AUDIT_ROWS_SHOWN), lang)))
     table = audit.as_table(entries)[list(SHOWN)]
+    # Blank, not "None", where an entry has no subject, grant or detail (a view of an admin's, a load).
+    table = table.astype({"grant_id": "string"}).fillna({"subject": "", "grant_id": "", "detail": ""})
     names = {c: t(f"admin.audit_col.{c}", lang) for c in SHOWN}
     screen = table.head(AUDIT_ROWS_SHOWN).assign(timestamp=lambda d: d["timestamp"].str[:19].str.replace("T", " "))
     st.dataframe(screen, hide_index=True, width="stretch",

@@ -98,7 +98,7 @@ def test_a_researcher_downloads_rows_and_an_admin_sees_it_in_the_audit_log(porta
     admin = portal.open(new_context().new_page(), "/")
     portal.sign_in(admin, portal.account("root"))
     admin = portal.open(admin, "/admin")  # a new visit: the cookie signs in
-    expect(admin.get_by_role("heading", name="Audit log of microdata", exact=True)).to_be_visible()
+    expect(admin.get_by_role("heading", name="Audit log", exact=True)).to_be_visible()
     portal.screenshot(admin, "admin_page")
     portal.main(admin).get_by_role("combobox", name="User", exact=True).click()
     admin.keyboard.type("erin")
