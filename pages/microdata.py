@@ -16,9 +16,9 @@ from components.downloads import header
 from components.shell import context, link_to
 from core.auth.audit import AuditLog
 from core.data.codebook import STANDARD_VARIABLES, Codebook
-from core.data.engine import load_codebook
+from core.data.engine import dataset_name, load_codebook
 from core.figures.text import filters_text
-from core.i18n import fmt_date, fmt_int, t
+from core.i18n import fmt_int, t
 from core.query import export, extract, microdata, total
 
 PAGE_ROWS = 50
@@ -35,9 +35,8 @@ def render() -> None:
     filters = ctx.filters.query_filters()
     st.title(t("nav.microdata", lang))
     if ctx.tier == "public":  # a researcher with no unexpired grant of this dataset
-        ended = ctx.access.ended if ctx.access else None
-        st.info(t("grants.ended", lang, dataset=codebook.title(lang), date=fmt_date(ended.expires_on, lang))
-                if ended else t("grants.none", lang, dataset=codebook.title(lang)), icon=":material/lock:")
+        if not (ctx.access and ctx.access.ended):  # an access that ended is told above every page already
+            st.info(t("grants.none", lang, dataset=dataset_name(dataset, lang)), icon=":material/lock:")
         link_to("access", t("nav.access", lang), icon=":material/how_to_reg:")
         return
     n = total(dataset, filters=filters, tier=ctx.tier)
