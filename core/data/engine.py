@@ -4,6 +4,9 @@ Each dataset's Parquet file is loaded once into a DuckDB table whose categorical
 (grouping on them is several times faster than on strings), plus the hidden `_rkey` column of record
 keys. The dataset records each ENUM's dictionary, so that queries filter on positions (enum_code)
 rather than on strings; all country columns share one dictionary, so that they compare on codes.
+The table's rows are stored sorted on the place and the period of interview (CLUSTER), so that DuckDB
+skips the row groups a region, country or period filter leaves out (each row group's min and max); no
+figure depends on the rows' order (counts and sums; microdata are ordered explicitly).
 A dataset is read from its current version (core/data/versions.py: a loaded version with its own codebook, else
 the built-in file), resolved again on every call; a new version, or a changed built-in file, is loaded at
 the next query, so a new release is picked up without a restart.
@@ -36,6 +39,11 @@ SYNTHETIC_KEY = b"portal.synthetic"
 # Table numbers run across the engines of a process, so that a table's name (the key of the query caches,
 # components/figures.py data_version) never names two different loads, even when an engine is replaced.
 _TABLE_NUMBERS = itertools.count(1)
+# The stored table's sort order: the filter bar's place filters (a country lies in one region), then the
+# period (quarters in time order, so that a year is a run of them too). A public query keeps one region,
+# one country or one period, so on a large table it reads a fraction of the row groups (at 10 million rows,
+# a region's filter reads about a fifth). Variables the codebook lacks are left out.
+CLUSTER = ("region_of_interview", "country_of_interview", "interview_quarter")
 
 
 class DataNotBuilt(FileNotFoundError):
@@ -160,7 +168,7 @@ class Engine:
             return f"CAST({name} AS DATE) AS {name}"
         return f"CAST({name} AS VARCHAR) AS {name}"
 
-    def _load(self, name: str, source: versions.Source, mtime: int) -> LoadedDataset:
+    def _load(self, name: str, source: versions.Source, mtime: int, cluster: bool = True) -> LoadedDataset:
         codebook = source_codebook(source)
         path = source.parquet
         parquet = pq.ParquetFile(path)
@@ -173,10 +181,13 @@ class Engine:
         enums = self._enums(codebook, arrow)
         columns = [self._column_sql(v, enums.get(v.name)) for v in codebook.variables.values()]
         table = f"{name}_v{next(_TABLE_NUMBERS)}"
+        order = [ident(c) for c in CLUSTER if c in codebook.variables and c in enums] if cluster else []
+        order_by = f" ORDER BY {', '.join(order)}" if order else ""
         cursor = self._con.cursor()
         cursor.register("incoming", arrow)
         try:
-            cursor.execute(f"CREATE TABLE {ident(table)} AS SELECT {', '.join(columns)}, {RKEY} FROM incoming")
+            cursor.execute(f"CREATE TABLE {ident(table)} AS SELECT {', '.join(columns)}, {RKEY} FROM incoming"
+                           f"{order_by}")
         except duckdb.ConversionException as e:
             raise ValueError(f"{path}: a value is not in the codebook: {e}") from None
         finally:
@@ -192,7 +203,7 @@ class Engine:
     def check(self, source: versions.Source) -> LoadedDataset:
         """Load a source as queries would (codebook, columns, ENUM casts, record keys) and drop it again:
         how a new version is checked before it is made current. Raises what loading would raise."""
-        loaded = self._load(source.dataset, source, source.parquet.stat().st_mtime_ns)
+        loaded = self._load(source.dataset, source, source.parquet.stat().st_mtime_ns, cluster=False)
         self._con.execute(f"DROP TABLE IF EXISTS {ident(loaded.table)}")
         return loaded
 

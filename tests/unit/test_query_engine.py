@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.data import engine as engine_module
 from core.data.codebook import OTHER
-from core.data.engine import RKEY, Engine, dataset_path, get_engine, ident, set_engine
+from core.data.engine import CLUSTER, RKEY, Engine, dataset_path, get_engine, ident, set_engine
 from core.query import categories, crosstab, flows, shares, summary, total
 from core.query import tables as Q
 
@@ -271,3 +272,42 @@ def test_a_changed_file_brings_its_own_dictionaries(tmp_path):
         assert t["count"].astype(int).to_dict() == changed["country_of_interview"].value_counts().to_dict()
     finally:
         set_engine(previous)
+
+
+# --- the stored order ----------------------------------------------------------------------------
+
+def stored_order(engine, ds, columns):
+    """The rows' values of `columns` in storage order (rowid), missing values as -1."""
+    found = engine.query_arrays(f"SELECT {', '.join(f'coalesce(enum_code({ident(c)}), -1) AS {ident(c)}' for c in columns)} "
+                                f"FROM {ident(ds.table)} ORDER BY rowid")
+    return list(zip(*(found[c].tolist() for c in columns)))
+
+
+def test_rows_are_stored_sorted_on_place_and_period(ds):
+    """Zone maps (each row group's min and max) skip row groups only when the filter columns are clustered."""
+    assert CLUSTER and all(c in ds.enums for c in CLUSTER)
+    keys = [tuple(len(ds.enums[c]) if v < 0 else v for c, v in zip(CLUSTER, row))  # NULLS LAST
+            for row in stored_order(get_engine(), ds, CLUSTER)]
+    assert keys == sorted(keys)
+
+
+def test_figures_do_not_depend_on_the_stored_order(ds, monkeypatch):
+    """A table loaded in the file's order gives the same public figures: counts and record-key sums follow
+    respondents, not rows (the same cell has the same value however the rows are stored)."""
+    f = {"region_of_interview": ["north_africa"], "age_band": ["25_34"]}
+    sorted_tables = [crosstab("core", ["nationality"], ["gender"], f), shares("core", "drivers", ["gender"], f),
+                     crosstab("core", ["country_of_interview", "interview_year"])]
+    monkeypatch.setattr(engine_module, "CLUSTER", ())
+    previous = get_engine()
+    engine = Engine(previous.data_dir)
+    set_engine(engine)
+    try:
+        unsorted = engine.dataset("core")
+        assert stored_order(engine, unsorted, CLUSTER) != stored_order(previous, ds, CLUSTER)
+        unsorted_tables = [crosstab("core", ["nationality"], ["gender"], f), shares("core", "drivers", ["gender"], f),
+                           crosstab("core", ["country_of_interview", "interview_year"])]
+    finally:
+        set_engine(previous)
+    for a, b in zip(sorted_tables, unsorted_tables):
+        pd.testing.assert_frame_equal(a, b)
+        assert a.attrs["base"] == b.attrs["base"]
