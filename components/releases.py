@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from components.shell import add_notes, first_run, origin
-from core import settings
+from core import query, settings
 from core.data import releases, versions
 from core.data.engine import dataset_name
 from core.i18n import fmt_date, t
@@ -104,7 +104,7 @@ def release_list(dataset: str, lang: str, tier: str) -> None:
                 st.badge(t("releases.current", lang), icon=":material/check_circle:", color="green")
             lines = [(t("releases.date", lang), fmt_date(release.date, lang, "long")),
                      (t("releases.period", lang), release.period(lang)),
-                     (t("releases.respondents", lang), releases.respondents_text(release, tier, lang))]
+                     (t("releases.respondents", lang), releases.respondents_text(release, tier, lang, query.total))]
             if release.first:
                 lines.append((t("releases.first", lang), ""))
             elif not release.added and not release.changed:

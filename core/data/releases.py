@@ -18,9 +18,9 @@ the same cell of the same release has the same protected value for ever, whateve
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +74,11 @@ class Release:
         first, last = quarter_of(self.start), quarter_of(self.end)
         return quarter_label(first, lang) if first == last else \
             f"{quarter_label(first, lang)} – {quarter_label(last, lang)}"
+
+
+def codebook(release: Release, data_dir: Path | None = None):
+    """The codebook the release was published with."""
+    return source_codebook(_source(Path(data_dir or settings.GENERATED_DIR), release.dataset, release.version))
 
 
 def ref(dataset: str, release: str | None) -> str:
@@ -171,38 +176,32 @@ def newer(release: Release, data_dir: Path | None = None) -> Release | None:
 # --- respondents ---------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
-def _counts(parquet: str, mtime_ns: int) -> tuple[int, int]:
-    """A release's respondents and the raw sum of their record keys (the whole release as one cell)."""
-    import pyarrow.parquet as pq
-
-    ids = pq.read_table(parquet, columns=["respondent_id"]).column(0).to_pylist()
-    keys = get_engine().perturbation.record_keys(ids)
-    return len(ids), int(keys.sum())
+Total = Callable[..., int]  # core.query.total: (dataset, tier=) -> respondents, protected in the public tier
+_COUNTS: dict[tuple, int | None] = {}
 
 
-def respondents(release: Release, tier: str = "public", data_dir: Path | None = None) -> int | None:
-    """The respondents of a release: in the public tier the protected count (the cell-key method on the
-    whole release, what core.query.total shows with no filter), None when that is under rule 3's
-    minimum ("fewer than 50"); exact in the other tiers."""
+def respondents(release: Release, tier: str, total: Total, data_dir: Path | None = None) -> int | None:
+    """The respondents of a release as `tier` may see them: `total` (core.query.total, passed in: core.data
+    does not import core.query) run with the release pinned, so in the public tier the protected count the
+    Overview shows for it, and None when rule 3 refuses it (under its minimum: "fewer than 50"). A release
+    never changes, so each is counted once per process (the built-in data again when rebuilt)."""
     data_dir = Path(data_dir or settings.GENERATED_DIR)
     path = _source(data_dir, release.dataset, release.version).parquet
     try:
-        n, k = _counts(os.fspath(path), path.stat().st_mtime_ns)
+        key = (os.fspath(path), path.stat().st_mtime_ns, tier, id(get_engine()))
     except FileNotFoundError:
         return None
-    if tier != "public":
-        return n
-    shown = int(get_engine().perturbation.perturb([n], [k])[0])
-    try:
-        disclosure.check_population(shown)
-    except disclosure.TableRefused:
-        return None
-    return shown
+    if key not in _COUNTS:
+        with versions.pinned(release.dataset, release.version):
+            try:
+                _COUNTS[key] = int(total(release.dataset, tier=tier))
+            except disclosure.TableRefused:
+                _COUNTS[key] = None
+    return _COUNTS[key]
 
 
-def respondents_text(release: Release, tier: str, lang: str, data_dir: Path | None = None) -> str:
-    count = respondents(release, tier, data_dir)
+def respondents_text(release: Release, tier: str, lang: str, total: Total, data_dir: Path | None = None) -> str:
+    count = respondents(release, tier, total, data_dir)
     if count is None:
         return t("releases.fewer_than", lang, minimum=disclosure.settings().min_population)
     return tn("releases.respondents_n", count, lang)
