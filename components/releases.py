@@ -134,7 +134,7 @@ def share_extras(dataset: str, lang: str, link_query: dict[str, list[str]], path
 
     base = settings.public_url() or origin()
     st.caption(t("share.pinned", lang, release=release.ref))
-    st.code(f"{base}/{path}?{urlencode(params, doseq=True)}", language=None, wrap_lines=True)
+    st.code(f"{base}/{path}?{urlencode(params, doseq=True, safe='@')}", language=None, wrap_lines=True)
     st.caption(t("share.cite", lang))
     st.code(releases.citation(release, lang, origin=origin()).text, language=None, wrap_lines=True)
 
