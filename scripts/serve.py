@@ -17,7 +17,8 @@ Once it listens, a warm-up visits every public page of the default dataset in ev
 browser would (Streamlit's websocket protocol, one session per page), so that the first visitors find
 the pages' modules imported and their figures in the process's cache (st.cache_data) instead of
 waiting for them. PORTAL_WARM_UP=none skips it (the test suite's shared server, whose tests would
-otherwise compete with it for the processor).
+otherwise compete with it for the processor); a list of languages (PORTAL_WARM_UP=fr or en,fr) warms
+those only, for a portal whose visitors read one or two of them.
 """
 
 from __future__ import annotations
@@ -126,16 +127,33 @@ def warm_up_done(log_file: Path, timeout: float = 300.0) -> re.Match | None:
 
 
 def main() -> None:
+    languages = warm_up_languages(os.environ.get(WARM_UP_ENV))
     seconds = warm()
     print(f"Data ready in {seconds:.1f} s.", flush=True)
     PagesManager.uses_pages_directory = False  # as st.navigation does: see the docstring
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[1:]]
-    if os.environ.get(WARM_UP_ENV, "all") != "none":
-        threading.Thread(target=_warm_up_later, daemon=True, name="portal-warm-up").start()
+    if languages:
+        threading.Thread(target=_warm_up_later, args=(languages,), daemon=True, name="portal-warm-up").start()
     sys.exit(cli.main())
 
 
-def _warm_up_later() -> None:
+def warm_up_languages(value: str | None) -> tuple[str, ...]:
+    """The languages PORTAL_WARM_UP asks to warm: all of them by default, none for "none", else the
+    comma-separated list; an unknown language is refused (SystemExit with a message)."""
+    value = (value or "all").strip().lower()
+    if value == "all":
+        return tuple(LANGUAGES)
+    if value == "none":
+        return ()
+    wanted = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    unknown = [v for v in wanted if v not in LANGUAGES]
+    if unknown or not wanted:
+        raise SystemExit(f"{WARM_UP_ENV} must be all, none or languages among {', '.join(LANGUAGES)} "
+                         f"(e.g. en,fr), not {value!r}")
+    return wanted
+
+
+def _warm_up_later(languages: tuple[str, ...]) -> None:
     """The warm-up, at the address the server listens on: known once `streamlit run` has read its
     options and made its runtime (there is no hook for it, so this looks every tenth of a second)."""
     while not Runtime.exists():
@@ -145,7 +163,7 @@ def _warm_up_later() -> None:
     host = "127.0.0.1" if address in ("0.0.0.0", "::") else address
     host = f"[{host}]" if ":" in host else host
     path = (config.get_option("server.baseUrlPath") or "").strip("/")
-    warm_up(f"http://{host}:{port}" + (f"/{path}" if path else ""), public_pages())
+    warm_up(f"http://{host}:{port}" + (f"/{path}" if path else ""), public_pages(), languages)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ from datetime import datetime, timedelta
 
 import jwt
 
-from core.auth.throttle import Throttle
+from core.auth.throttle import Throttle, ThrottlePolicy
 from core.auth.users import User, UserError, UserStore, normalize_username
 from core.settings import MissingSecret, secret
 
@@ -201,7 +201,7 @@ class SessionManager:
                  clock: Callable[[], float] | None = None):
         self.users = users
         self.policy = policy or SessionPolicy()
-        self.throttle = throttle or Throttle()
+        self.throttle = throttle or Throttle(ThrottlePolicy.from_env())
         self.cookie = cookie
         # The store stamps sessions_valid_after with its clock: both must read the same time.
         self.clock = clock or users.clock

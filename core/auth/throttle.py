@@ -6,8 +6,9 @@ It slows a guesser down and never locks anyone out for good, unlike streamlit-au
 * each key (a username, an address) keeps the times of its failed logins of the last `window`
   (15 minutes); older failures are forgotten, so the wait decays by itself;
 * with n failures in the window and n >= `free` (5 per username, 20 per address, since an address may be
-  a shared NAT or proxy), the next attempt must wait 2^(n - free + 1) seconds after the last failure,
-  capped at `max_delay` (15 minutes): 2 s, 4 s, 8 s, ... 15 min;
+  a shared NAT or proxy), the next attempt must wait `first_delay` x 2^(n - free) seconds after the last
+  failure, capped at `max_delay` (15 minutes): 2 s, 4 s, 8 s, ... 15 min (`first_delay` is 2 s; an
+  operator may raise it with PORTAL_THROTTLE_FIRST_WAIT_SECONDS);
 * a successful login clears its username's failures (not the address's: logging in to one's own account
   must not reset the count of someone guessing other accounts from the same place);
 * unknown usernames are counted like real ones, so the wait does not tell which names exist.
@@ -23,11 +24,14 @@ IPv6 addresses count per /64, the block one subscriber usually holds.
 from __future__ import annotations
 
 import ipaddress
+import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+FIRST_WAIT_ENV = "PORTAL_THROTTLE_FIRST_WAIT_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -35,9 +39,23 @@ class ThrottlePolicy:
     window: float = 15 * 60
     free_failures: int = 5
     free_failures_per_address: int = 20
+    first_delay: float = 2.0
     max_delay: float = 15 * 60
     # Bounds memory when someone sprays random usernames: past it, the stalest keys are dropped first.
     max_tracked: int = 100_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ThrottlePolicy:
+        raw = (os.environ if environ is None else environ).get(FIRST_WAIT_ENV)
+        if not raw:
+            return cls()
+        try:
+            first = float(raw)
+        except ValueError:
+            first = 0.0
+        if not 0 < first <= cls.max_delay:
+            raise ValueError(f"{FIRST_WAIT_ENV} must be a positive number of seconds, at most {cls.max_delay:.0f}, not {raw!r}")
+        return cls(first_delay=first)
 
 
 def username_key(username: str | None) -> str | None:
@@ -116,7 +134,7 @@ class Throttle:
             return 0.0
         if len(times) < free:
             return 0.0
-        delay = min(2.0 ** (len(times) - free + 1), self.policy.max_delay)
+        delay = min(self.policy.first_delay * 2.0 ** (len(times) - free), self.policy.max_delay)
         return max(0.0, times[-1] + delay - now)
 
     def _shrink(self, now: float) -> None:

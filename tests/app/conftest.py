@@ -3,8 +3,8 @@ open a page, sign in and read what the app drew.
 
 What a server keeps per process stays warm from test to test, as on a server: the query engine (its
 loaded tables) and the query caches (st.cache_data, keyed by the loaded table, so never stale). A test
-that swaps the engine (other data, another secret) has it put back, and the caches cleared, when it
-ends. The session manager (st.cache_resource) is made again for each test: it holds the test's own
+that swaps the engine (other data, another secret) has it put back when it ends; the caches stay, since
+no other engine's table has the shared one's name. The session manager (st.cache_resource) is made again for each test: it holds the test's own
 users file and throttle.
 
 One shim, of AppTest's own making: AppTest forgets before every run that the router has run
@@ -72,8 +72,10 @@ def _process_state():
     yield
     session_manager.clear()
     if engine.get_engine() is not warm:  # the test worked on other data: back to the shared engine
+        # The query caches stay: their entries are keyed by the loaded table's name, new at every load in
+        # the process (core.data.engine), so the other engine's entries are never taken for the shared
+        # one's, and the shared one's are still right (clearing them cost the next tests their warm-up).
         engine.set_engine(warm)
-        st.cache_data.clear()
 
 
 def open_app(query: dict | None = None, locale: str | None = None, page: str | None = None) -> AppTest:

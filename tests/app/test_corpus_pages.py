@@ -39,12 +39,18 @@ def built(tmp_path_factory):
     return directory, ids
 
 
+@pytest.fixture(scope="module")
+def corpus_engine(built):
+    """One engine over the corpus's data directory for the module: it loads each dataset once, as a
+    server would, instead of once per test."""
+    return engine.Engine(built[0])
+
+
 @pytest.fixture(autouse=True)
-def data_dir(built, monkeypatch):
+def data_dir(built, corpus_engine, monkeypatch):
     monkeypatch.setattr(settings, "GENERATED_DIR", built[0])
-    engine.set_engine(None)
+    engine.set_engine(corpus_engine)  # tests/app/conftest.py puts the shared engine back afterwards
     yield built[0]
-    engine.set_engine(None)
 
 
 def _shown_cells(at) -> set[str]:

@@ -36,9 +36,13 @@ E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parents[1]
 SCREENSHOTS = E2E_DIR / "screenshots"
 REQUIRE_ENV = "PORTAL_REQUIRE_E2E"
+SCREENSHOTS_ENV = "PORTAL_E2E_SCREENSHOTS"
 CHROMIUM_ENV = "PORTAL_CHROMIUM"
 COOKIE_NAME = "portal_login_28800s"
 START_TIMEOUT = 60.0
+# The sign-in throttle's first wait on the test servers (PORTAL_THROTTLE_FIRST_WAIT_SECONDS; 2 s by
+# default): long enough that the attempt after five failures arrives within it on any machine.
+THROTTLE_FIRST_WAIT = 60
 # expect()'s default is 5 s; a first run (data loading, caches cold) on a busy 2-core runner takes longer.
 expect.set_options(timeout=20_000)
 
@@ -143,7 +147,7 @@ STREAMLIT_RUN = [sys.executable, "-m", "streamlit", "run", "app.py"]
 class Server:
     """One portal process, its log in a file (a pipe nobody reads would fill up)."""
 
-    def __init__(self, workdir: Path, users_file: Path, command: list[str] = MAKE_RUN, warm_up: bool = False):
+    def __init__(self, workdir: Path, users_file: Path, command: list[str] = MAKE_RUN, warm_up: str | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"streamlit-{self.port}.log"
@@ -153,9 +157,11 @@ class Server:
                "PORTAL_AUDIT_DB": str(self.audit_path),
                "PORTAL_COOKIE_KEY": "e2e-" + secrets.token_urlsafe(48),
                "PORTAL_TEST_BCRYPT_COST": "4",
+               "PORTAL_THROTTLE_FIRST_WAIT_SECONDS": str(THROTTLE_FIRST_WAIT),
                # scripts/serve.py's warm-up visits every public page in three languages (20 s of processor
-               # time): left out where the tests would compete with it, kept for the server that tests it
-               "PORTAL_WARM_UP": "all" if warm_up else "none",
+               # time): left out where the tests would compete with it; the server that tests it warms the
+               # pages in one language (the list form of the setting), a third of the work
+               "PORTAL_WARM_UP": warm_up or "none",
                "PYTHONUNBUFFERED": "1"}
         assert env.get("PORTAL_CKM_SECRET"), "tests/conftest.py sets PORTAL_CKM_SECRET"
         self._log = self.log_path.open("wb")
@@ -402,9 +408,14 @@ class Portal:
         expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
         self.assert_nothing_internal(page, viewer=viewer, headings=("Users",))
 
-    def screenshot(self, page: Page, name: str) -> Path:
-        """A full-page screenshot. Streamlit scrolls inside its own containers, so the viewport is
+    def screenshot(self, page: Page, name: str) -> Path | None:
+        """A full-page screenshot, taken only when PORTAL_E2E_SCREENSHOTS=1: it is evidence to look at,
+        not an assertion, and its resizing and redrawing cost `make test` about half a minute. (`make
+        screenshots` draws every page at both sizes; a failed test's own shot is pytest-playwright's
+        `--screenshot only-on-failure`.) Streamlit scrolls inside its own containers, so the viewport is
         made as tall as the content for the shot, then put back."""
+        if os.environ.get(SCREENSHOTS_ENV) != "1":
+            return None
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         size = page.viewport_size or {"width": 1280, "height": 720}
         height = page.evaluate("""() => Math.max(window.innerHeight, ...[...document.querySelectorAll(
@@ -446,6 +457,6 @@ def fresh_portal(tmp_path_factory, users_file, chromium_path):
 @pytest.fixture
 def fresh_served_portal(tmp_path_factory, users_file, chromium_path):
     """A server of its own started as `make run` starts it, on which no page has been requested yet."""
-    server = Server(tmp_path_factory.mktemp("portal-served"), users_file, warm_up=True)
+    server = Server(tmp_path_factory.mktemp("portal-served"), users_file, warm_up="fr")
     yield Portal(server)
     server.stop()

@@ -61,7 +61,6 @@ def test_drag_a_table_chart_it_in_french_and_download_it(portal, page: Page):
     portal.settle(page)
     expect(portal.current(main).get_by_test_id("stVegaLiteChart")).to_be_visible()
     portal.wait_for_url(page, r"[?&]view=heatmap(&|$)")
-    page.wait_for_timeout(500)  # let Vega draw
     portal.screenshot(page, "crosstab_heatmap")
 
     # French: the same layout, in French.
@@ -75,7 +74,6 @@ def test_drag_a_table_chart_it_in_french_and_download_it(portal, page: Page):
     expect(portal.title(page)).to_have_text("Tableau croisé à la carte")
     expect(page.locator("#zone-rows li.field")).to_have_text(re.compile("Genre"))
     expect(portal.current(main).get_by_test_id("stVegaLiteChart")).to_be_visible()
-    page.wait_for_timeout(500)
     portal.screenshot(page, "crosstab_heatmap_fr")
 
     # The CSV of the table as shown: header block in French, then the table, protected.

@@ -16,9 +16,10 @@ from tests.e2e.conftest import CAROL
 pytestmark = pytest.mark.e2e
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
-# Every public page but the crosstab (its own test, below): the listed pages and the core survey's themes.
-PAGES = ("/", "/map", "/stories", "/about", "/profiles", "/drivers", "/journey", "/smuggling", "/protection",
-         "/information", "/destinations", "/needs")
+# Every public page but the crosstab (its own test, below): the listed pages, and the core survey's theme
+# pages that hold each kind of chart (one function draws every theme page): the pyramid and the trend
+# (profiles), several answers (drivers), numbers with their intervals and quartiles (journey).
+PAGES = ("/", "/map", "/stories", "/about", "/profiles", "/drivers", "/journey")
 
 # What scrolls sideways (the document, or Streamlit's main containers), and what runs off the screen.
 OVERFLOW_JS = """() => {

@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_public import query
 
 pytestmark = pytest.mark.e2e
@@ -29,8 +28,9 @@ def test_the_map_draws_and_asks_no_other_server(portal, page: Page):
     portal.settle(page)
     expect(portal.title(page)).to_have_text("Route map")
     expect(deck_canvas(portal, page)).to_be_visible()
-    page.wait_for_timeout(1500)  # let deck.gl draw its first frames
-    page.screenshot(path=SCREENSHOTS / "map.png", full_page=True)
+    # deck.gl has drawn and asked for what it needs (basemap, outlines, fonts): no request for 500 ms.
+    page.wait_for_load_state("networkidle")
+    portal.screenshot(page, "map")
     assert not failed, failed
     elsewhere = {urlsplit(u).netloc for u in requests if not u.startswith((portal.base, "data:", "blob:"))}
     assert not elsewhere, elsewhere  # no tile server, no font or icon server
@@ -61,7 +61,7 @@ def test_a_click_on_a_country_sets_the_filter_and_the_link(portal, page: Page):
     assert query(page.evaluate("location.href"))["country"] == ["LBY"] and query(page.evaluate("location.href"))["nat"] == ["EGY"]
     expect(portal.filter_box(page, "Country of interview")).to_have_value("Libya")
     expect(page.get_by_text("Filter set: Country of interview: Libya")).to_be_visible()
-    page.screenshot(path=SCREENSHOTS / "map_clicked.png", full_page=True)
+    portal.screenshot(page, "map_clicked")
 
 
 def _tap_until(portal, page: Page, canvas, details, text: str) -> None:
@@ -114,12 +114,35 @@ def test_the_maps_toolbar_covers_none_of_the_controls_above_it(portal, new_conte
     chart.evaluate("e => e.scrollIntoView({block: 'center'})")
     box = chart.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    toolbar = portal.current(portal.main(page)).filter(has=page.get_by_test_id("stDeckGlJsonChart")) \
-        .get_by_test_id("stElementToolbar")
-    expect(toolbar).to_be_visible()
-    bar = toolbar.bounding_box()
-    above = portal.current(portal.main(page)).locator(
-        "[data-testid='stButtonGroup'], [data-testid='stSelectbox'], [data-testid='stMarkdownContainer']")
-    boxes = [b for b in (el.bounding_box() for el in above.all()) if b and b["y"] < box["y"]]
+    # Every box read at one instant, once two readings 200 ms apart agree: a page still laying out (a
+    # font, a chart resizing) would otherwise give boxes of two different moments.
+    rects = page.wait_for_function(STABLE_RECTS_JS, polling=200, timeout=20_000).json_value()
+    bar, box = rects["bar"], rects["chart"]
+    boxes = [b for b in rects["above"] if b["y"] < box["y"]]
     assert len(boxes) >= 4, boxes  # the layers, two incident choices, the flow kind, the sentences
     assert not [b for b in boxes if _overlaps(bar, b)], (bar, boxes)
+
+
+# The map's box, its toolbar's (drawn while the pointer is over the map) and those of the controls and
+# sentences of the page, from the elements of the latest run; returned when equal to the last poll's.
+STABLE_RECTS_JS = """() => {
+    const main = document.querySelector("[data-testid='stMain']");
+    const current = [...main.querySelectorAll("[data-testid='stElementContainer']:not([data-stale='true'])")];
+    const chartBox = current.find(c => c.querySelector("[data-testid='stDeckGlJsonChart']"));
+    const toolbar = chartBox && chartBox.querySelector("[data-testid='stElementToolbar']");
+    if (!toolbar || !toolbar.getBoundingClientRect().width) return false;
+    const box = r => ({x: r.x, y: r.y, width: r.width, height: r.height});
+    const rect = e => box(e.getBoundingClientRect());
+    // A sentence's box is that of its text (a range over it), not of its container's spacing below.
+    const textRect = e => { const range = document.createRange(); range.selectNodeContents(e);
+                            return box(range.getBoundingClientRect()); };
+    const controls = "[data-testid='stButtonGroup'], [data-testid='stSelectbox']";
+    const above = [...current.flatMap(c => [...c.querySelectorAll(controls)]).map(rect),
+                   ...current.flatMap(c => [...c.querySelectorAll("[data-testid='stMarkdownContainer']")]).map(textRect)]
+        .filter(r => r.width && r.height);
+    const now = JSON.stringify({chart: rect(chartBox.querySelector("[data-testid='stDeckGlJsonChart']")),
+                                bar: rect(toolbar), above});
+    const same = now === window.__e2eRects;
+    window.__e2eRects = now;
+    return same && JSON.parse(now);
+}"""

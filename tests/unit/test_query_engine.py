@@ -32,9 +32,9 @@ def reference_cells(ds, dims, where):
     df = rows(ds, [d.var.name for d in dims], where)
     for d in dims:
         col = d.var.name
-        if d.var.type == "multiple":
-            df[col] = [[code for code, bits in d.masks if int(m) & bits] for m in df[col]]
-            df = df.explode(col).dropna(subset=[col])
+        if d.var.type == "multiple":  # one row per answer given: a copy of the rows whose mask has its bit
+            masks = df[col].fillna(0).astype("int64")
+            df = pd.concat([df[(masks & bits) != 0].assign(**{col: code}) for code, bits in d.masks])
         else:
             df[col] = df[col].map(lambda c, m=d.merge: m.get(c, c))
     return df.groupby([d.var.name for d in dims])[RKEY].agg(["size", "sum"])

@@ -2,10 +2,11 @@
 
 import threading
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.auth.throttle import Throttle, ThrottlePolicy, address_key
+from core.auth.throttle import FIRST_WAIT_ENV, Throttle, ThrottlePolicy, address_key
 
 
 class FakeClock:
@@ -36,6 +37,16 @@ def test_five_free_failures_then_doubling_waits_up_to_the_cap():
         waits.append(throttle.record_failure("alice", "10.0.0.1"))
     assert waits[:9] == [2, 4, 8, 16, 32, 64, 128, 256, 512]
     assert max(waits) <= 900
+
+
+def test_an_operator_may_raise_the_first_wait():
+    assert ThrottlePolicy.from_env({}) == ThrottlePolicy()
+    throttle = Throttle(ThrottlePolicy.from_env({FIRST_WAIT_ENV: "30"}), clock=FakeClock())
+    waits = [throttle.record_failure("alice", None) for _ in range(7)]
+    assert waits == [0, 0, 0, 0, 30, 60, 120]
+    for bad in ("0", "-5", "soon", "1000"):
+        with pytest.raises(ValueError, match=FIRST_WAIT_ENV):
+            ThrottlePolicy.from_env({FIRST_WAIT_ENV: bad})
 
 
 def test_the_wait_counts_down():
