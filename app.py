@@ -7,9 +7,9 @@ from functools import partial
 
 import streamlit as st
 
-from components import auth, present, releases, shell, story, style, tour
-from components.filter_bar import filter_bar
-from core.auth.access import can_open, tier_for
+from components import auth, grants, present, releases, shell, story, style, tour
+from components.filter_bar import dataset_asked, filter_bar
+from core.auth.access import can_open
 from core.data.engine import dataset_name
 from core.data.releases import RELEASE_PARAM
 from core.data.store import ensure_built
@@ -34,11 +34,19 @@ role = session.role if session else None
 shell.language_picker(lang)
 tour.start_button(lang)
 pinned = releases.pin_for_run()  # a pinned link's release (?release=), read before any data
+# A researcher's tier is per dataset (core.auth.grants): the filter bar is drawn at the tier of the
+# dataset it will show.
+asked = dataset_asked()
+access = grants.current_access(session, asked)
 try:
-    filters = filter_bar(lang, tier_for(role), ignore=[*own_params(), *EXPLAINER_PARAMS, RELEASE_PARAM])
+    filters = filter_bar(lang, access.tier, ignore=[*own_params(), *EXPLAINER_PARAMS, RELEASE_PARAM])
 except MissingSecret:
     st.error(t("app.not_configured", lang))
     st.stop()
+if filters.dataset != asked:  # not expected (the bar shows the dataset asked): never drawn at the wrong tier
+    access, drawn_at = grants.current_access(session, filters.dataset), access.tier
+    if access.tier != drawn_at:
+        st.rerun()
 
 # After "explore", the chosen dataset's theme pages, from its codebook, in a section named after it.
 theme_pages = themes.pages(filters.dataset, lang)
@@ -59,13 +67,14 @@ for spec in PAGES:  # core/pages.py: the pages this role may open, in their sect
 page = st.navigation({**sections, "": list(restricted.values())}, position="hidden")
 page_id = page.url_path or PAGES[0].id
 shell.menu(menu, sections)
+shell.set_pages(routable)
 shell.document_meta(lang, page.title)
 
 shell.follow(page_id, routable)  # a story's or the tour's move to another page
 shell.write_url(lang, filters, keep=(*link_params(page_id), *EXPLAINER_PARAMS))
 releases.keep_in_url(pinned)
 auth.sign_in_panel(lang, form=page_id not in restricted)
-ctx = shell.PageContext(lang, session, filters)
+ctx = shell.PageContext(lang, session, filters, access)
 shell.set_context(ctx)
 share = st.sidebar.container(key="share_link")  # filled last: the link of the view the page ends with
 present.switch(lang)
@@ -74,8 +83,11 @@ shell.show_url_notes(lang, filters)
 releases.pinned_note(pinned, filters.dataset, lang)
 if (tour_step := tour.current(role)) is not None:
     tour.panel(ctx, tour_step)
+grants.access_notice(lang, access, filters.dataset, session)
 try:
-    if (step := story.current()) is not None and presenting:
+    if grants.terms_gate(lang, session):  # a new grant's terms of use come before any page
+        pass
+    elif (step := story.current()) is not None and presenting:
         text, main = st.columns([1, 2.3], gap="large")  # the story's text beside its chart
         with text:
             story.panel(ctx, step, presenting=True)

@@ -30,6 +30,7 @@ from datetime import datetime
 import streamlit as st
 import streamlit_authenticator as stauth
 
+from components.shell import link_to
 from core.auth.sessions import (
     LoginRefused,
     Session,
@@ -227,6 +228,7 @@ def _sign_in_form(lang: str) -> None:
         st.text_input(t("auth.password", lang), key="signin_password", type="password",
                       autocomplete="current-password")
         st.form_submit_button(t("auth.submit", lang), on_click=_on_sign_in)
+    link_to("access", t("access.link", lang))
 
 
 def restricted_page(heading: str, role: str, lang: str) -> None:

@@ -61,7 +61,7 @@ def data_updates(lang: str, username: str) -> None:
     with load_tab:
         upload_and_load(dataset, lang, username)
     with versions_tab:
-        version_list(dataset, lang)
+        version_list(dataset, lang, username)
 
 
 def flash() -> None:
@@ -202,7 +202,7 @@ def report(r: load.Report, lang: str) -> None:
             "id": st.column_config.TextColumn(t("ingest.ui.rejected_id", lang))})
 
 
-def version_list(dataset: str, lang: str) -> None:
+def version_list(dataset: str, lang: str, username: str | None = None) -> None:
     rows = load.describe_versions(dataset, lang)
     if rows:
         columns = ("version", "current", "created", "by", "mode", "respondents", "added", "replaced", "rejected",
@@ -222,7 +222,7 @@ def version_list(dataset: str, lang: str) -> None:
     if right.button(t("ingest.ui.restore", lang), key="ingest_restore", icon=":material/history:"):
         with st.spinner(t("ingest.ui.restoring", lang)):
             try:
-                now = load.restore(dataset, target, builtin=target is None)
+                now = load.restore(dataset, target, builtin=target is None, by=username)
                 st.session_state[_FLASH] = ("ok", t("ingest.ui.restored", lang, version=now) if now else
                                             t("ingest.ui.restored_builtin", lang))
             except versions.VersionError as e:

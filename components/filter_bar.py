@@ -25,6 +25,7 @@ from core.data.codebook import OTHER, quarter_label
 from core.data.engine import dataset_name, load_codebook
 from core.i18n import t, tn
 from core.query.filters import (
+    DATASET_PARAM,
     FILTER_PARAMS,
     FilterState,
     allowed_codes,
@@ -98,6 +99,15 @@ def _period_label(code: str, lang: str) -> str:
 
 def _reset() -> None:
     _seed(FilterState(dataset=st.session_state.get(DATASET_KEY, DATASETS[0])))
+
+
+def dataset_asked() -> str:
+    """The dataset this rerun's filter bar will show, before it is drawn (its widget's value, else the
+    link's on a first visit, else the first): the router needs it to know the caller's tier of it."""
+    chosen = st.session_state.get(DATASET_KEY)
+    if chosen is None and first_run():
+        chosen = (st.query_params.get_all(DATASET_PARAM) or [None])[-1]
+    return chosen if chosen in versions.datasets() else DATASETS[0]
 
 
 def filter_bar(lang: str, tier: str, ignore: Sequence[str] = ()) -> FilterState:

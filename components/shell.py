@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 
 from core.auth.access import can_open, tier_for
+from core.auth.grants import Access
 from core.auth.sessions import Session
 from core.i18n import language_name, negotiate_language, t
 from core.query.filters import FilterState
@@ -31,6 +32,7 @@ _NOTES = "portal_url_notes"
 _URL_KEYS = "portal_url_keys"  # the state keys a page seeded from the link (read again by a guided move)
 _HANDED_OVER = "portal_handed_over"  # hand_to_router ran in this session
 _GOTO = "portal_goto"  # a guided move (story, tour) asked for by a callback: (page id, link parameters)
+_PAGES = "portal_pages"  # page id -> st.Page of this rerun's navigation (for links to a page)
 LANG_KEY = "ui_lang"
 
 
@@ -39,6 +41,7 @@ class PageContext:
     lang: str
     session: Session | None
     filters: FilterState
+    access: Access | None = None  # the caller's access to the chosen dataset (core.auth.grants)
 
     @property
     def role(self) -> str | None:
@@ -46,7 +49,9 @@ class PageContext:
 
     @property
     def tier(self) -> str:
-        return tier_for(self.role)
+        """The data tier of the chosen dataset: a researcher's is "researcher" only under an unexpired
+        grant of it (components.grants.current_access), the public tier otherwise."""
+        return self.access.tier if self.access is not None else tier_for(self.role)
 
 
 def set_context(ctx: PageContext) -> None:
@@ -163,6 +168,18 @@ def follow(current: str, pages: dict) -> None:
     target, params = move
     if target != current and target in pages:
         st.switch_page(pages[target], query_params=params)
+
+
+def set_pages(pages: dict) -> None:
+    """The router's pages of this rerun (page id -> st.Page), for `link_to`."""
+    st.session_state[_PAGES] = pages
+
+
+def link_to(page: str, label: str, icon: str | None = None, where=st) -> None:
+    """A link to one of the portal's pages (by id), when this visitor may open it; nothing otherwise."""
+    target = st.session_state.get(_PAGES, {}).get(page)
+    if target is not None:
+        where.page_link(target, label=label, icon=icon)
 
 
 def put_in_url(param: str, value: str | Sequence[str], default: str | Sequence[str]) -> None:

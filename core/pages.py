@@ -44,6 +44,7 @@ PAGES: tuple[Page, ...] = (
     Page("stories", "stories", "nav.stories", "stories.title", ":material/auto_stories:", "explore"),
     Page("releases", "releases", "nav.releases", "nav.releases", ":material/history:", "explore"),
     Page("about", "about", "nav.about", "nav.about", ":material/menu_book:", "explore"),
+    Page("access", "access", "nav.access", "access.title", ":material/how_to_reg:", "research"),
     Page("microdata", "microdata", "nav.microdata", "nav.microdata", ":material/table_rows:", "research",
          role="researcher"),
     Page("admin", "admin", "nav.admin", "nav.admin", ":material/manage_accounts:", "admin", role="admin"),

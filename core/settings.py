@@ -100,3 +100,22 @@ INGEST_MAX_COLUMNS = _env_int("PORTAL_INGEST_MAX_COLUMNS", 5_000)      # columns
 INGEST_MAX_UNZIPPED_MB = _env_int("PORTAL_INGEST_MAX_UNZIPPED_MB", 4_096)
 INGEST_MAX_ZIP_RATIO = _env_int("PORTAL_INGEST_MAX_ZIP_RATIO", 200)
 INGEST_MAX_ZIP_MEMBERS = _env_int("PORTAL_INGEST_MAX_ZIP_MEMBERS", 1_000)
+
+
+# The portal's clock for dated decisions (access grants and their expiry, the audit log): UTC now, or the
+# moment PORTAL_NOW names (ISO 8601, e.g. 2027-03-01T12:00:00Z), read at call time so that a test moves it.
+NOW_ENV = "PORTAL_NOW"
+
+
+def now():
+    """The current time, timezone-aware UTC; PORTAL_NOW overrides it (tests, demonstrations)."""
+    import datetime as dt
+
+    value = os.environ.get(NOW_ENV)
+    if not value:
+        return dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{NOW_ENV} must be an ISO 8601 date or time, not {value!r}") from None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

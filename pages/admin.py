@@ -1,4 +1,5 @@
-"""Administration (admins only): the portal's user accounts, the audit log of microdata, and data updates.
+"""Administration (admins only): the portal's user accounts, researchers' access requests and grants
+(components/grants.py), the audit log, and data updates.
 
 Accounts change through the same UserStore methods as the command-line tool (python -m scripts.users):
 add (with a one-time password shown once, to hand over), disable or enable, change role, reset the
@@ -17,6 +18,7 @@ import streamlit as st
 
 from components.auth import session_manager
 from components.data_updates import data_updates
+from components.grants import admin_panel
 from components.shell import context
 from core.auth import audit
 from core.auth.access import ROLES
@@ -28,7 +30,8 @@ from core.query import export
 
 AUDIT_ROWS_SHOWN = 500
 # The audit log's columns in the order read: who did what and how much first, then which filters and columns.
-SHOWN = ("id", "timestamp", "username", "role", "action", "format", "rows", "dataset", "filters", "columns")
+SHOWN = ("id", "timestamp", "username", "role", "action", "subject", "grant_id", "format", "rows", "dataset",
+         "filters", "columns", "detail")
 _FLASH = "admin_flash"  # (kind, message, one-time password or None): shown once, on the next run
 
 
@@ -47,6 +50,8 @@ def render() -> None:
         add_form(store, lang)
     with change_tab:
         change_form(store, lang, ctx.session.username)
+    st.header(t("grants.admin_title", lang))
+    admin_panel(lang, ctx.session.username)
     st.header(t("admin.audit", lang))
     audit_log(lang)
     st.header(t("ingest.ui.title", lang))
@@ -161,6 +166,8 @@ def audit_log(lang: str) -> None:
     st.caption(t("admin.audit_count", lang, n=fmt_int(len(entries), lang), shown=fmt_int(
         min(len(entries), AUDIT_ROWS_SHOWN), lang)))
     table = audit.as_table(entries)[list(SHOWN)]
+    # Blank, not "None", where an entry has no subject, grant or detail (a view of an admin's, a load).
+    table = table.astype({"grant_id": "string"}).fillna({"subject": "", "grant_id": "", "detail": ""})
     names = {c: t(f"admin.audit_col.{c}", lang) for c in SHOWN}
     screen = table.head(AUDIT_ROWS_SHOWN).assign(timestamp=lambda d: d["timestamp"].str[:19].str.replace("T", " "))
     st.dataframe(screen, hide_index=True, width="stretch",

@@ -1,7 +1,9 @@
 """Microdata (researchers and admins): respondents' rows under the shared filters, the columns chosen by
 theme, codes or labels, sorted and paged on the server (only the page shown is sent to the browser),
 and downloads of every matching row in four formats with their data dictionary (core.query.extract).
-Every page of rows shown and every file made is written to the audit log (core.auth.audit)."""
+Every page of rows shown and every file made is written to the audit log (core.auth.audit), with the
+access grant it used. A researcher without an unexpired grant of the chosen dataset (core.auth.grants)
+is told so and shown no rows."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ import math
 import streamlit as st
 
 from components.downloads import header, keep_release
-from components.shell import context
+from components.shell import context, link_to
 from core.auth.audit import AuditLog
 from core.data.codebook import STANDARD_VARIABLES, Codebook
-from core.data.engine import load_codebook
+from core.data.engine import dataset_name, load_codebook
 from core.figures.text import filters_text
 from core.i18n import fmt_int, t
 from core.query import export, extract, microdata, total
@@ -32,6 +34,11 @@ def render() -> None:
     codebook = load_codebook(dataset)
     filters = ctx.filters.query_filters()
     st.title(t("nav.microdata", lang))
+    if ctx.tier == "public":  # a researcher with no unexpired grant of this dataset
+        if not (ctx.access and ctx.access.ended):  # an access that ended is told above every page already
+            st.info(t("grants.none", lang, dataset=dataset_name(dataset, lang)), icon=":material/lock:")
+        link_to("access", t("nav.access", lang), icon=":material/how_to_reg:")
+        return
     n = total(dataset, filters=filters, tier=ctx.tier)
     st.caption(t("microdata.count", lang, n=n, dataset=codebook.title(lang)))
     columns = column_chooser(codebook, lang)
@@ -107,7 +114,7 @@ def log_view(ctx, dataset: str, filters: dict, columns: list[str], rows: int, ho
     view = json.dumps([ctx.session.username, dataset, filters, columns, how], sort_keys=True, default=str)
     if st.session_state.get("md_logged_view") != view:
         AuditLog().record(username=ctx.session.username, role=ctx.role, action="view", dataset=dataset,
-                          filters=filters, columns=columns, rows=rows)
+                          filters=filters, columns=columns, rows=rows, grant_id=ctx.access and ctx.access.grant_id)
         st.session_state["md_logged_view"] = view
 
 
@@ -123,6 +130,7 @@ def downloads(ctx, codebook: Codebook, columns: list[str], filters: dict, labels
     head.append((t("microdata.downloaded_by", lang), ctx.session.username))
     release = export.release(codebook.dataset)
     username, role = ctx.session.username, ctx.role
+    grant_id = ctx.access.grant_id if ctx.access else None
     buttons = st.columns(len(extract.FORMATS))
     too_big = n + 1 > export.EXCEL_MAX_ROWS  # the data sheet: the column names, then the rows
     for place, fmt in zip(buttons, extract.FORMATS):
@@ -130,7 +138,8 @@ def downloads(ctx, codebook: Codebook, columns: list[str], filters: dict, labels
         disabled = fmt == "xlsx" and too_big
         place.download_button(
             t(f"microdata.format.{fmt}", lang), key=f"md_download_{fmt}", disabled=disabled, on_click="ignore",
-            data=keep_release(lambda r=request: extract.download(r, username=username, role=role, release=release)),
+            data=keep_release(lambda r=request: extract.download(r, username=username, role=role, release=release,
+                                                                 grant_id=grant_id)),
             file_name=extract.file_name(request, release), icon=ICONS[fmt], width="stretch",
             mime=export.MIME["xlsx" if fmt == "xlsx" else "zip"])
     if too_big:

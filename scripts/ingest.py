@@ -176,7 +176,8 @@ def run(args: argparse.Namespace) -> str:
         out = ["  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header, *table]]
         return "\n".join([*out, current])
     if args.command == "restore":
-        target = load.restore(args.dataset, args.version, builtin=args.builtin, data_dir=data_dir)
+        target = load.restore(args.dataset, args.version, builtin=args.builtin, data_dir=data_dir,
+                              by=f"{getpass.getuser()} (command line)")
         if target is None:
             return t("ingest.cli.restored_builtin", lang, dataset=args.dataset)
         return t("ingest.cli.restored", lang, dataset=args.dataset, version=target)

@@ -5,22 +5,30 @@
     python -m scripts.users set-role NAME ROLE
     python -m scripts.users reset-password NAME [--generate]
     python -m scripts.users list
+    python -m scripts.users grants [NAME]
+    python -m scripts.users grant NAME --dataset core [--dataset covid ...] --until YYYY-MM-DD
+    python -m scripts.users extend GRANT_ID --until YYYY-MM-DD
 
 Passwords are asked twice on the terminal, never taken from the command line (where `ps` and the shell
 history would show them); `--password-stdin` reads one line from standard input instead, for scripts;
 `--generate` makes a random one and prints it once, to hand over (as the admin page does).
 Disabling a user, changing a role or resetting a password also signs the user out everywhere.
+`grants` lists researchers' access grants (core.auth.grants: per dataset, until a last day included,
+"*" for every dataset); `grant` gives an existing researcher account access to datasets, `extend` moves
+a grant's last day (its terms stay accepted). Both are written to the audit log.
 On any error: one line on stderr, exit code 2, and the file is left as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import os
 import sys
 
 from core.auth.access import ROLES
+from core.auth.grants import Grant, GrantError, Grants, today
 from core.auth.users import (
     TEST_COST_ENV,
     User,
@@ -60,7 +68,49 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--generate", action="store_true", help="make a random password and print it once")
 
     commands.add_parser("list", help="list the users (no password hashes)")
+
+    listing = commands.add_parser("grants", help="list the access grants (of one user)")
+    listing.add_argument("username", nargs="?")
+    grant = commands.add_parser("grant", help="give a researcher access to datasets until a day")
+    grant.add_argument("username")
+    grant.add_argument("--dataset", action="append", required=True, help="a dataset (repeat for more)")
+    grant.add_argument("--until", required=True, type=_day, help="the last day of access, YYYY-MM-DD")
+    extend = commands.add_parser("extend", help="move a grant's last day")
+    extend.add_argument("grant_id", type=int)
+    extend.add_argument("--until", required=True, type=_day, help="the new last day, YYYY-MM-DD")
     return parser
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def format_grants(grants: list[Grant]) -> str:
+    day = today()
+    header = ("ID", "USERNAME", "DATASET", "LAST DAY", "STATUS", "KIND", "GRANTED BY")
+    rows = [(g.id, g.username, g.dataset, g.expires_on.isoformat() if g.expires_on else "no end",
+             "expired" if g.expired(day) else "active" if g.terms_accepted_at else "terms not accepted",
+             g.kind, g.granted_by) for g in grants]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in [header, *rows])
+
+
+def run_grants(args: argparse.Namespace, store: UserStore) -> str:
+    from core.data import versions
+
+    grants = Grants(users=store)
+    admin = f"{getpass.getuser()} (command line)"
+    if args.command == "grants":
+        found = grants.grants(args.username)
+        return format_grants(found) if found else "no grants"
+    if args.command == "grant":
+        made = grants.grant(args.username, args.dataset, args.until, admin=admin, known=versions.datasets())
+        return "\n".join(f"grant {g.id}: {g.username} may use {g.dataset} until {g.expires_on}" for g in made)
+    done = grants.extend(args.grant_id, args.until, admin=admin)
+    return f"grant {done.id} ({done.username}, {done.dataset}) now ends on {done.expires_on}"
 
 
 def read_password(username: str, from_stdin: bool) -> str:
@@ -99,6 +149,8 @@ def format_table(users: list[User]) -> str:
 
 
 def run(args: argparse.Namespace, store: UserStore) -> str:
+    if args.command in ("grants", "grant", "extend"):
+        return run_grants(args, store)
     username = normalize_username(args.username) if hasattr(args, "username") else None
     if args.command == "add":
         store.check_new_user(username, role=args.role, name=args.name, email=args.email)
@@ -137,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
         print(run(args, UserStore()))
         return 0
-    except (CommandError, UserError, ValueError, OSError) as e:
+    except (CommandError, UserError, GrantError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -15,3 +15,15 @@ def pytest_sessionstart(session):
     from core.data.store import ensure_built
 
     ensure_built()
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_log(tmp_path, monkeypatch):
+    """Every test its own audit log (and the grants in it) and no operator's terms file: tests never
+    share access requests, grants or audit entries, and never read var/."""
+    monkeypatch.setenv("PORTAL_AUDIT_DB", str(tmp_path / "audit.sqlite3"))
+    monkeypatch.setenv("PORTAL_TERMS_FILE", str(tmp_path / "terms.toml"))
+    monkeypatch.delenv("PORTAL_NOW", raising=False)

@@ -5,6 +5,8 @@
     sessions  sign-in sessions: sign in and out, idle and absolute time-outs, cookies
     throttle  slowing down password guessing, per account and per address
     audit     the audit log (SQLite): every page of rows shown and every file made, and admin actions
+    grants    researcher access: requests, grants per dataset with an expiry, terms of use (in the
+              audit log's SQLite file); a researcher's tier of each dataset
 
 Imports only the foundation (core.settings, core.i18n, core.pages). No Streamlit here: the sign-in form
 is components/auth.py.

@@ -20,7 +20,9 @@ PAGE_ROLES = {page.id: page.role for page in PAGES if page.role}
 
 
 def tier_for(role: str | None) -> str:
-    """The data tier of core.query for a role: anonymous visitors get the protected public tier."""
+    """The data tier of core.query for a role: anonymous visitors get the protected public tier. The most
+    a role may have: a researcher has it of a dataset only under an unexpired grant of that dataset
+    (core.auth.grants.Grants.access, which the router asks)."""
     if role not in _RANK:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     return role or "public"

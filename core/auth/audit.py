@@ -1,4 +1,6 @@
-"""The audit log of microdata: every page of rows a researcher is shown and every file they take away.
+"""The audit log: every page of microdata a researcher is shown and every file they take away (with the
+access grant it used), the life of access grants (request, approve, refuse, grant, extend, expire,
+terms), and the data loads and restores.
 
 One SQLite file (PORTAL_AUDIT_DB, default var/audit.sqlite3, git-ignored), written through the stdlib
 `sqlite3` module, so that any SQLite tool can read it and nothing else is needed to run the portal.
@@ -11,7 +13,12 @@ Append-only twice over:
 Safe for the server's threads (and for several processes): every call opens its own connection, WAL
 lets readers go on while one writer appends, and a busy timeout makes concurrent writers wait their
 turn instead of failing. Timestamps are UTC, ISO 8601 with microseconds and a "Z", so that they sort
-and compare as text.
+and compare as text; they come from core.settings.now() (PORTAL_NOW moves the clock in tests).
+
+Columns beyond the microdata ones: `subject` (the account an action concerns: the researcher granted,
+refused or expired), `grant_id` (the grant a view or download used, or the grant acted on) and `detail`
+(free text: a reason, an expiry date, a version). A log written before they existed is migrated when
+it is first opened (the table is rebuilt with the wider list of actions; no entry changes).
 """
 
 from __future__ import annotations
@@ -26,28 +33,37 @@ from pathlib import Path
 
 import pandas as pd
 
+from core import settings
 from core.settings import ROOT
 
 __all__ = ["ACTIONS", "AUDIT_ENV", "AuditLog", "COLUMNS", "default_path"]
 
 AUDIT_ENV = "PORTAL_AUDIT_DB"
-ACTIONS = ("view", "download")
-COLUMNS = ("id", "timestamp", "username", "role", "action", "dataset", "filters", "columns", "rows", "format")
+# view, download: microdata; request ... terms: access grants (core.auth.grants); load, restore: data updates.
+ACTIONS = ("view", "download", "request", "approve", "refuse", "grant", "extend", "expire", "terms", "load",
+           "restore")
+DATA_ACTIONS = ("view", "download")
+COLUMNS = ("id", "timestamp", "username", "role", "action", "dataset", "filters", "columns", "rows", "format",
+           "subject", "grant_id", "detail")
 _BUSY_SECONDS = 30.0
 
-_SCHEMA = """
+_TABLE = f"""
 CREATE TABLE IF NOT EXISTS audit (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     timestamp TEXT    NOT NULL,
     username  TEXT    NOT NULL,
     role      TEXT    NOT NULL,
-    action    TEXT    NOT NULL CHECK (action IN ('view', 'download')),
+    action    TEXT    NOT NULL CHECK (action IN ({', '.join(f"'{a}'" for a in ACTIONS)})),
     dataset   TEXT    NOT NULL,
     filters   TEXT    NOT NULL,
     columns   TEXT    NOT NULL,
     rows      INTEGER NOT NULL CHECK (rows >= 0),
-    format    TEXT
-);
+    format    TEXT,
+    subject   TEXT,
+    grant_id  INTEGER,
+    detail    TEXT
+);"""
+_SCHEMA = _TABLE + """
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (timestamp);
 CREATE INDEX IF NOT EXISTS audit_by_user ON audit (username, timestamp);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
@@ -63,7 +79,34 @@ def default_path() -> Path:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return settings.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_OLD_COLUMNS = ("id", "timestamp", "username", "role", "action", "dataset", "filters", "columns", "rows", "format")
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """A log from before grants (no `subject` column, actions view and download only): rebuilt, in one
+    transaction, with every entry kept as it was."""
+    have = [r[1] for r in con.execute("PRAGMA table_info(audit)")]
+    if not have or "subject" in have:
+        return
+    old = ", ".join(_OLD_COLUMNS)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        if "subject" in [r[1] for r in con.execute("PRAGMA table_info(audit)")]:  # migrated meanwhile
+            con.execute("ROLLBACK")
+            return
+        con.execute("DROP TRIGGER IF EXISTS audit_no_update")
+        con.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+        con.execute("ALTER TABLE audit RENAME TO audit_before_grants")
+        con.execute(_TABLE.replace("IF NOT EXISTS ", ""))
+        con.execute(f"INSERT INTO audit ({old}) SELECT {old} FROM audit_before_grants ORDER BY id")
+        con.execute("DROP TABLE audit_before_grants")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 class AuditLog:
@@ -75,6 +118,7 @@ class AuditLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
+            _migrate(con)
             con.executescript(_SCHEMA)
 
     @contextlib.contextmanager
@@ -91,21 +135,30 @@ class AuditLog:
 
     def record(self, *, username: str, role: str, action: str, dataset: str,
                filters: Mapping[str, Sequence[str]] | None, columns: Sequence[str], rows: int,
-               format: str | None = None) -> int:
+               format: str | None = None, subject: str | None = None, grant_id: int | None = None,
+               detail: str | None = None) -> int:
         """Append one entry; its id. `filters` and `columns` are stored as JSON (filters with sorted keys,
-        so that the same filter reads the same)."""
+        so that the same filter reads the same). A view or a download names its dataset; the other
+        actions may leave it empty (a request for several datasets names them in `detail`)."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}; one of {', '.join(ACTIONS)}")
-        if not username or not role or not dataset:
+        if not username or not role or (action in DATA_ACTIONS and not dataset):
             raise ValueError("an audit entry needs a username, a role and a dataset")
-        entry = (_now(), str(username), str(role), action, str(dataset),
+        entry = (_now(), str(username), str(role), action, str(dataset or ""),
                  json.dumps({k: list(v) for k, v in sorted((filters or {}).items()) if v}, ensure_ascii=False),
-                 json.dumps(list(columns), ensure_ascii=False), int(rows), format)
+                 json.dumps(list(columns), ensure_ascii=False), int(rows), format, subject,
+                 None if grant_id is None else int(grant_id), detail)
         with self._connect() as con:
             cursor = con.execute(
-                "INSERT INTO audit (timestamp, username, role, action, dataset, filters, columns, rows, format) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", entry)
+                "INSERT INTO audit (timestamp, username, role, action, dataset, filters, columns, rows, format, "
+                "subject, grant_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entry)
             return int(cursor.lastrowid)
+
+    def event(self, action: str, *, username: str, role: str, dataset: str = "", subject: str | None = None,
+              grant_id: int | None = None, detail: str | None = None) -> int:
+        """Append an entry that is not a view of rows: a grant's life, a data load (no filters, no rows)."""
+        return self.record(username=username, role=role, action=action, dataset=dataset, filters=None,
+                           columns=(), rows=0, subject=subject, grant_id=grant_id, detail=detail)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -136,7 +189,7 @@ class AuditLog:
         table = pd.DataFrame(found, columns=list(COLUMNS))
         table["filters"] = table["filters"].map(json.loads)
         table["columns"] = table["columns"].map(json.loads)
-        return table.astype({"id": "int64", "rows": "int64"})
+        return table.astype({"id": "int64", "rows": "int64", "grant_id": "Int64"})
 
     def usernames(self) -> list[str]:
         return self._distinct("username")

@@ -262,7 +262,16 @@ def commit(prepared: Prepared, by: str | None = None, notes: str | None = None) 
         except BaseException:
             versions.discard(staging)
             raise
+    _audit("load", dataset, by, report.version)
     return report
+
+
+def _audit(action: str, dataset: str, by: str | None, version: str | None) -> None:
+    """A load or restore in the audit log (core.auth.audit), beside the microdata views and the grants."""
+    from core.auth.audit import AuditLog
+
+    AuditLog().event(action, username=by or "command line", role="admin", dataset=dataset,
+                     detail=f"version {version}" if version else "built-in synthetic data")
 
 
 def _info(report: Report) -> dict:
@@ -287,15 +296,16 @@ def load(form_path: Path, export_path: Path, mapping_path: Path, by: str | None 
 
 
 def restore(dataset: str, version: str | None = None, *, builtin: bool = False,
-            data_dir: Path | None = None) -> str | None:
+            data_dir: Path | None = None, by: str | None = None) -> str | None:
     """Make an earlier version current again (see core.data.versions.restore); built-in synthetic data are built
-    first when they are restored and missing."""
+    first when they are restored and missing. `by`: who restored it, for the audit log."""
     data_dir = Path(data_dir or settings.GENERATED_DIR)
     target = versions.restore(data_dir, dataset, version, builtin=builtin)
     if target is None:
         from core.data.store import ensure_built
 
         ensure_built(data_dir, [dataset])
+    _audit("restore", dataset, by, target)
     return target
 
 

@@ -253,12 +253,13 @@ def _ascii(text: str) -> str:
 
 
 def download(request: Request, *, username: str, role: str, release: str, audit: AuditLog | None = None,
-             fetch: Callable[..., pd.DataFrame] = microdata) -> bytes:
+             fetch: Callable[..., pd.DataFrame] = microdata, grant_id: int | None = None) -> bytes:
     """Make the file of `request` from every matching row (role's tier), and write the download to the
-    audit log (before handing the file over: a file the log does not know about never leaves)."""
+    audit log (before handing the file over: a file the log does not know about never leaves), with
+    the access grant it used (`grant_id`, core.auth.grants; None for an admin)."""
     rows = fetch(request.dataset, list(request.columns), filters=dict(request.filters), tier=role)
     data = make_file(request, rows, release)
     (audit or AuditLog()).record(username=username, role=role, action="download", dataset=request.dataset,
                                  filters=request.filters, columns=list(rows.columns), rows=len(rows),
-                                 format=request.fmt)
+                                 format=request.fmt, grant_id=grant_id)
     return data

@@ -98,13 +98,13 @@ def test_a_researcher_downloads_rows_and_an_admin_sees_it_in_the_audit_log(porta
     admin = portal.open(new_context().new_page(), "/")
     portal.sign_in(admin, portal.account("root"))
     admin = portal.open(admin, "/admin")  # a new visit: the cookie signs in
-    expect(admin.get_by_role("heading", name="Audit log of microdata", exact=True)).to_be_visible()
+    expect(admin.get_by_role("heading", name="Audit log", exact=True)).to_be_visible()
     portal.screenshot(admin, "admin_page")
     portal.main(admin).get_by_role("combobox", name="User", exact=True).click()
     admin.keyboard.type("erin")
     admin.keyboard.press("Enter")
     portal.settle(admin)
-    audit_cells = admin.get_by_test_id("stDataFrame").nth(1).locator("td")
+    audit_cells = admin.get_by_test_id("stDataFrame").nth(2).locator("td")  # users, grants, audit log
     expect(audit_cells.filter(has_text=re.compile(r"^download$"))).to_have_count(2)
     expect(audit_cells.filter(has_text=re.compile(r"^dta$"))).to_have_count(1)
     expect(audit_cells.filter(has_text=re.compile(r"^csv$"))).to_have_count(1)

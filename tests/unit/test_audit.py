@@ -76,7 +76,7 @@ def test_the_triggers_survive_reopening(log):
 
 def test_the_api_only_appends_and_reads():
     public = {name for name in dir(AuditLog) if not name.startswith("_")}
-    assert public == {"record", "entries", "usernames", "datasets"}
+    assert public == {"record", "event", "entries", "usernames", "datasets"}
 
 
 @pytest.mark.parametrize("bad", [{"action": "edit"}, {"username": ""}, {"dataset": ""}, {"rows": -1}])

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from core import query, settings
+from core.auth.audit import AuditLog
 from core.data import engine as engine_module
 from core.data import versions
 from core.data.codebook import builtin_codebook
@@ -130,6 +131,12 @@ def test_restore_goes_back_a_version_then_to_the_builtin_data(data_dir):
     with pytest.raises(versions.VersionError) as e:
         load.restore("core", "v0009", data_dir=data_dir)
     assert e.value.code == "unknown_version" and e.value.params["known"] == "v0001, v0002"
+    # The loads and the restores that happened are in the audit log (tests/conftest.py: the test's own);
+    # the refused restores are not.
+    log = AuditLog().entries()
+    assert list(reversed(log["action"])) == ["load", "load", "restore", "restore", "restore"]
+    assert list(reversed(log["detail"])) == ["version v0001", "version v0002", "version v0001", "version v0002",
+                                             "built-in synthetic data"]
 
 
 def test_a_load_that_fails_while_writing_leaves_everything_as_it_was(data_dir, monkeypatch):

@@ -167,3 +167,20 @@ def test_nothing_is_asked_for_a_user_that_cannot_be_added(alice, monkeypatch, ca
     assert cli.main(["add", "alice", "--role", "admin"]) == 2
     assert cli.main(["reset-password", "nobody"]) == 2
     assert prompts == []
+
+
+def test_grants_are_listed_granted_and_extended(users_file, monkeypatch):
+    """In process (cli.main), to stay fast: the subprocess tests above cover the process itself."""
+    UserStore(users_file, bcrypt_cost=4).add_user("carol", OTHER, role="researcher")
+    monkeypatch.setenv("PORTAL_NOW", "2027-01-10T12:00:00Z")
+    assert cli.main(["grant", "carol", "--dataset", "core", "--until", "2027-01-09"]) == 2  # in the past
+    assert cli.main(["grant", "carol", "--dataset", "nope", "--until", "2027-02-01"]) == 2
+    assert cli.main(["grant", "carol", "--dataset", "core", "--until", "2027-02-01"]) == 0
+    from core.auth.grants import Grants
+
+    (before, made) = Grants().grants()  # carol existed before grants: her before-grants grant, then ours
+    assert (before.dataset, made.dataset, str(made.expires_on)) == ("*", "core", "2027-02-01")
+    assert cli.main(["extend", str(made.id), "--until", "2027-06-30"]) == 0
+    assert str(Grants().get_grant(made.id).expires_on) == "2027-06-30"
+    assert cli.main(["extend", "999", "--until", "2027-06-30"]) == 2
+    assert cli.main(["grants", "carol"]) == 0
