@@ -7,10 +7,11 @@ from functools import partial
 
 import streamlit as st
 
-from components import auth, grants, present, shell, story, style, tour
+from components import auth, grants, present, releases, shell, story, style, tour
 from components.filter_bar import dataset_asked, filter_bar
 from core.auth.access import can_open
 from core.data.engine import dataset_name
+from core.data.releases import RELEASE_PARAM
 from core.data.store import ensure_built
 from core.explainer.stories import EXPLAINER_PARAMS
 from core.i18n import t
@@ -32,12 +33,13 @@ session = auth.current_session()
 role = session.role if session else None
 shell.language_picker(lang)
 tour.start_button(lang)
+pinned = releases.pin_for_run()  # a pinned link's release (?release=), read before any data
 # A researcher's tier is per dataset (core.auth.grants): the filter bar is drawn at the tier of the
 # dataset it will show.
 asked = dataset_asked()
 access = grants.current_access(session, asked)
 try:
-    filters = filter_bar(lang, access.tier, ignore=[*own_params(), *EXPLAINER_PARAMS])
+    filters = filter_bar(lang, access.tier, ignore=[*own_params(), *EXPLAINER_PARAMS, RELEASE_PARAM])
 except MissingSecret:
     st.error(t("app.not_configured", lang))
     st.stop()
@@ -70,6 +72,7 @@ shell.document_meta(lang, page.title)
 
 shell.follow(page_id, routable)  # a story's or the tour's move to another page
 shell.write_url(lang, filters, keep=(*link_params(page_id), *EXPLAINER_PARAMS))
+releases.keep_in_url(pinned)
 auth.sign_in_panel(lang, form=page_id not in restricted)
 ctx = shell.PageContext(lang, session, filters, access)
 shell.set_context(ctx)
@@ -77,6 +80,7 @@ share = st.sidebar.container(key="share_link")  # filled last: the link of the v
 present.switch(lang)
 presenting = present.apply(lang)
 shell.show_url_notes(lang, filters)
+releases.pinned_note(pinned, filters.dataset, lang)
 if (tour_step := tour.current(role)) is not None:
     tour.panel(ctx, tour_step)
 grants.access_notice(lang, access, filters.dataset, session)
@@ -95,4 +99,4 @@ try:
         page.run()
 finally:
     # After the page: a page writes its own choices into the link while it runs (shell.put_in_url).
-    shell.share_link(share, lang, page.url_path)
+    shell.share_link(share, lang, page.url_path, filters.dataset)

@@ -154,10 +154,13 @@ def upload_and_load(dataset: str, lang: str, username: str, create: bool = False
         _problems(problems, lang)
         return
     report(prepared.report, lang)
+    notes = st.text_area(t("ingest.ui.notes", lang), key="ingest_notes", max_chars=load.NOTES_MAX_CHARS,
+                         help=t("ingest.ui.notes_help", lang))
     if st.button(t("ingest.ui.load", lang), key="ingest_load", type="primary", icon=":material/upload:"):
         with st.spinner(t("ingest.ui.loading", lang)):
             try:
-                done = load.commit(prepared, by=username)
+                done = load.commit(prepared, by=username, notes=notes)
+                st.session_state.pop("ingest_notes", None)
                 st.session_state[_FLASH] = ("ok", t("ingest.ui.loaded", lang, version=done.version,
                                                     dataset=dataset_name(dataset, lang)))
                 if create:  # the new dataset is chosen on the next run, for its later rounds

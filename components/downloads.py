@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core import disclosure
+from core.data import releases, versions
 from core.data.engine import load_codebook
 from core.i18n import fmt_date, t
 from core.query import export
@@ -22,10 +23,13 @@ from core.query.filters import FilterState
 
 def header(lang: str, filters: FilterState, title: str, filters_line: str, base_line: str,
            source_line: str) -> list[tuple[str, str]]:
-    """The header block of a download, in `lang`: what the figure is, of which data, filtered how,
-    made when, and the caveat that goes with it."""
+    """The header block of a download, in `lang`: first the recommended citation of the data's release
+    (the pinned one where a link pinned it; export.cite_row), then what the figure is, of which data,
+    filtered how, made when, and the caveat that goes with it. The one place every download's citation
+    comes from: core.query.export writes it into each format."""
     codebook = load_codebook(filters.dataset)
     return [
+        export.cite_row(citation(filters.dataset, lang), lang),
         (t("downloads.header.title", lang), title),
         (t("downloads.header.dataset", lang), codebook.title(lang)),
         (t("downloads.header.filters", lang), filters_line),
@@ -34,6 +38,30 @@ def header(lang: str, filters: FilterState, title: str, filters_line: str, base_
         (t("downloads.header.source", lang), source_line),
         (t("downloads.header.caveat", lang), t("downloads.caveat", lang, minimum=disclosure.settings().min_count)),
     ]
+
+
+def citation(dataset: str, lang: str) -> str:
+    """The recommended citation (text) of the release of `dataset` shown here, its link at this portal's
+    address when PORTAL_PUBLIC_URL is not set."""
+    from components.shell import origin
+
+    return releases.cite_current(dataset, lang, origin=origin()).text
+
+
+def keep_release(fn: Callable) -> Callable:
+    """`fn` to run on a deferred download's own thread with the releases pinned in this run (a pinned link's
+    `?release=`): that thread does not inherit them, and would read the current release instead."""
+    pins = versions.pins()
+
+    def run(*args, **kwargs):
+        tokens = [versions.pin(dataset, version) for dataset, version in pins.items()]
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            for token in reversed(tokens):
+                versions.unpin(token)
+
+    return run
 
 
 def file_stem(dataset: str, *view: str) -> str:
@@ -46,12 +74,13 @@ def download_menu(key: str, lang: str, *, stem: str, table: pd.DataFrame, header
                   spec: Callable[[], dict] | None) -> None:
     """A "Download" menu with PNG and SVG of the chart (when `spec` gives its Vega-Lite spec) and CSV
     and Excel of `table`; `stem` (file_stem) names them all, each with its format's extension."""
+    cite = export.citation_of(header_rows, lang)
     with st.popover(t("downloads.label", lang), icon=":material/download:"):
         if spec is not None:
-            st.download_button(t("downloads.png", lang), data=lambda: export.chart_png(spec(), lang),
+            st.download_button(t("downloads.png", lang), data=lambda: export.chart_png(spec(), lang, citation=cite),
                                file_name=f"{stem}.png", mime=export.MIME["png"], key=f"{key}_png",
                                on_click="ignore", icon=":material/image:", width="stretch")
-            st.download_button(t("downloads.svg", lang), data=lambda: export.chart_svg(spec(), lang),
+            st.download_button(t("downloads.svg", lang), data=lambda: export.chart_svg(spec(), lang, citation=cite),
                                file_name=f"{stem}.svg", mime=export.MIME["svg"], key=f"{key}_svg",
                                on_click="ignore", icon=":material/polyline:", width="stretch")
         st.download_button(t("downloads.csv", lang), data=lambda: export.to_csv(table, header_rows),

@@ -192,21 +192,31 @@ def put_in_url(param: str, value: str | Sequence[str], default: str | Sequence[s
         st.query_params[param] = values
 
 
-def share_link(where, lang: str, path: str) -> None:
+def origin() -> str:
+    """The scheme and host the visitor used ("https://portal.example.org"), or "" when unknown."""
+    if st.context.url:
+        parts = urlsplit(st.context.url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return ""
+
+
+def share_link(where, lang: str, path: str, dataset: str) -> None:
     """"Share this view", drawn into `where` (the sidebar's slot for it): the link of what is on screen
     (page, language, filters, the page's choices, story step, presentation view), to copy. The same
     link is in the address bar. Drawn after the page has run, so that the choices the page itself
     writes into the link in this run (put_in_url) are in it: drawn before, it showed the view before
-    the last choice."""
-    query = urlencode(url_params(), doseq=True)
-    origin = ""
-    if st.context.url:
-        parts = urlsplit(st.context.url)
-        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    the last choice. Then the pinned link of the view (the same, naming the release of `dataset` shown:
+    it opens that release for ever) and the release's citation (components.releases)."""
+    from components.releases import share_extras
+    from core.data.releases import RELEASE_PARAM
+
+    params = {k: v for k, v in url_params().items() if k != RELEASE_PARAM}
+    query = urlencode(params, doseq=True)
     with where:
         with st.popover(t("share.label", lang), icon=":material/share:", width="stretch"):
             st.caption(t("share.help", lang))
-            st.code(f"{origin}/{path}{'?' if query else ''}{query}", language=None, wrap_lines=True)
+            st.code(f"{origin()}/{path}{'?' if query else ''}{query}", language=None, wrap_lines=True)
+            share_extras(dataset, lang, params, path)
 
 
 def show_url_notes(lang: str, filters: FilterState) -> None:
@@ -217,8 +227,13 @@ def show_url_notes(lang: str, filters: FilterState) -> None:
         s[_SEEDED] = filters
     elif s[_SEEDED] != filters:
         s.pop(_NOTES, None)
+    from core.data.releases import RELEASE_PARAM
+
     for param, value in s.get(_NOTES, []):
-        st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
+        if param == RELEASE_PARAM:  # a pinned link to a release that does not exist (components.releases)
+            st.warning(t("pin.unknown", lang, release=value), icon=":material/link_off:")
+        else:
+            st.warning(t("filters.dropped", lang, param=param, value=value), icon=":material/link_off:")
 
 
 def menu(where, sections: dict[str, list]) -> None:

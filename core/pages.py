@@ -42,6 +42,7 @@ PAGES: tuple[Page, ...] = (
     Page("crosstab", "crosstab", "nav.crosstab", "crosstab.title", ":material/table_chart:", "explore",
          params=("rows", "cols", "filt", "fcat", "measure", "value", "view")),
     Page("stories", "stories", "nav.stories", "stories.title", ":material/auto_stories:", "explore"),
+    Page("releases", "releases", "nav.releases", "nav.releases", ":material/history:", "explore"),
     Page("about", "about", "nav.about", "nav.about", ":material/menu_book:", "explore"),
     Page("access", "access", "nav.access", "access.title", ":material/how_to_reg:", "research"),
     Page("microdata", "microdata", "nav.microdata", "nav.microdata", ":material/table_rows:", "research",

@@ -25,6 +25,25 @@ LANGUAGES = ("en", "fr", "es")
 CONTACT = os.environ.get("PORTAL_CONTACT", "")
 
 
+# The recommended citation of a dataset's release (core/data/releases.py; README "Citing the data"). Read at
+# call time, so that a test or a deployment can set them without a restart of the interpreter.
+def organisation() -> str:
+    """Who publishes the data, the citation's author (PORTAL_ORGANISATION)."""
+    return os.environ.get("PORTAL_ORGANISATION", "").strip() or "Mixed Migration Centre"
+
+
+def public_url() -> str:
+    """The portal's public address (PORTAL_PUBLIC_URL), without a trailing slash; "" when unset."""
+    return os.environ.get("PORTAL_PUBLIC_URL", "").strip().rstrip("/")
+
+
+def doi(dataset: str, release: str | None = None) -> str:
+    """The DOI set for a release (PORTAL_DOI_<DATASET>_<RELEASE>, e.g. PORTAL_DOI_CORE_V0003), else for
+    the dataset (PORTAL_DOI_<DATASET>, e.g. PORTAL_DOI_CORE); "" when neither is set."""
+    names = ([f"PORTAL_DOI_{dataset}_{release}".upper()] if release else []) + [f"PORTAL_DOI_{dataset}".upper()]
+    return next((os.environ[n].strip() for n in names if os.environ.get(n, "").strip()), "")
+
+
 class MissingSecret(RuntimeError):
     """A secret the portal needs is not configured; the message says where to put it."""
 

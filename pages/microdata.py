@@ -12,7 +12,7 @@ import math
 
 import streamlit as st
 
-from components.downloads import header
+from components.downloads import header, keep_release
 from components.shell import context, link_to
 from core.auth.audit import AuditLog
 from core.data.codebook import STANDARD_VARIABLES, Codebook
@@ -138,8 +138,8 @@ def downloads(ctx, codebook: Codebook, columns: list[str], filters: dict, labels
         disabled = fmt == "xlsx" and too_big
         place.download_button(
             t(f"microdata.format.{fmt}", lang), key=f"md_download_{fmt}", disabled=disabled, on_click="ignore",
-            data=lambda r=request: extract.download(r, username=username, role=role, release=release,
-                                                    grant_id=grant_id),
+            data=keep_release(lambda r=request: extract.download(r, username=username, role=role, release=release,
+                                                                 grant_id=grant_id)),
             file_name=extract.file_name(request, release), icon=ICONS[fmt], width="stretch",
             mime=export.MIME["xlsx" if fmt == "xlsx" else "zip"])
     if too_big:

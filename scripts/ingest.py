@@ -3,7 +3,7 @@
     python -m scripts.ingest create NAME FORM.xlsx EXPORT.csv [--mapping mapping.yaml] [--check]
     python -m scripts.ingest propose-mapping FORM.xlsx [--dataset NAME] [--out mapping.yaml]
     python -m scripts.ingest check FORM.xlsx EXPORT.csv --mapping mapping.yaml --dataset core
-    python -m scripts.ingest load FORM.xlsx EXPORT.xlsx --mapping mapping.yaml --dataset core
+    python -m scripts.ingest load FORM.xlsx EXPORT.xlsx --mapping mapping.yaml --dataset core [--notes "..."]
     python -m scripts.ingest versions --dataset core
     python -m scripts.ingest restore --dataset core [VERSION | --builtin]
     python -m scripts.ingest template --dataset core FORM.xlsx
@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="load even when a mapped field has no column or a column's answers are mostly not "
                         "choices of its list (those values are loaded as missing)")
+    p.add_argument("--notes", default="", help="release notes: what is new in this release (shown on the "
+                                               "public Data releases page)")
 
     for name, help_text in (("check", "check a load and report what it would do; writes nothing"),
                             ("load", "load an export as a new version")):
@@ -84,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true",
                        help="load even when a mapped field has no column or a column's answers are mostly not "
                             "choices of its list (those values are loaded as missing); read the check's report first")
+        p.add_argument("--notes", default="", help="release notes: what is new in this release (shown on the "
+                                                   "public Data releases page)")
 
     p = commands.add_parser("versions", help="list the loaded versions of a dataset")
     p.add_argument("--dataset", required=True)
@@ -131,7 +135,7 @@ def create(args: argparse.Namespace, lang: str, data_dir: Path) -> str:
                                 force=args.force, create=True)
         if args.check:
             return report_text(prepared.report, lang) + "\n" + t("ingest.cli.created_checked", lang)
-        report = load.commit(prepared, by=f"{getpass.getuser()} (command line)")
+        report = load.commit(prepared, by=f"{getpass.getuser()} (command line)", notes=args.notes)
     return report_text(report, lang) + "\n" + t("ingest.cli.created", lang, version=report.version,
                                                 dataset=args.name)
 
@@ -156,7 +160,7 @@ def run(args: argparse.Namespace) -> str:
                                 sheet=args.sheet, force=args.force)
         if args.command == "check":
             return report_text(prepared.report, lang) + "\n" + t("ingest.cli.checked", lang)
-        report = load.commit(prepared, by=f"{getpass.getuser()} (command line)")
+        report = load.commit(prepared, by=f"{getpass.getuser()} (command line)", notes=args.notes)
         return report_text(report, lang) + "\n" + t("ingest.cli.loaded", lang, version=report.version,
                                                     dataset=args.dataset)
     if args.command == "versions":

@@ -44,6 +44,9 @@ _TABLE_NUMBERS = itertools.count(1)
 # one country or one period, so on a large table it reads a fraction of the row groups (at 10 million rows,
 # a region's filter reads about a fifth). Variables the codebook lacks are left out.
 CLUSTER = ("region_of_interview", "country_of_interview", "interview_quarter")
+# Releases of one dataset kept loaded at once (the current one and those pinned links open,
+# core/data/releases.py); the least recently used beyond this are dropped, and loaded again when asked for.
+KEEP_RELEASES = 3
 
 
 class DataNotBuilt(FileNotFoundError):
@@ -98,7 +101,10 @@ class Engine:
         self._perturbation = perturbation
         self._con = duckdb.connect(":memory:")
         self._lock = threading.Lock()
-        self._loaded: dict[str, LoadedDataset] = {}
+        # (dataset, version) -> the loaded release; `_used` orders them by last use (KEEP_RELEASES).
+        self._loaded: dict[tuple[str, str | None], LoadedDataset] = {}
+        self._used: dict[tuple[str, str | None], int] = {}
+        self._ticks = itertools.count()
 
     @property
     def perturbation(self) -> CellKeyPerturbation:
@@ -121,18 +127,33 @@ class Engine:
             raise DataNotBuilt(
                 f"No data for {name!r} at {source.parquet}: run `make run` or `python -m scripts.build_data`."
             ) from None
-        loaded = self._loaded.get(name)
-        if loaded is not None and (loaded.version, loaded.mtime_ns) == (source.version, mtime):
+        key = (name, source.version)
+        self._used[key] = next(self._ticks)
+        loaded = self._loaded.get(key)
+        if loaded is not None and loaded.mtime_ns == mtime:
             return loaded
         with self._lock:
-            loaded = self._loaded.get(name)
-            if loaded is None or (loaded.version, loaded.mtime_ns) != (source.version, mtime):
+            loaded = self._loaded.get(key)
+            if loaded is None or loaded.mtime_ns != mtime:
                 old = loaded
                 loaded = self._load(name, source, mtime)
-                self._loaded[name] = loaded
+                self._loaded[key] = loaded
+                self._used[key] = next(self._ticks)
                 if old is not None:
                     self._con.execute(f"DROP TABLE IF EXISTS {ident(old.table)}")
+                self._evict(name)
         return loaded
+
+    def _evict(self, name: str) -> None:
+        """Drop the least recently used releases of `name` beyond KEEP_RELEASES (under the lock)."""
+        kept = sorted((k for k in self._loaded if k[0] == name), key=lambda k: self._used.get(k, -1))
+        for key in kept[:max(0, len(kept) - KEEP_RELEASES)]:
+            self._con.execute(f"DROP TABLE IF EXISTS {ident(self._loaded.pop(key).table)}")
+            self._used.pop(key, None)
+
+    def loaded_releases(self, name: str) -> list[str | None]:
+        """The releases of `name` held in memory now (their versions; None: the built-in data)."""
+        return [k[1] for k in self._loaded if k[0] == name]
 
     @staticmethod
     def _enums(codebook: Codebook, arrow: pa.Table) -> dict[str, tuple[str, ...]]:

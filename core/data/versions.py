@@ -24,6 +24,7 @@ time without mixing their versions.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import functools
 import json
@@ -137,9 +138,51 @@ def _source(data_dir: str, dataset: str, version: str | None) -> Source:
     return Source(dataset, version, folder / DATA_FILE, folder / CODEBOOK_FILE)
 
 
+# Releases pinned for the running code (a shared link's `?release=`, core/data/releases.py): dataset ->
+# version (None: the built-in data). A context variable, so that it holds for one Streamlit script run
+# (one thread) and never for another visitor's.
+_PINNED: contextvars.ContextVar[dict[str, str | None] | None] = contextvars.ContextVar("portal_pinned_releases",
+                                                                                       default=None)
+
+
+def pin(dataset: str, version: str | None) -> contextvars.Token:
+    """Read `dataset` from `version` (None: the built-in data) instead of its current version, in this
+    context, until `unpin` with the returned token. The caller checks that the version exists
+    (core.data.releases.resolve)."""
+    return _PINNED.set({**(_PINNED.get() or {}), dataset: version})
+
+
+def unpin(token: contextvars.Token) -> None:
+    _PINNED.reset(token)
+
+
+@contextlib.contextmanager
+def pinned(dataset: str, version: str | None) -> Iterator[None]:
+    """`pin` for the length of a with block."""
+    token = pin(dataset, version)
+    try:
+        yield
+    finally:
+        unpin(token)
+
+
+def set_pins(found: dict[str, str | None]) -> None:
+    """Pin exactly these releases in this context, replacing any pinned before (the router, at the start
+    of each script run: Streamlit may rerun a session's script in the same thread)."""
+    _PINNED.set(dict(found) or None)
+
+
+def pins() -> dict[str, str | None]:
+    """The releases pinned in this context: dataset -> version (None: the built-in data)."""
+    return dict(_PINNED.get() or {})
+
+
 def source(data_dir: Path, dataset: str) -> Source:
     """The files of the current version of `dataset` (current.json is read on every call: it is small,
-    and a load may have swapped a new version in since)."""
+    and a load may have swapped a new version in since), or of the version pinned in this context (`pin`)."""
+    pinned_now = _PINNED.get()
+    if pinned_now and dataset in pinned_now:
+        return _source(os.fspath(data_dir), dataset, pinned_now[dataset])
     return _source(os.fspath(data_dir), dataset, current_version(data_dir, dataset))
 
 

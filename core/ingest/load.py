@@ -225,10 +225,14 @@ def _data_period(frame: pd.DataFrame) -> tuple[dt.date, dt.date]:
     return dates.min().date(), dates.max().date()
 
 
-def commit(prepared: Prepared, by: str | None = None) -> Report:
+NOTES_MAX_CHARS = 4000  # the release notes an admin writes at load time (core/data/releases.py shows them)
+
+
+def commit(prepared: Prepared, by: str | None = None, notes: str | None = None) -> Report:
     """Write the prepared version beside the current one, check it as queries will read it, and make it
     current. Refused, with nothing changed, when another load changed the dataset since `prepare`. `by`:
-    who loaded it (an admin's username, or the server account of the command line), kept in version.json."""
+    who loaded it (an admin's username, or the server account of the command line), kept in version.json;
+    `notes`: the release notes the admin wrote (public, on the Data releases page), kept there too."""
     report = prepared.report
     data_dir, dataset = prepared.data_dir, report.dataset
     with versions.locked(data_dir, dataset):
@@ -245,7 +249,8 @@ def commit(prepared: Prepared, by: str | None = None) -> Report:
             _check_written(staging, dataset, len(prepared.frame))
             # "previous": the version in use before this one, where a plain `restore` goes back to.
             info = {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "by": by,
-                    "previous": prepared.current, **_info(report)}
+                    "previous": prepared.current, "notes": (notes or "").strip()[:NOTES_MAX_CHARS],
+                    **_info(report)}
             versions.write_json(staging / versions.INFO_FILE, info)
             if report.created:
                 if versions.current_version(data_dir, dataset) is not None:
@@ -284,9 +289,10 @@ def _check_written(staging: Path, dataset: str, rows: int) -> None:
         raise refuse("check_failed", detail=f"{loaded.rows} rows read back, {rows} written")
 
 
-def load(form_path: Path, export_path: Path, mapping_path: Path, by: str | None = None, **kwargs) -> Report:
+def load(form_path: Path, export_path: Path, mapping_path: Path, by: str | None = None, notes: str | None = None,
+         **kwargs) -> Report:
     """prepare, then commit: the command-line tool's `load`."""
-    return commit(prepare(form_path, export_path, mapping_path, **kwargs), by=by)
+    return commit(prepare(form_path, export_path, mapping_path, **kwargs), by=by, notes=notes)
 
 
 def restore(dataset: str, version: str | None = None, *, builtin: bool = False,

@@ -14,6 +14,13 @@ Parquet and Stata files are for analysis tools, not spreadsheets: they hold the 
 (no apostrophe), with their header block as file metadata (Parquet) or data label (Stata); a Stata
 file carries its variables' labels and the value labels of its coded columns.
 
+Every file carries the recommended citation of the data's release (core.data.releases.citation), made in
+one place, components.downloads.header, as the header block's first line "Cite as" (`cite_row`): so the
+CSV and Excel files have it as their first line, a microdata zip in its dictionary; the other formats
+carry it as their own metadata: Parquet key-value metadata "portal.citation", Stata dataset notes (and
+its data label), PNG an iTXt "Source" chunk, SVG a <desc> and <metadata>. A program reading one of our
+CSV files back skips the header block with `csv_skip_rows` (or reads it with `read_csv`).
+
 Charts are rendered on the server by vl-convert (Vega-Lite to SVG or PNG, offline, fonts bundled).
 It takes a few tenths of a second per chart, so call it when a user asks for the file, not on every
 page run.
@@ -31,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["FORMULA_STARTS", "MIME", "EXCEL_MAX_ROWS", "TooManyRows", "file_name", "release", "neutralise",
-           "neutral_frame", "to_csv",
+           "neutral_frame", "to_csv", "csv_skip_rows", "read_csv", "cite_row", "citation_of", "CITATION_KEY",
            "to_excel", "to_parquet", "to_stata", "to_zip", "chart_svg", "chart_png"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -69,13 +76,51 @@ FILE_PREFIX = "4mi"  # every file name starts with it: which portal's file this 
 
 def release(dataset: str) -> str:
     """The release of a dataset's data, as file names carry it: the loaded version's id ("v0003",
-    core.data.versions), or for the built-in data the end of its fieldwork period ("2026-09-30")."""
+    core.data.versions; a pinned one where a link pinned it), or for the built-in data the end of its
+    fieldwork period ("2026-09-30")."""
     from core import settings
     from core.data import versions
     from core.data.engine import load_codebook
 
-    version = versions.current_version(settings.GENERATED_DIR, dataset)
+    version = versions.source(settings.GENERATED_DIR, dataset).version
     return version if version is not None else load_codebook(dataset).period_end.isoformat()
+
+
+CITATION_KEY = "portal.citation"  # Parquet metadata key of the citation
+
+
+def cite_row(citation: str, lang: str) -> tuple[str, str]:
+    """The header block's "Cite as" line, in `lang`: the first line of every download's header."""
+    from core.i18n import t
+
+    return (t("cite.label", lang), citation)
+
+
+def citation_of(header: Header, lang: str) -> str:
+    """The citation a header block carries (its "Cite as" line, `cite_row`), or ""."""
+    label = cite_row("", lang)[0]
+    return next((str(value) for key, value in header if key == label), "")
+
+
+def csv_skip_rows(data: bytes | str) -> int:
+    """How many lines a reader skips to reach the column names of a CSV made by `to_csv`: its header
+    block (label,value lines, the "Cite as" line first) and the empty line after it; 0 without one.
+    E.g. ``pd.read_csv(io.BytesIO(data), skiprows=csv_skip_rows(data))``."""
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
+    for i, row in enumerate(csv.reader(io.StringIO(text))):
+        if not row:
+            return i + 1
+        if len(row) != 2:
+            return 0
+    return 0
+
+
+def read_csv(data: bytes | str, **kwargs) -> tuple[list[tuple[str, str]], pd.DataFrame]:
+    """A CSV made by `to_csv` read back: its header block as (label, value) pairs, and its table."""
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
+    skip = csv_skip_rows(text)
+    header = [(row[0], row[1]) for row in list(csv.reader(io.StringIO(text)))[:max(skip - 1, 0)]]
+    return header, pd.read_csv(io.StringIO(text), skiprows=skip, **kwargs)
 
 
 def _name_part(text: str) -> str:
@@ -252,9 +297,9 @@ def _sheet(ws, table: pd.DataFrame, header: Header, title: str, lang: str = "en"
         ws.column_dimensions[ws.cell(row=1, column=c).column_letter].width = min(max(values or [8]) + 2, 60)
 
 
-def to_parquet(table: pd.DataFrame, header: Header = ()) -> bytes:
+def to_parquet(table: pd.DataFrame, header: Header = (), citation: str = "") -> bytes:
     """A Parquet file of the table as it is (types kept, no apostrophes), with the header block in the
-    file's key-value metadata ("portal.header", JSON pairs)."""
+    file's key-value metadata ("portal.header", JSON pairs) and the citation ("portal.citation")."""
     import json
 
     import pyarrow as pa
@@ -263,17 +308,21 @@ def to_parquet(table: pd.DataFrame, header: Header = ()) -> bytes:
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     metadata = {**(arrow.schema.metadata or {}),
                 b"portal.header": json.dumps([[str(k), str(v)] for k, v in header], ensure_ascii=False).encode()}
+    if citation:
+        metadata[CITATION_KEY.encode()] = citation.encode("utf-8")
     out = io.BytesIO()
     pq.write_table(arrow.replace_schema_metadata(metadata), out, compression="zstd")
     return out.getvalue()
 
 
 def to_stata(table: pd.DataFrame, *, variable_labels: dict[str, str] | None = None,
-             value_labels: dict[str, dict[int, str]] | None = None, data_label: str = "") -> bytes:
+             value_labels: dict[str, dict[int, str]] | None = None, data_label: str = "",
+             notes: Sequence[str] = ()) -> bytes:
     """A Stata 14+ .dta file (format 118, UTF-8). Coded columns are integers (or missing) and
     `value_labels` gives each one's {code: label}; `variable_labels` the columns' labels. Column
     names must be Stata names (32 characters, letters, digits, _): a name pandas would have to change
-    is refused here rather than renamed behind the caller's back. Date columns stay dates."""
+    is refused here rather than renamed behind the caller's back. Date columns stay dates. `notes`: the
+    dataset's notes (Stata's `notes`, e.g. the citation), in the file's characteristics."""
     bad = [c for c in table.columns if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", str(c))]
     if bad:
         raise ValueError(f"not Stata variable names: {', '.join(map(str, bad))}")
@@ -283,10 +332,36 @@ def to_stata(table: pd.DataFrame, *, variable_labels: dict[str, str] | None = No
         if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]):
             frame[c] = frame[c].astype("object").where(frame[c].notna(), "").astype(str)
     out = io.BytesIO()
-    frame.to_stata(out, write_index=False, version=118, convert_dates=dates, data_label=data_label[:STATA_LABEL_CHARS],
-                   variable_labels={c: v[:STATA_LABEL_CHARS] for c, v in (variable_labels or {}).items()},
-                   value_labels={c: {int(k): v for k, v in labels.items()} for c, labels in (value_labels or {}).items()})
+    writer = _stata_writer(notes)(
+        out, frame, write_index=False, version=118, convert_dates=dates, data_label=data_label[:STATA_LABEL_CHARS],
+        variable_labels={c: v[:STATA_LABEL_CHARS] for c, v in (variable_labels or {}).items()},
+        value_labels={c: {int(k): v for k, v in labels.items()} for c, labels in (value_labels or {}).items()})
+    writer.write_file()
     return out.getvalue()
+
+
+def _stata_writer(notes: Sequence[str]):
+    """pandas' Stata 118 writer, writing `notes` as the dataset's notes (characteristics _dta[note0..n],
+    what Stata's `notes` command lists); pandas itself writes no characteristics."""
+    import struct
+
+    from pandas.io.stata import StataWriterUTF8
+
+    def name(text: str) -> bytes:
+        return text.encode("utf-8")[:128].ljust(129, b"\0")
+
+    class Writer(StataWriterUTF8):
+        def _write_characteristics(self) -> None:
+            self._update_map("characteristics")
+            items = [("note0", str(len(notes)))] + [(f"note{i}", text) for i, text in enumerate(notes, 1)] \
+                if notes else []
+            body = b""
+            for key, text in items:
+                payload = name("_dta") + name(key) + text.encode("utf-8") + b"\0"
+                body += b"<ch>" + struct.pack(f"{self._byteorder}I", len(payload)) + payload + b"</ch>"
+            self._write_bytes(self._tag(body, "characteristics"))
+
+    return Writer
 
 
 def to_zip(files: Sequence[tuple[str, bytes]]) -> bytes:
@@ -306,19 +381,59 @@ def _vl_version(spec: dict) -> str | None:
     return f"{found.group(1)}.{found.group(2)}" if found else None
 
 
-def chart_svg(spec: dict, lang: str = "en") -> bytes:
+def chart_svg(spec: dict, lang: str = "en", citation: str = "") -> bytes:
     """A Vega-Lite spec (a dict, data inline) as SVG. Give the spec an explicit width: there is no
-    page around it to take one from."""
+    page around it to take one from. `citation`: written as the drawing's <desc> and <metadata>
+    (Dublin Core bibliographicCitation)."""
+    from xml.sax.saxutils import escape
+
     import vl_convert
 
     svg = vl_convert.vegalite_to_svg(spec, vl_version=_vl_version(spec),
                                      format_locale=_FORMAT_LOCALES.get(lang, "en-US"))
+    if citation:
+        end = svg.index(">", svg.index("<svg")) + 1
+        text = escape(citation)
+        svg = (svg[:end] + f'<desc xml:lang="{lang}">{text}</desc><metadata>'
+               f'<dc:bibliographicCitation xmlns:dc="http://purl.org/dc/terms/">{text}</dc:bibliographicCitation>'
+               "</metadata>" + svg[end:])
     return svg.encode("utf-8")
 
 
-def chart_png(spec: dict, lang: str = "en", scale: float = 2) -> bytes:
-    """A Vega-Lite spec as PNG, `scale` times its size in pixels (2: sharp on a slide or a print)."""
+def chart_png(spec: dict, lang: str = "en", scale: float = 2, citation: str = "") -> bytes:
+    """A Vega-Lite spec as PNG, `scale` times its size in pixels (2: sharp on a slide or a print);
+    `citation` in an iTXt "Source" chunk (read by png_text)."""
     import vl_convert
 
-    return vl_convert.vegalite_to_png(spec, vl_version=_vl_version(spec), scale=scale,
-                                      format_locale=_FORMAT_LOCALES.get(lang, "en-US"))
+    png = vl_convert.vegalite_to_png(spec, vl_version=_vl_version(spec), scale=scale,
+                                     format_locale=_FORMAT_LOCALES.get(lang, "en-US"))
+    return _png_with_text(png, "Source", citation, lang) if citation else png
+
+
+def _png_with_text(png: bytes, keyword: str, text: str, lang: str) -> bytes:
+    """The PNG with an iTXt chunk (UTF-8 text, uncompressed) right after its IHDR chunk."""
+    import struct
+    import zlib
+
+    data = keyword.encode("latin-1") + b"\0\0\0" + lang.encode("ascii") + b"\0\0" + text.encode("utf-8")
+    chunk = struct.pack(">I", len(data)) + b"iTXt" + data + struct.pack(">I", zlib.crc32(b"iTXt" + data))
+    end_of_ihdr = 8 + 4 + 4 + 13 + 4  # signature, IHDR's length, type, data and CRC
+    return png[:end_of_ihdr] + chunk + png[end_of_ihdr:]
+
+
+def png_text(png: bytes) -> dict[str, str]:
+    """The iTXt texts of a PNG, keyword -> text (how a citation is read back)."""
+    import struct
+
+    out, at = {}, 8
+    while at < len(png):
+        (length,), kind = struct.unpack(">I", png[at:at + 4]), png[at + 4:at + 8]
+        if kind == b"iTXt":
+            data = png[at + 8:at + 8 + length]
+            keyword, rest = data.split(b"\0", 1)
+            _, _, rest = rest[0], rest[1], rest[2:]
+            _, rest = rest.split(b"\0", 1)  # language tag
+            _, text = rest.split(b"\0", 1)  # translated keyword
+            out[keyword.decode("latin-1")] = text.decode("utf-8")
+        at += 12 + length
+    return out

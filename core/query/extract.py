@@ -226,6 +226,7 @@ def make_file(request: Request, rows: pd.DataFrame, release: str) -> bytes:
         raise ValueError(f"unknown format {request.fmt!r}; one of {', '.join(FORMATS)}")
     codebook, lang = load_codebook(request.dataset), request.lang
     header = [*request.header, (t("microdata.dict.rows", lang), str(len(rows)))]
+    cite = export.citation_of(header, lang)  # the header's "Cite as" line (components.downloads.header)
     stata = request.fmt == "dta"
     book = dictionary(rows, codebook, lang, request.layout, labels=request.labels and not stata, stata=stata)
     if request.fmt == "xlsx":
@@ -235,10 +236,10 @@ def make_file(request: Request, rows: pd.DataFrame, release: str) -> bytes:
     if stata:
         table, var_labels, value_labels = for_stata(rows, codebook, lang, request.layout)
         data = export.to_stata(table, variable_labels=var_labels, value_labels=value_labels,
-                               data_label=codebook.title(lang))
+                               data_label=codebook.title(lang), notes=[cite] if cite else ())
     else:
         table = for_file(rows, codebook, lang, request.labels, request.layout)
-        data = export.to_csv(table) if request.fmt == "csv" else export.to_parquet(table, header)
+        data = export.to_csv(table) if request.fmt == "csv" else export.to_parquet(table, header, citation=cite)
     stem = export.file_name(request.dataset, ["microdata"], release)
     return export.to_zip([(f"{stem}.{request.fmt}", data),
                           (f"{stem}_{_ascii(t('microdata.dict.file', lang))}.csv", export.to_csv(book, header))])

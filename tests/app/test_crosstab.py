@@ -219,8 +219,10 @@ def test_public_download_is_the_protected_table_with_its_header():
     made, _ = pivot.clean(CB, "public", ["gender"], ["age_band"], {})
     p = pivot.build("core", made, "count", "public", shared_filters={"nationality": ["MWI"]})
     table = pivot_view.download_table(p, "en")
-    lines = list(csv.reader(io.StringIO(export.to_csv(table, [("Dataset", "Core")]).decode("utf-8-sig"))))
-    body = lines[lines.index(["Gender", "18-24", "25-34", "35-44", "45-54", "55 and over", "Total"]) + 1:]
+    data = export.to_csv(table, [export.cite_row("MMC (2026). Core.", "en"), ("Dataset", "Core")])
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[export.csv_skip_rows(data):]
+    assert lines[0] == ["Gender", "18-24", "25-34", "35-44", "45-54", "55 and over", "Total"]
+    body = lines[1:]
     values = [v for row in body for v in row[1:]]
     assert "" in values  # a withheld count is an empty cell, not "<10" in a column of numbers
     assert all(v == "" or v.isdigit() for v in values)

@@ -57,9 +57,11 @@ def test_check_then_load_and_the_portal_serves_the_new_version(data_dir):
     assert t("ingest.ui.report", "en") in shown
     assert t("ingest.ui.summary_line", "en", label=t("ingest.report.added", "en"), value="40") in shown
     assert versions.current_version(data_dir, "core") is None  # a check writes nothing
+    at.text_area(key="ingest_notes").input("Round 1: Libya and Niger.")
     at.button(key="ingest_load").click().run()
     assert not at.exception
     assert t("ingest.ui.loaded", "en", version="v0001", dataset=t("dataset.core", "en")) in [s.value for s in at.success]
+    assert versions.info(data_dir, "core", "v0001")["notes"] == "Round 1: Libya and Niger."  # the release notes
     assert versions.current_version(data_dir, "core") == "v0001"
     info = versions.info(data_dir, "core", "v0001")
     assert info["by"] == "root" and info["files"]["export"]["name"] == DEFAULT_EXPORT.name

@@ -362,9 +362,11 @@ def test_an_unknown_question_is_dropped_with_a_note():
 
 def test_the_share_link_holds_the_view():
     at = open_app({"lang": "fr", "gender": "woman", "by": "age_band"}, page="drivers")
-    [code] = list(at.sidebar.code)
+    code, pinned, cite = list(at.sidebar.code)  # the link, the pinned link (its release named), the citation
     assert code.value.startswith("/drivers?")
     assert "lang=fr" in code.value and "gender=woman" in code.value and "by=age_band" in code.value
+    assert pinned.value == code.value + "&release=core@builtin" and "release=" not in code.value
+    assert cite.value.startswith("Mixed Migration Centre (") and "core@builtin" in cite.value
 
 
 def test_the_explainer_parameters_are_not_reported_as_unknown():

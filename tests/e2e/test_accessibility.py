@@ -34,7 +34,7 @@ ALLOWLIST_FILE = Path(__file__).with_name("axe_allowlist.yaml")
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING = ("critical", "serious")
 MENU = ".st-key-menu"  # the router's menu (app.py, components/shell.py menu)
-FIXED_PAGES = ("", "map", "crosstab", "stories", "about")  # core/pages.py; the theme pages come from the codebook
+FIXED_PAGES = ("", "map", "crosstab", "stories", "releases", "about")  # core/pages.py; the theme pages come from the codebook
 PUBLIC_PAGES = {*FIXED_PAGES, "profiles", "drivers", "journey", "smuggling", "protection", "information",
                 "destinations", "needs"}
 

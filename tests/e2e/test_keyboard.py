@@ -15,6 +15,7 @@ import io
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.query import export
 from tests.e2e.test_public import query
 
 pytestmark = pytest.mark.e2e
@@ -108,15 +109,18 @@ def test_build_download_and_share_a_crosstab_with_the_keyboard_alone(portal, pag
     press_until(page, lambda f: "Table (CSV)" in f["label"], limit=6)
     with page.expect_download() as download:
         page.keyboard.press("Enter")
-    lines = list(csv.reader(io.StringIO(download.value.path().read_bytes().decode("utf-8-sig"))))
-    start = next(i for i, row in enumerate(lines) if row and row[0] == "Gender")
+    text = download.value.path().read_bytes().decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    start = export.csv_skip_rows(text)  # the header block, its "Cite as" line first
+    assert lines[0][0] == "Cite as" and lines[start][0] == "Gender"
     assert lines[start][1:] == ["18-24", "25-34", "35-44", "45-54", "55 and over", "Total"]
     page.keyboard.press("Escape")
 
     # "Share this view" (in the sidebar, before the page): its link holds the layout.
     press_until(page, lambda f: "Share this view" in f["label"], key="Shift+Tab", limit=80)
     page.keyboard.press("Enter")
-    link = page.get_by_test_id("stCode").filter(has_text="/crosstab?")  # the popover opens outside the sidebar
+    # the popover opens outside the sidebar; its first code is the link, then the pinned link and the citation
+    link = page.get_by_test_id("stCode").filter(has_text="/crosstab?").first
     expect(link).to_be_visible()
     text = link.inner_text().strip()
     shared = query(text)

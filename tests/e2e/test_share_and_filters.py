@@ -14,9 +14,12 @@ pytestmark = pytest.mark.e2e
 def shared_link(portal, page: Page) -> dict[str, list[str]]:
     """Open "Share this view" and read its link (the page is not waited on first: a user does not)."""
     portal.sidebar(page).get_by_role("button", name="Share this view").click()
-    code = page.get_by_test_id("stPopoverBody").locator("code")
+    codes = page.get_by_test_id("stPopoverBody").locator("code")  # the link, the pinned link, the citation
+    code = codes.first
     expect(code).to_be_visible()
     link = code.inner_text()
+    pinned = codes.nth(1).inner_text()
+    assert pinned.startswith(link + "&release=") and "release=" not in link  # the same view, its release named
     page.keyboard.press("Escape")
     return query(link)
 
