@@ -30,9 +30,12 @@ OVERFLOW_JS = """() => {
         .map(([id, el]) => `${id} scrolls sideways: ${el.scrollWidth} px wide in ${el.clientWidth}`);
     const main = document.querySelector("[data-testid='stMainBlockContainer']");
     const parentOf = el => el.parentElement || (el.parentNode && el.parentNode.host) || null;
-    const shown = el => {  // not made invisible (a grid's toolbar is transparent until hovered or tapped)
+    // Not made invisible: a grid's toolbar is transparent until hovered or tapped, and what a closed
+    // expander (<details>) holds is laid out but not shown (its boxes are those of a layout in progress).
+    const shown = el => {
         for (let a = el; a && a !== main; a = parentOf(a)) {
             if (a.nodeType !== 1) continue;
+            if (a.tagName === 'DETAILS' && !a.open && !(el.closest && el.closest('summary'))) return false;
             const s = getComputedStyle(a);
             if (s.opacity === '0' || s.visibility === 'hidden') return false;
         }
