@@ -26,10 +26,12 @@ run: data
 	$(PY) -m scripts.serve
 
 # Tests run in parallel processes (pytest-xdist); each has its own browser-test server. Two suit a 2-core
-# machine; `make test PYTEST_WORKERS=0` runs them in one process.
+# machine (four took longer: the suite is bound by the processor, Chromium's included); `make test
+# PYTEST_WORKERS=0` runs them in one process. Work stealing: pytest-xdist's default hands out runs of
+# consecutive tests, and once gave one worker every browser test while the other sat idle.
 PYTEST_WORKERS ?= 2
 test: $(VENV)/.dev data
-	$(PY) -m pytest -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(if $(filter 0,$(PYTEST_WORKERS)),,--dist worksteal)
 
 bench: $(VENV)/.dev data
 	$(PY) -m scripts.bench
