@@ -95,7 +95,7 @@ def admin_panel(lang: str, admin: str) -> None:
     """Pending requests (approve with an expiry and the datasets granted, or refuse with a reason), then
     every grant, with a way to extend one."""
     grants = store()
-    _flash(lang)
+    flash(lang)
     pending = grants.pending()
     if not pending:
         st.caption(t("grants.pending_none", lang))
@@ -155,8 +155,10 @@ def _decide(grants: Grants, request, lang: str, admin: str, known: list[str]) ->
         st.rerun()
 
 
-def _flash(lang: str) -> None:
-    found = st.session_state.pop(_FLASH, None)
+def flash(lang: str, key: str = _FLASH) -> None:
+    """The outcome of the last change kept under `key`, once; a one-time password is in it and nowhere
+    else (the admin page's user changes use it too, under their own key)."""
+    found = st.session_state.pop(key, None)
     if found is None:
         return
     kind, message, password = found

@@ -18,7 +18,7 @@ import streamlit as st
 
 from components.auth import session_manager
 from components.data_updates import data_updates
-from components.grants import admin_panel
+from components.grants import admin_panel, flash
 from components.shell import context
 from core.auth import audit
 from core.auth.access import ROLES
@@ -42,7 +42,7 @@ def render() -> None:
     lang = ctx.lang
     st.title(t("nav.admin", lang))
     store = session_manager().users
-    flash(lang)
+    flash(lang, _FLASH)
     st.header(t("admin.users", lang))
     users_table(store, lang)
     add_tab, change_tab = st.tabs([t("admin.add", lang), t("admin.change", lang)])
@@ -56,18 +56,6 @@ def render() -> None:
     audit_log(lang)
     st.header(t("ingest.ui.title", lang))
     data_updates(lang, ctx.session.username)
-
-
-def flash(lang: str) -> None:
-    """The outcome of the last change, once; a one-time password is in it and nowhere else."""
-    found = st.session_state.pop(_FLASH, None)
-    if found is None:
-        return
-    kind, message, password = found
-    (st.success if kind == "ok" else st.error)(message)
-    if password:
-        st.warning(t("admin.otp_note", lang), icon=":material/key:")
-        st.code(password, language=None)
 
 
 def users_table(store: UserStore, lang: str) -> None:
