@@ -11,7 +11,7 @@ import streamlit as st
 
 from components import present
 from components.downloads import download_menu, file_stem, header
-from components.figures import cached, data_version, how_to_read, refused
+from components.figures import arrow_datasets, cached, data_version, how_to_read, refused
 from components.filter_bar import set_filter
 from core import disclosure
 from core.data.codebook import Variable
@@ -56,6 +56,15 @@ def made(var: Variable | None, by: Variable | None, view: View) -> Figure:
     return result
 
 
+@st.cache_data(max_entries=4096, show_spinner=False)
+def _drawn(version: str, name: str | None, by: str | None, view: View) -> dict | None:
+    """The made figure's chart as it is drawn: its data already Arrow bytes (figures.arrow_datasets),
+    converted once per process instead of on every rerun. The downloads export `figure.chart`, whose
+    data stay records."""
+    result = _made(version, name, by, view)
+    return arrow_datasets(result.chart) if isinstance(result, Figure) and result.chart is not None else None
+
+
 # --- drawing it ----------------------------------------------------------------------------------
 
 def _clicked(key: str, select: dict[str, str]) -> None:
@@ -79,7 +88,8 @@ def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: 
     notes = [*figure.lines]
     if figure.chart is not None:
         on_select = functools.partial(_clicked, key, figure.select) if figure.select else "ignore"
-        drawn = {**present.chart_spec(figure.chart), "description": figure.summary}  # its aria-label
+        chart = _drawn(data_version(view.filters.dataset), var.name if var else None, by.name if by else None, view)
+        drawn = {**present.chart_spec(chart or figure.chart), "description": figure.summary}  # its aria-label
         st.vega_lite_chart(spec=drawn, width="stretch", key=key, on_select=on_select,
                            selection_mode=charts.PICK if figure.select else None)
         if figure.select:

@@ -251,20 +251,17 @@ class _Deck:
         return self._json
 
 
-def render() -> None:
+@st.fragment
+def _map() -> None:
+    """The map's choices and all that depends on them: the map, its details, its tables. A fragment: a
+    choice here reruns only this (issue 21), and the link follows it (put_in_url); a click on the map
+    that sets a filter of the bar reruns the whole page, whose bar and figures follow the filter."""
     ctx = context()
     if ctx is None:
         return
+    if st.session_state.get(_CLICKED):  # set by _on_click; a full run shows it (render) and clears it
+        st.rerun(scope="app")
     lang, tier, dataset = ctx.lang, ctx.tier, ctx.filters.dataset
-
-    st.title(t("map.title", lang))
-    st.markdown(t("map.intro", lang))
-    synthetic_banner(lang, dataset)
-    if clicked := st.session_state.pop(_CLICKED, None):
-        st.toast(t("map.filter_set", lang, filter=clicked), icon=":material/filter_alt:")
-    if not _layers_available(dataset, tier):  # a dataset made from a form that asks no country
-        st.info(t("map.no_places", lang), icon=":material/location_off:")
-        return
     kind, shown, incident_filters = _controls(lang, dataset, tier)
     version, incident = data_version(dataset), tuple(sorted((k, tuple(v)) for k, v in incident_filters.items()))
 
@@ -310,6 +307,23 @@ def render() -> None:
             st.markdown(f"**{t(f'map.top.{layer.id}', lang)}**")
             st.dataframe(top, hide_index=True, width="stretch")
 
+
+
+def render() -> None:
+    ctx = context()
+    if ctx is None:
+        return
+    lang, tier, dataset = ctx.lang, ctx.tier, ctx.filters.dataset
+
+    st.title(t("map.title", lang))
+    st.markdown(t("map.intro", lang))
+    synthetic_banner(lang, dataset)
+    if clicked := st.session_state.pop(_CLICKED, None):
+        st.toast(t("map.filter_set", lang, filter=clicked), icon=":material/filter_alt:")
+    if not _layers_available(dataset, tier):  # a dataset made from a form that asks no country
+        st.info(t("map.no_places", lang), icon=":material/location_off:")
+        return
+    _map()
     st.subheader(t("caveats.title", lang))
     caveats(lang, tier)
 

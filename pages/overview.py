@@ -8,7 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from components import present
-from components.figures import cached, caveats, data_version, how_to_read, refused, synthetic_banner
+from components.figures import (
+    arrow_datasets,
+    cached,
+    caveats,
+    data_version,
+    how_to_read,
+    refused,
+    synthetic_banner,
+)
 from components.shell import context
 from core.data.codebook import OTHER, quarter_label
 from core.data.engine import load_codebook
@@ -90,7 +98,7 @@ def _coverage(version: str, dataset: str, place: str, filters: tuple, tier: str,
     data = _coverage_data(table, lang, dataset, place)
     if one_cell(data, "region", "year"):
         return data, "", {}
-    return data, _coverage_summary(data, lang), _coverage_chart(table, lang, dataset, place).to_dict()
+    return data, _coverage_summary(data, lang), arrow_datasets(_coverage_chart(table, lang, dataset, place).to_dict())
 
 
 def render() -> None:

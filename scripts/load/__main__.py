@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="main", help="the baseline's commit (a temporary git worktree); "
                                                        "'none' for this checkout alone")
-    parser.add_argument("--users", default="10,25,50,100", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--users", default="10,25,50,100", type=lambda s: [int(x) for x in s.split(",") if int(x) > 0])
     parser.add_argument("--seconds", type=float, default=40.0, help="measured seconds per step of users")
     parser.add_argument("--repeats", type=int, default=4, help="visits replayed for the cost of a rerun")
     parser.add_argument("--seed", type=int, default=21)
