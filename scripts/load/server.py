@@ -36,6 +36,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of process `pid` in MiB (/proc/<pid>/status, VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 class Server:
     def __init__(self, root: Path, env: dict[str, str] | None = None, python: str = sys.executable):
         self.root = root
