@@ -21,8 +21,10 @@ reading (house rule).
 
 The visit is the fixture of each commit (scripts/load/fixtures/<name>.json, the messages of a real
 Chromium session: scripts/load/record.py). It is checked first: a fresh session's replay must give the
-answers Chromium got; a fixture that does not (the code changed since it was recorded) is recorded
-again, which needs Chromium.
+answers Chromium got; a fixture that does not is recorded again (which needs Chromium) and saved. That
+happens when the code changed since it was recorded, and when the checkout moved: the ids of the
+widgets app.py draws (the sidebar's) hash the main script's path as well as their keys, so the baseline
+always runs from the same temporary path, and this checkout's visit is recorded again once after a move.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ from locust.env import Environment
 
 from scripts.load.protocol import FIXTURES, MEASURED, Fixture
 from scripts.load.replay import Socket
-from scripts.load.server import Server, remove_worktree, rss_mib, worktree
+from scripts.load.server import Server, base_tree, remove_worktree, rss_mib, worktree
 
 P95_GOAL = 2.0
 THINK = (2.0, 5.0)
@@ -271,8 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     targets = []
     if args.base != "none":
-        where = Path(tempfile.mkdtemp(prefix="portal-load-base-")) / "tree"
-        worktree(args.base, where)
+        where = worktree(args.base, base_tree(args.base))
         try:
             targets.append(measure(args.base, where, FIXTURES / f"{args.base.replace('/', '_')}.json", args))
         finally:

@@ -19,11 +19,10 @@ import itertools
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from scripts.load.protocol import FIXTURES, Answer, Fixture, Interaction
-from scripts.load.server import Server, remove_worktree, worktree
+from scripts.load.server import Server, base_tree, remove_worktree, worktree
 
 # As tests/e2e/conftest.py's Portal.settle: connected, and the script idle for `quiet` ms counted from now.
 _SETTLED_JS = """([quiet, id]) => {
@@ -164,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = args.out or FIXTURES / f"{'branch' if not args.ref else args.ref.replace('/', '_')}.json"
     if args.ref:
-        where = Path(tempfile.mkdtemp(prefix="portal-load-ref-")) / "tree"
-        worktree(args.ref, where)
+        where = worktree(args.ref, base_tree(args.ref))
         try:
             fixture = record(where, out, head(ROOT, args.ref))
         finally:

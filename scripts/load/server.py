@@ -6,6 +6,7 @@ users file and audit log, so that it touches nothing of a running portal. Its pr
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -95,12 +96,23 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(5)
         self._log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)  # its users file, audit log and log
 
     def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def base_tree(ref: str) -> Path:
+    """Where the baseline `ref` is checked out: always the same place, since the ids of the widgets app.py
+    draws (the sidebar's) are hashes of the main script's path too, and a visit recorded in one place
+    replays only in that place."""
+    where = Path(tempfile.gettempdir()) / f"portal-load-base-{ref.replace('/', '_')}"
+    remove_worktree(where)
+    shutil.rmtree(where, ignore_errors=True)
+    return where
 
 
 def worktree(ref: str, where: Path) -> Path:
