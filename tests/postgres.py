@@ -121,6 +121,9 @@ def empty(url: str) -> None:
     session only: session_replication_role needs a superuser, which the tests are and the portal is not)."""
     import psycopg
 
+    from core.data import versions
+
+    versions.forget_pointers()
     with psycopg.connect(url, autocommit=True) as con:
         tables = [r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
         if tables:
