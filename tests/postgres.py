@@ -8,7 +8,8 @@ Fixtures (registered in tests/conftest.py):
     pg_url            module scope: a URL whose search_path is a fresh schema of the test module's own;
     backend_location  a parametrised helper's building block: see `empty`.
 
-Without PostgreSQL installed the tests that use it are skipped, unless PORTAL_REQUIRE_E2E=1 (CI), where
+PostgreSQL's programs are looked for at $PORTAL_POSTGRES_BIN if set, else in Debian's
+/usr/lib/postgresql/<version>/bin (the newest), else on PATH. Without them the tests that use it are skipped, unless PORTAL_REQUIRE_E2E=1 (CI), where
 they fail instead: CI installs `postgresql` as it installs Chromium (.ci/run).
 
 A test module's tests share its schema; `empty(url)` removes every row of it between tests (with the
@@ -33,7 +34,13 @@ import pytest
 REQUIRE_ENV = "PORTAL_REQUIRE_E2E"
 
 
+BIN_ENV = "PORTAL_POSTGRES_BIN"  # another directory of initdb and pg_ctl (or a missing one, to try the skip)
+
+
 def _binaries() -> Path | None:
+    wanted = os.environ.get(BIN_ENV)
+    if wanted:
+        return Path(wanted) if (Path(wanted) / "initdb").exists() else None
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[4]))
     if found:
         return Path(found[-1]).parent
