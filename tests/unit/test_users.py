@@ -358,20 +358,26 @@ def test_concurrent_writers_lose_nothing(store):
 
 
 def test_a_failed_change_in_postgresql_leaves_the_row_as_it_was(pg_url, clock, monkeypatch):
-    """A change is one transaction: when writing fails half-way, the row is as it was."""
+    """A change is one transaction: when it fails after its UPDATE ran, the row is as it was."""
+    from core import shared_state
+
     empty(pg_url)
     store = UserStore(pg_url, bcrypt_cost=4, clock=clock)
     add_alice(store)
     before = snapshot(store)
+    execute = shared_state.Connection.execute
 
-    def broken(user):
-        raise OSError("connection lost")
+    def fails_after_the_update(self, sql, params=()):
+        cursor = execute(self, sql, params)
+        if sql.startswith("UPDATE users"):
+            raise OSError("connection lost")
+        return cursor
 
-    monkeypatch.setattr(UserStore, "_values", staticmethod(broken))
+    monkeypatch.setattr(shared_state.Connection, "execute", fails_after_the_update)
     with pytest.raises(OSError):
         store.set_role("alice", "admin")
     monkeypatch.undo()
-    assert snapshot(store) == before
+    assert snapshot(store) == before and store.get_user("alice").role == "researcher"
 
 
 def test_the_database_url_puts_the_users_in_postgresql(pg_url, tmp_path, monkeypatch):
