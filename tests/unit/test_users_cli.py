@@ -184,3 +184,25 @@ def test_grants_are_listed_granted_and_extended(users_file, monkeypatch):
     assert str(Grants().get_grant(made.id).expires_on) == "2027-06-30"
     assert cli.main(["extend", "999", "--until", "2027-06-30"]) == 2
     assert cli.main(["grants", "carol"]) == 0
+
+
+def test_the_cli_manages_the_users_in_postgresql_when_the_url_is_set(pg_url, users_file, monkeypatch):
+    """With PORTAL_DATABASE_URL (several replicas), the same commands work on PostgreSQL's users, and the
+    grants they make go to the same database's audit log."""
+    from core.auth.audit import AuditLog
+    from tests.postgres import empty
+
+    empty(pg_url)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", pg_url)
+    added = users("add", "alice", "--role", "researcher", "--password-stdin", stdin=GOOD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert users("disable", "alice").returncode == 0
+    assert not users_file.exists()
+    assert UserStore(pg_url).get_user("alice").disabled
+    assert "alice" in users("list").stdout
+    assert "no users in PostgreSQL" not in users("list").stdout
+    granted = users("grant", "alice", "--dataset", "core", "--until", "2099-01-01")
+    assert granted.returncode == 2  # disabled: refused, and nothing recorded
+    assert users("enable", "alice").returncode == 0
+    assert users("grant", "alice", "--dataset", "core", "--until", "2099-01-01").returncode == 0, "granted"
+    assert "grant" in set(AuditLog(pg_url).entries()["action"])
