@@ -93,7 +93,10 @@ def find_haproxy() -> str | None:
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nothing listens on the port (connections of a closed listener, in TIME_WAIT, do not count: HAProxy and
+    uvicorn bind with SO_REUSEADDR too)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -1,12 +1,19 @@
 """scripts/replicas.py's HAProxy configuration (make serve REPLICAS=N): what the proxy must do for the portal,
 and, where HAProxy is installed, that HAProxy itself accepts it."""
 
-import shutil
 import subprocess
 
 import pytest
 
-from scripts.replicas import STICKY_COOKIE, Upstream, haproxy_config, main, parse_server, shared_state_warning
+from scripts.replicas import (
+    STICKY_COOKIE,
+    Upstream,
+    find_haproxy,
+    haproxy_config,
+    main,
+    parse_server,
+    shared_state_warning,
+)
 
 UPSTREAMS = [Upstream("portal1", "127.0.0.1", 8502), Upstream("portal2", "127.0.0.1", 8503)]
 
@@ -64,13 +71,11 @@ def test_the_configuration_for_machines_of_ones_own():
         haproxy_config([])
 
 
-@pytest.mark.skipif(not shutil.which("haproxy") and not shutil.which("/usr/sbin/haproxy"),
-                    reason="HAProxy is not installed (apt-get install haproxy); CI installs it")
+@pytest.mark.skipif(find_haproxy() is None, reason="HAProxy is not installed (apt-get install haproxy); CI installs it")
 def test_haproxy_accepts_the_configuration(tmp_path):
     path = tmp_path / "haproxy.cfg"
     path.write_text(haproxy_config(UPSTREAMS, stats_port=8404), encoding="utf-8")
-    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    check = subprocess.run([haproxy, "-c", "-f", str(path)], capture_output=True, text=True)
+    check = subprocess.run([find_haproxy(), "-c", "-f", str(path)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
