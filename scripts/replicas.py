@@ -35,6 +35,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.auth.proxies import TRUSTED_PROXIES_ENV, TrustedProxies
 from core.settings import ROOT, MissingSecret, ckm_secret, secret
 
 TEMPLATE = ROOT / "deploy" / "haproxy" / "haproxy.cfg.template"
@@ -84,6 +85,15 @@ def haproxy_config(upstreams: list[Upstream], *, bind: str = "0.0.0.0", port: in
         bind=bind, port=port, cookie=STICKY_COOKIE, servers=servers, stats=stats, maxconn=maxconn)
 
 
+def with_loopback(trusted: str | None) -> str:
+    """PORTAL_TRUSTED_PROXIES for the processes behind this script's HAProxy, which reaches them over
+    loopback: the operator's list (a load balancer in front of this machine, say) and loopback."""
+    trusted = (trusted or "").strip()
+    if trusted and None in TrustedProxies.parse(trusted):  # loopback listed already
+        return trusted
+    return f"{trusted}, {LOCAL_PROXIES}" if trusted else LOCAL_PROXIES
+
+
 def find_haproxy() -> str | None:
     wanted = os.environ.get("PORTAL_HAPROXY")
     if wanted:
@@ -114,12 +124,20 @@ def shared_state_warning(replicas: int, environ=os.environ) -> str | None:
             "it expires). Set PORTAL_DATABASE_URL to a PostgreSQL database to share them.")
 
 
+def _libc_prctl():
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_PRCTL = _libc_prctl()  # looked up here, in the parent: a child between fork and exec only calls it
+
+
 def _die_with_parent() -> None:
     """In a child, before exec: receive SIGTERM when this script dies, however it dies (Linux)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _spawn(command: list[str], log_path: Path, env: dict) -> subprocess.Popen:
@@ -156,8 +174,7 @@ class Cluster:
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.setdefault("PORTAL_TRUSTED_PROXIES", LOCAL_PROXIES)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", TRUSTED_PROXIES_ENV: with_loopback(os.environ.get(TRUSTED_PROXIES_ENV))}
         for u in self.upstreams:
             command = [sys.executable, "-m", "scripts.serve", f"--server.port={u.port}", "--server.address=127.0.0.1",
                        "--server.headless=true", *self.serve_args]
@@ -264,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     if busy:
         print(f"Port(s) {', '.join(map(str, busy))} already in use: choose others with --port / --replica-port.",
               file=sys.stderr)
+        return 2
+    try:
+        with_loopback(os.environ.get(TRUSTED_PROXIES_ENV))
+    except ValueError as e:
+        print(e, file=sys.stderr)
         return 2
     warning = shared_state_warning(args.replicas)
     if warning:

@@ -13,6 +13,7 @@ from scripts.replicas import (
     main,
     parse_server,
     shared_state_warning,
+    with_loopback,
 )
 
 UPSTREAMS = [Upstream("portal1", "127.0.0.1", 8502), Upstream("portal2", "127.0.0.1", 8503)]
@@ -94,3 +95,9 @@ def test_without_haproxy_the_script_says_how_to_install_it(monkeypatch, capsys, 
 def test_config_only_prints_the_configuration(capsys):
     assert main(["--config-only", "--server", "10.0.0.11:8501", "--port", "8080"]) == 0
     assert "server portal1 10.0.0.11:8501 cookie portal1" in _lines(capsys.readouterr().out)
+
+
+def test_the_processes_trust_their_haproxy_and_the_operators_proxies():
+    assert with_loopback(None) == "127.0.0.1, ::1"
+    assert with_loopback("10.0.0.5") == "10.0.0.5, 127.0.0.1, ::1"  # a load balancer in front of this machine
+    assert with_loopback("127.0.0.0/8, 10.0.0.5") == "127.0.0.0/8, 10.0.0.5"
