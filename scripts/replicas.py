@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.auth.proxies import TRUSTED_PROXIES_ENV, TrustedProxies
-from core.settings import ROOT, MissingSecret, ckm_secret, secret
+from core.settings import ROOT, MissingSecret, ckm_secret
 
 TEMPLATE = ROOT / "deploy" / "haproxy" / "haproxy.cfg.template"
 STICKY_COOKIE = "portal_replica"
@@ -270,9 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     if haproxy is None:
         print(INSTALL_HINT, file=sys.stderr)
         return 2
-    try:  # the secrets every process shares: read here once, so that a missing one stops all of them
+    try:  # the disclosure secret every process needs: read here once, so that its absence stops all of them
         ckm_secret()
-        secret("cookie_key", env="PORTAL_COOKIE_KEY")
     except MissingSecret as e:
         print(f"{e}\nEvery process reads the same secrets; `make serve` writes them when missing.", file=sys.stderr)
         return 2
