@@ -4,6 +4,9 @@ a first visitor needs.
     python -m scripts.serve [streamlit options, e.g. --server.port 8502]
 
 Before the server listens:
+  * with PORTAL_DATABASE_URL (several replicas), this replica's secrets are checked against those the
+    others recorded in the shared state (core.shared_state.check_secrets): a replica with another
+    ckm_secret or cookie key refuses to start;
   * the synthetic datasets are built if missing (core.data.store.ensure_built), and every dataset is
     loaded into the query engine with its codebook and public categories (the first visitor used to
     wait for this);
@@ -48,6 +51,7 @@ from core.data.engine import get_engine, load_codebook
 from core.data.store import ensure_built
 from core.pages import PAGES
 from core.settings import DATASETS, LANGUAGES, ROOT
+from core.shared_state import check_secrets
 
 log = logging.getLogger("portal.serve")
 WARM_UP_ENV = "PORTAL_WARM_UP"
@@ -61,6 +65,7 @@ def warm() -> float:
     extra_streamlit_components) is never registered with it, and the login cookie was then never
     written (seen: make screenshots, signing in)."""
     began = time.perf_counter()
+    check_secrets()  # several replicas: one set of secrets, or this one does not serve (SystemExit)
     ensure_built()
     engine = get_engine()
     for dataset in versions.datasets():

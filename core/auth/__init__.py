@@ -9,6 +9,9 @@
     grants    researcher access: requests, grants per dataset with an expiry, terms of use (in the
               audit log's SQLite file); a researcher's tier of each dataset
 
+With PORTAL_DATABASE_URL set (several replicas), users, the throttle's counters, the idle-session registry,
+the audit log and grants live in PostgreSQL instead, behind the same interfaces (core/shared_state.py).
+
 Imports only the foundation (core.settings, core.i18n, core.pages). No Streamlit here: the sign-in form
 is components/auth.py.
 """
