@@ -1,5 +1,5 @@
-"""scripts/replicas.py's HAProxy configuration (make serve REPLICAS=N): what the proxy must do for the portal,
-and, where HAProxy is installed, that HAProxy itself accepts it."""
+"""scripts/replicas.py's HAProxy configuration (make serve REPLICAS=N): what the load balancer must do for the
+portal, and, where HAProxy is installed, that HAProxy itself accepts it."""
 
 import subprocess
 
