@@ -45,6 +45,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
 from core.auth.access import can_open
+from core.auth.proxies import TRUSTED_PROXIES_ENV, trusted_proxies
 from core.data import versions
 from core.data.engine import get_engine, load_codebook
 from core.data.store import ensure_built
@@ -133,6 +134,7 @@ def warm_up_done(log_file: Path, timeout: float = 300.0) -> re.Match | None:
 
 def main() -> None:
     languages = warm_up_languages(os.environ.get(WARM_UP_ENV))
+    check_proxies()
     seconds = warm()
     print(f"Data ready in {seconds:.1f} s.", flush=True)
     PagesManager.uses_pages_directory = False  # as st.navigation does: see the docstring
@@ -140,6 +142,23 @@ def main() -> None:
     if languages:
         threading.Thread(target=_warm_up_later, args=(languages,), daemon=True, name="portal-warm-up").start()
     sys.exit(cli.main())
+
+
+def check_proxies() -> None:
+    """PORTAL_TRUSTED_PROXIES read once before the server starts (a malformed list stops it with a
+    message), and uvicorn's own X-Forwarded-For handling off: it trusts loopback peers by default
+    (FORWARDED_ALLOW_IPS) and would rewrite the peer before the portal's throttle sees it, so that
+    core.auth.proxies is the one place that decides whom the header is believed from."""
+    try:
+        trusted = trusted_proxies()
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    if os.environ.get("FORWARDED_ALLOW_IPS"):
+        log.warning("FORWARDED_ALLOW_IPS is ignored: list the proxies in %s instead", TRUSTED_PROXIES_ENV)
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
+    if trusted:
+        print("Client addresses from X-Forwarded-For when the peer is one of: "
+              + ", ".join(map(str, trusted.networks)), flush=True)
 
 
 def warm_up_languages(value: str | None) -> tuple[str, ...]:

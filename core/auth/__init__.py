@@ -4,6 +4,7 @@
     users     the user store (users.yaml): accounts, password hashes, one-time passwords, locking
     sessions  sign-in sessions: sign in and out, idle and absolute time-outs, cookies
     throttle  slowing down password guessing, per account and per address
+    proxies   the client's address behind a trusted reverse proxy (X-Forwarded-For), for the throttle
     audit     the audit log (SQLite): every page of rows shown and every file made, and admin actions
     grants    researcher access: requests, grants per dataset with an expiry, terms of use (in the
               audit log's SQLite file); a researcher's tier of each dataset
