@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench load attack setup data lint clean-data screenshots
+.PHONY: run serve test bench load attack setup data lint clean-data screenshots
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ setup: data
 
 run: data
 	$(PY) -m scripts.serve
+
+# N portal processes behind HAProxy on one port (scripts/replicas.py; README "Serving many visitors"):
+# `make serve REPLICAS=4 PORT=8080`. Needs Debian's haproxy.
+REPLICAS ?= 2
+PORT ?= 8501
+serve: data
+	$(PY) -m scripts.replicas --replicas $(REPLICAS) --port $(PORT)
 
 # Tests run in parallel processes (pytest-xdist); each has its own browser-test server. Two suit a 2-core
 # machine (four took longer: the suite is bound by the processor, Chromium's included); `make test

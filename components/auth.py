@@ -5,7 +5,7 @@ What we keep of the library (0.4.2): its login cookie (an HS256 JWT written by i
 so that a reload or a new tab stays signed in. What we do instead of it, and why (design.md,
 Authentication; the checks themselves live in core.auth.sessions and core.auth.throttle):
   * our own sign-in form, checked on the server through SessionManager.authenticate: throttled per
-    username and client address, bcrypt only, no password stripping, no hints, no lock-out for good;
+    username and client address (behind a trusted proxy, from X-Forwarded-For: core.auth.proxies), bcrypt only, no password stripping, no hints, no lock-out for good;
   * no `login()` call, hence none of its 0.7 s sleep on anonymous reruns, and its cookie
     manager (an iframe that causes an extra rerun) drawn only while a cookie is written or deleted
     (the cookie is read on the server, from st.context.cookies);
@@ -31,6 +31,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 
 from components.shell import link_to
+from core.auth.proxies import client_address, trusted_proxies
 from core.auth.sessions import (
     LoginRefused,
     Session,
@@ -153,8 +154,9 @@ def _sync_cookie(manager: SessionManager) -> None:
 
 
 def _client_address() -> str | None:
-    # Behind a reverse proxy this is the proxy: pass the client's address from its header instead.
-    return st.context.ip_address
+    """The address the sign-in throttle counts: the visitor's, from X-Forwarded-For only when the direct
+    peer is a proxy listed in PORTAL_TRUSTED_PROXIES (core.auth.proxies)."""
+    return client_address(st.context.ip_address, st.context.headers.get_all("X-Forwarded-For"), trusted_proxies())
 
 
 def _on_sign_in() -> None:

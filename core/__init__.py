@@ -3,8 +3,10 @@
 Grouped by concern; a package imports only those above it in this list, never one below, so there is
 no import cycle (tests/unit/test_layers.py checks it):
 
-    settings, i18n, pages, disclosure   the foundation: configuration and secrets, translations and
-                                        formats, the page registry, the public tier's rules and noise
+    settings, i18n, pages, disclosure,  the foundation: configuration and secrets, translations and
+    shared_state                        formats, the page registry, the public tier's rules and noise,
+                                        where the state replicas share lives (SQLite and files, or
+                                        PostgreSQL with PORTAL_DATABASE_URL)
     auth/       who may do what: users, sign-in sessions, the sign-in throttle, roles, the audit log
     data/       the datasets: codebooks, versions on disk, the synthetic generator, the query engine
                 (DuckDB tables of the current version), places and maps' geography

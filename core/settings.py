@@ -44,6 +44,23 @@ def doi(dataset: str, release: str | None = None) -> str:
     return next((os.environ[n].strip() for n in names if os.environ.get(n, "").strip()), "")
 
 
+# Where the state shared by replicas lives (core/shared_state.py): unset, the embedded default (the audit
+# log's SQLite file, users.yaml, the throttle and idle registry in memory, current.json files); set to a
+# PostgreSQL URL (e.g. postgresql://portal@/portal?host=/run/postgresql), all of it in that database, so
+# that several replicas behind a load balancer share it (README, "Several replicas"). Read at call time.
+DATABASE_ENV = "PORTAL_DATABASE_URL"
+
+
+def database_url() -> str | None:
+    """The PostgreSQL URL of the shared state (PORTAL_DATABASE_URL), None for the embedded default."""
+    value = os.environ.get(DATABASE_ENV, "").strip()
+    if not value:
+        return None
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"{DATABASE_ENV} must be a postgresql:// URL, not {value[:40]!r}")
+    return value
+
+
 class MissingSecret(RuntimeError):
     """A secret the portal needs is not configured; the message says where to put it."""
 

@@ -570,7 +570,7 @@ ATTACKS = {
     "W-sum": w_sum,
 }
 QUICK = {"averaging": 25, "averaging, sensitive": 10, "extreme values": 4, "refusal oracle": 12,
-         "map existence": 10, "map profiles": 25, "sensitive band": 5, "Other": 1, "number summaries": 20, "W-sum": 40}
+         "map existence": 10, "map profiles": 25, "sensitive band": 5, "Other": 1, "number summaries": 20, "W-sum": 20}
 FULL = {"averaging": 100, "averaging, sensitive": 20, "extreme values": 7, "refusal oracle": 40,
         "map existence": 40, "map profiles": 80, "sensitive band": 15, "Other": 1, "number summaries": 40, "W-sum": 150}
 

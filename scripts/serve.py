@@ -4,6 +4,9 @@ a first visitor needs.
     python -m scripts.serve [streamlit options, e.g. --server.port 8502]
 
 Before the server listens:
+  * with PORTAL_DATABASE_URL (several replicas), this replica's secrets are checked against those the
+    others recorded in the shared state (core.shared_state.check_secrets): a replica with another
+    ckm_secret or cookie key refuses to start;
   * the synthetic datasets are built if missing (core.data.store.ensure_built), and every dataset is
     loaded into the query engine with its codebook and public categories (the first visitor used to
     wait for this);
@@ -42,11 +45,13 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
 from core.auth.access import can_open
+from core.auth.proxies import TRUSTED_PROXIES_ENV, trusted_proxies
 from core.data import versions
 from core.data.engine import get_engine, load_codebook
 from core.data.store import ensure_built
 from core.pages import PAGES
 from core.settings import DATASETS, LANGUAGES, ROOT
+from core.shared_state import check_secrets
 
 log = logging.getLogger("portal.serve")
 WARM_UP_ENV = "PORTAL_WARM_UP"
@@ -60,6 +65,7 @@ def warm() -> float:
     extra_streamlit_components) is never registered with it, and the login cookie was then never
     written (seen: make screenshots, signing in)."""
     began = time.perf_counter()
+    check_secrets()  # several replicas: one set of secrets, or this one does not serve (SystemExit)
     ensure_built()
     engine = get_engine()
     for dataset in versions.datasets():
@@ -128,6 +134,7 @@ def warm_up_done(log_file: Path, timeout: float = 300.0) -> re.Match | None:
 
 def main() -> None:
     languages = warm_up_languages(os.environ.get(WARM_UP_ENV))
+    check_proxies()
     seconds = warm()
     print(f"Data ready in {seconds:.1f} s.", flush=True)
     PagesManager.uses_pages_directory = False  # as st.navigation does: see the docstring
@@ -135,6 +142,23 @@ def main() -> None:
     if languages:
         threading.Thread(target=_warm_up_later, args=(languages,), daemon=True, name="portal-warm-up").start()
     sys.exit(cli.main())
+
+
+def check_proxies() -> None:
+    """PORTAL_TRUSTED_PROXIES read once before the server starts (a malformed list stops it with a
+    message), and uvicorn's own X-Forwarded-For handling off: it trusts loopback peers by default
+    (FORWARDED_ALLOW_IPS) and would rewrite the peer before the portal's throttle sees it, so that
+    core.auth.proxies is the one place that decides whom the header is believed from."""
+    try:
+        trusted = trusted_proxies()
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    if os.environ.get("FORWARDED_ALLOW_IPS"):
+        log.warning("FORWARDED_ALLOW_IPS is ignored: list the proxies in %s instead", TRUSTED_PROXIES_ENV)
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
+    if trusted:
+        print("Client addresses from X-Forwarded-For when the peer is one of: "
+              + ", ".join(map(str, trusted.networks)), flush=True)
 
 
 def warm_up_languages(value: str | None) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Manage the portal's users (the YAML file at PORTAL_USERS_FILE, default var/users.yaml).
+"""Manage the portal's users (the YAML file at PORTAL_USERS_FILE, default var/users.yaml; with
+PORTAL_DATABASE_URL set, the users table of that PostgreSQL database, shared by every replica).
 
     python -m scripts.users add NAME --role researcher [--name "Full Name"] [--email ADDRESS] [--generate]
     python -m scripts.users disable NAME | enable NAME
@@ -16,7 +17,7 @@ Disabling a user, changing a role or resetting a password also signs the user ou
 `grants` lists researchers' access grants (core.auth.grants: per dataset, until a last day included,
 "*" for every dataset); `grant` gives an existing researcher account access to datasets, `extend` moves
 a grant's last day (its terms stay accepted). Both are written to the audit log.
-On any error: one line on stderr, exit code 2, and the file is left as it was.
+On any error: one line on stderr, exit code 2, and the store is left as it was.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace, store: UserStore) -> str:
     if args.command == "list":
         users = store.list_users()
         if not users:
-            return f"no users in {store.path}"
+            return f"no users in {store.location}"
         return format_table(users)
     if store.get_user(username) is None:
         raise UserError("unknown_user", f"There is no user {username!r}.")

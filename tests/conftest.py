@@ -27,3 +27,20 @@ def _own_audit_log(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_AUDIT_DB", str(tmp_path / "audit.sqlite3"))
     monkeypatch.setenv("PORTAL_TERMS_FILE", str(tmp_path / "terms.toml"))
     monkeypatch.delenv("PORTAL_NOW", raising=False)
+
+
+# -- the shared state's two backends (core/shared_state.py) -------------------------------------------------
+
+from tests.postgres import empty, pg_url, postgres_server  # noqa: E402,F401  (fixtures)
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def backend(request):
+    """Each test that takes it runs twice: None (the embedded default: SQLite, files, memory), then the URL
+    of a PostgreSQL schema of its module's own, emptied for the test (tests/postgres.py)."""
+    if request.param == "embedded":
+        yield None
+        return
+    url = request.getfixturevalue("pg_url")
+    empty(url)
+    yield url

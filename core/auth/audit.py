@@ -3,12 +3,14 @@ access grant it used), the life of access grants (request, approve, refuse, gran
 terms), and the data loads and restores.
 
 One SQLite file (PORTAL_AUDIT_DB, default var/audit.sqlite3, git-ignored), written through the stdlib
-`sqlite3` module, so that any SQLite tool can read it and nothing else is needed to run the portal.
+`sqlite3` module, so that any SQLite tool can read it and nothing else is needed to run the portal. With
+PORTAL_DATABASE_URL set (several replicas, core/shared_state.py) the same table, written with the same SQL,
+lives in PostgreSQL instead.
 
 Append-only twice over:
 - this API can only add an entry (`record`) and read entries (`entries`, `usernames`, `datasets`);
 - the database itself refuses to change the past: triggers RAISE on every UPDATE and DELETE of the
-  table, whatever program opens the file.
+  table, whatever program opens the file (in PostgreSQL, on TRUNCATE too).
 
 Safe for the server's threads (and for several processes): every call opens its own connection, WAL
 lets readers go on while one writer appends, and a busy timeout makes concurrent writers wait their
@@ -28,13 +30,14 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from core import settings
 from core.settings import ROOT
+from core.shared_state import Connection, Database
 
 __all__ = ["ACTIONS", "AUDIT_ENV", "AuditLog", "COLUMNS", "default_path"]
 
@@ -45,8 +48,6 @@ ACTIONS = ("view", "download", "request", "approve", "refuse", "grant", "extend"
 DATA_ACTIONS = ("view", "download")
 COLUMNS = ("id", "timestamp", "username", "role", "action", "dataset", "filters", "columns", "rows", "format",
            "subject", "grant_id", "detail")
-_BUSY_SECONDS = 30.0
-
 _TABLE = f"""
 CREATE TABLE IF NOT EXISTS audit (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,6 +72,22 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be chang
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
 """
+# The same refusals in PostgreSQL: a trigger function, for rows changed or deleted and for TRUNCATE.
+_POSTGRES_SCHEMA = _TABLE + """
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (timestamp);
+CREATE INDEX IF NOT EXISTS audit_by_user ON audit (username, timestamp);
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit log is append-only: entries cannot be %',
+        CASE TG_OP WHEN 'UPDATE' THEN 'changed' ELSE 'deleted' END;
+END $$;
+CREATE OR REPLACE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE OR REPLACE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+"""
 
 
 def default_path() -> Path:
@@ -85,7 +102,7 @@ def _now() -> str:
 _OLD_COLUMNS = ("id", "timestamp", "username", "role", "action", "dataset", "filters", "columns", "rows", "format")
 
 
-def _migrate(con: sqlite3.Connection) -> None:
+def _migrate(con: sqlite3.Connection | Connection) -> None:
     """A log from before grants (no `subject` column, actions view and download only): rebuilt, in one
     transaction, with every entry kept as it was."""
     have = [r[1] for r in con.execute("PRAGMA table_info(audit)")]
@@ -110,26 +127,26 @@ def _migrate(con: sqlite3.Connection) -> None:
 
 
 class AuditLog:
-    """The audit log in the SQLite file `path` (default: PORTAL_AUDIT_DB, else var/audit.sqlite3),
-    created with its tables and triggers on first use. Cheap to create."""
+    """The audit log in `location`: a SQLite file (default: PORTAL_AUDIT_DB, else var/audit.sqlite3), or the
+    PostgreSQL database of a postgresql:// URL (default when PORTAL_DATABASE_URL is set), created with its
+    table and triggers on first use. Cheap to create."""
 
-    def __init__(self, path: Path | str | None = None):
-        self.path = Path(path) if path is not None else default_path()
+    def __init__(self, location: Path | str | None = None):
+        if location is None:
+            location = settings.database_url() or default_path()
+        self.db = Database(location)
+        self.path = self.db.path  # None in PostgreSQL
+        if self.db.postgres:
+            self.db.ensure("audit", lambda con: con.script(_POSTGRES_SCHEMA))
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             _migrate(con)
-            con.executescript(_SCHEMA)
+            con.script(_SCHEMA)
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        # A connection per call: sqlite3 connections must not be shared between threads.
-        con = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
-        try:
-            con.execute(f"PRAGMA busy_timeout = {int(_BUSY_SECONDS * 1000)}")
-            yield con
-        finally:
-            con.close()
+    def _connect(self) -> contextlib.AbstractContextManager[Connection]:
+        return self.db.connect()
 
     # -- writing: the only way in ------------------------------------------------------------------
 
@@ -149,10 +166,9 @@ class AuditLog:
                  json.dumps(list(columns), ensure_ascii=False), int(rows), format, subject,
                  None if grant_id is None else int(grant_id), detail)
         with self._connect() as con:
-            cursor = con.execute(
+            return con.insert(
                 "INSERT INTO audit (timestamp, username, role, action, dataset, filters, columns, rows, format, "
                 "subject, grant_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entry)
-            return int(cursor.lastrowid)
 
     def event(self, action: str, *, username: str, role: str, dataset: str = "", subject: str | None = None,
               grant_id: int | None = None, detail: str | None = None) -> int:

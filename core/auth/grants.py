@@ -1,8 +1,8 @@
 """Researcher access asked for and granted in the portal: access requests, grants per dataset with an
 expiry, and the terms of use accepted once per grant.
 
-Three plain-SQL tables in the audit log's SQLite file (core.auth.audit, PORTAL_AUDIT_DB), beside the
-append-only `audit` table, which records every step (request, approve, refuse, grant, extend, expire,
+Three plain-SQL tables in the audit log's database (core.auth.audit: its SQLite file, PORTAL_AUDIT_DB, or
+PostgreSQL with PORTAL_DATABASE_URL, written with the same SQL), beside the append-only `audit` table, which records every step (request, approve, refuse, grant, extend, expire,
 terms):
 
   access_requests  what a visitor asked for on the "Researcher access" page: name, organisation,
@@ -35,7 +35,6 @@ import datetime as dt
 import json
 import os
 import re
-import sqlite3
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -220,26 +219,25 @@ def _date(value: str | None) -> dt.date | None:
 
 
 class Grants:
-    """Requests and grants in the SQLite file `path` (default: the audit log's), for the users of
-    `users` (default: UserStore()). Cheap to create; the tables are made on first use."""
+    """Requests and grants in the audit log's database at `location` (default: the audit log's, see
+    core.auth.audit.AuditLog), for the users of `users` (default: UserStore()). Cheap to create; the tables
+    are made on first use."""
 
-    def __init__(self, path: Path | str | None = None, users: UserStore | None = None):
-        self.audit = AuditLog(path)
+    def __init__(self, location: Path | str | None = None, users: UserStore | None = None):
+        self.audit = AuditLog(location)
         self.path = self.audit.path
         self.users = users if users is not None else UserStore()
+        self.audit.db.ensure("grants", lambda con: con.script(_SCHEMA))
         with self.audit._connect() as con:
-            con.executescript(_SCHEMA)
             self._migrate(con)
 
     # -- migration -----------------------------------------------------------------------------
 
-    def _migrate(self, con: sqlite3.Connection) -> None:
+    def _migrate(self, con) -> None:
         if con.execute("SELECT 1 FROM grants_meta WHERE key = 'migrated_at'").fetchone():
             return
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with con.transaction(lock="grants migration"):
             if con.execute("SELECT 1 FROM grants_meta WHERE key = 'migrated_at'").fetchone():
-                con.execute("ROLLBACK")
                 return
             now = _stamp()
             researchers = [u.username for u in self.users.list_users() if u.role == "researcher"]
@@ -248,10 +246,6 @@ class Grants:
                             "terms_accepted_at) VALUES (?, ?, ?, NULL, ?, ?, ?)",
                             (username, ALL, now, BEFORE_GRANTS, BEFORE_GRANTS, now))
             con.execute("INSERT INTO grants_meta (key, value) VALUES ('migrated_at', ?)", (now,))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         for username in researchers:
             self.audit.event("grant", username=BEFORE_GRANTS, role="system", dataset=ALL, subject=username,
                              detail="access held before grants existed: every dataset, no end")
@@ -274,11 +268,10 @@ class Grants:
             raise GrantError("terms_not_accepted")
         now = _stamp()
         with self.audit._connect() as con:
-            cursor = con.execute(
+            request_id = con.insert(
                 "INSERT INTO access_requests (created_at, name, organisation, email, purpose, datasets, until, "
                 "lang, terms_accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (now, name, organisation, email, purpose, json.dumps(chosen), until.isoformat(), lang, now))
-            request_id = int(cursor.lastrowid)
         self.audit.event("request", username=email, role="public", dataset=",".join(chosen),
                          detail=f"request {request_id}: {name} ({organisation}), until {until.isoformat()}; "
                                 f"terms accepted")
@@ -333,16 +326,13 @@ class Grants:
                                               email=request.email)
             except UserError as e:
                 raise GrantError("account_failed", username=username, reason=e.code) from e
-        with self.audit._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
+        with self.audit._connect() as con, con.transaction():
             updated = con.execute(
                 "UPDATE access_requests SET status = 'approved', decided_at = ?, decided_by = ?, username = ? "
                 "WHERE id = ? AND status = 'pending'", (_stamp(), admin, account.username, request.id)).rowcount
             if not updated:
-                con.execute("ROLLBACK")
                 raise GrantError("already_decided", id=request.id)
             ids = [self._insert(con, account.username, d, expires, admin, "request", request.id) for d in chosen]
-            con.execute("COMMIT")
         self.audit.event("approve", username=admin, role="admin", dataset=",".join(chosen),
                          subject=account.username,
                          detail=f"request {request.id}; until {expires.isoformat()}; "
@@ -376,10 +366,8 @@ class Grants:
         user = self._researcher(username)
         chosen = _check_datasets(datasets, known)
         expires = _check_future(expires, "expires")
-        with self.audit._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
+        with self.audit._connect() as con, con.transaction():
             ids = [self._insert(con, user.username, d, expires, admin, "direct", None) for d in chosen]
-            con.execute("COMMIT")
         grants = [self.get_grant(i) for i in ids]
         for g in grants:
             self.audit.event("grant", username=admin, role="admin", dataset=g.dataset, subject=g.username,
@@ -474,10 +462,10 @@ class Grants:
     @staticmethod
     def _insert(con, username: str, dataset: str, expires: dt.date, admin: str, kind: str,
                 request_id: int | None) -> int:
-        return int(con.execute(
+        return con.insert(
             "INSERT INTO grants (username, dataset, granted_at, expires_on, granted_by, kind, request_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (username, dataset, _stamp(), expires.isoformat(), admin, kind, request_id)).lastrowid)
+            (username, dataset, _stamp(), expires.isoformat(), admin, kind, request_id))
 
     def _researcher(self, username: str):
         user = self.users.get_user(username) if isinstance(username, str) else None

@@ -37,10 +37,13 @@ outlives its session), and the cookie's name carries them (`portal_login_28800s`
 after a change of timeout older cookies are not read at all rather than misdated.
 
 Idle time across tabs: `start()` gets the new cookie's exact `exp_date` from the wrapper
-(`auth.cookie_controller.cookie_model.exp_date`, set by `set_cookie()`); it keys an in-memory last-seen
-registry, so a new tab resuming the same cookie inherits the idle clock. After a restart the registry is
-empty and a cookie's last activity counts as its issue time: cookies older than the idle timeout then
-need a new login.
+(`auth.cookie_controller.cookie_model.exp_date`, set by `set_cookie()`); it keys a last-seen registry, so
+a new tab resuming the same cookie inherits the idle clock. The registry is in memory by default: after a
+restart it is empty and a cookie's last activity counts as its issue time, so cookies older than the idle
+timeout then need a new login. With PORTAL_DATABASE_URL set (several replicas, core/shared_state.py) it
+is PostgreSQL's `session_seen` table, shared by every replica: a visitor sent to another replica keeps
+their idle clock, and a logout on one replica (sessions_valid_after, in the shared user store) ends the
+sessions on all of them at their next rerun.
 
 Wiring, in components/auth.py (session keys written by streamlit-authenticator: name,
 authentication_status, username, email, roles, logout, init; ours: portal_session):
@@ -90,9 +93,11 @@ from datetime import datetime, timedelta
 
 import jwt
 
+from core import settings
 from core.auth.throttle import Throttle, ThrottlePolicy
 from core.auth.users import User, UserError, UserStore, normalize_username
 from core.settings import MissingSecret, secret
+from core.shared_state import Database
 
 COOKIE_PREFIX = "portal_login"
 IDLE_ENV = "PORTAL_SESSION_IDLE_MINUTES"
@@ -193,20 +198,89 @@ class Session:
     cookie_exp: float | None = None  # the login cookie's exp_date: which cookie this session rides on
 
 
+class _MemorySeen:
+    """The last activity of each login cookie, (username, exp_date) -> time, in this process's memory."""
+
+    def __init__(self):
+        self._seen: dict[tuple[str, float], float] = {}
+        self._lock = threading.Lock()
+
+    def get(self, username: str, cookie_exp: float) -> float | None:
+        with self._lock:
+            return self._seen.get((username, cookie_exp))
+
+    def seen(self, username: str, cookie_exp: float, now: float) -> None:
+        """Move the cookie's last activity to `now` (never backwards)."""
+        with self._lock:
+            key = (username, cookie_exp)
+            self._seen[key] = max(now, self._seen.get(key, now))
+
+    def forget(self, username: str) -> None:
+        with self._lock:
+            for key in [k for k in self._seen if k[0] == username]:
+                del self._seen[key]
+
+    def prune(self, before: float) -> None:
+        with self._lock:
+            for key in [k for k, seen in self._seen.items() if seen < before]:
+                del self._seen[key]
+
+
+_SEEN_SCHEMA = """
+CREATE TABLE IF NOT EXISTS session_seen (
+    username   TEXT NOT NULL,
+    cookie_exp DOUBLE PRECISION NOT NULL,
+    last_seen  DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (username, cookie_exp)
+);
+CREATE INDEX IF NOT EXISTS session_seen_by_time ON session_seen (last_seen);
+"""
+
+
+class _SharedSeen:
+    """The same registry in PostgreSQL's `session_seen` table, shared by every replica."""
+
+    def __init__(self, url: str):
+        self.db = Database(url)
+        self.db.ensure("session_seen", lambda con: con.script(_SEEN_SCHEMA))
+
+    def get(self, username: str, cookie_exp: float) -> float | None:
+        with self.db.connect() as con:
+            row = con.execute("SELECT last_seen FROM session_seen WHERE username = ? AND cookie_exp = ?",
+                              (username, cookie_exp)).fetchone()
+        return None if row is None else row[0]
+
+    def seen(self, username: str, cookie_exp: float, now: float) -> None:
+        with self.db.connect() as con:
+            con.execute("INSERT INTO session_seen (username, cookie_exp, last_seen) VALUES (?, ?, ?) "
+                        "ON CONFLICT (username, cookie_exp) DO UPDATE "
+                        "SET last_seen = GREATEST(session_seen.last_seen, EXCLUDED.last_seen)",
+                        (username, float(cookie_exp), now))
+
+    def forget(self, username: str) -> None:
+        with self.db.connect() as con:
+            con.execute("DELETE FROM session_seen WHERE username = ?", (username,))
+
+    def prune(self, before: float) -> None:
+        with self.db.connect() as con:
+            con.execute("DELETE FROM session_seen WHERE last_seen < ?", (before,))
+
+
 class SessionManager:
-    """One per process, shared by all Streamlit sessions (thread-safe)."""
+    """One per process, shared by all Streamlit sessions (thread-safe). `database`: a postgresql:// URL
+    for the idle registry shared by replicas; default PORTAL_DATABASE_URL when set, else memory."""
 
     def __init__(self, users: UserStore, *, policy: SessionPolicy | None = None,
                  throttle: Throttle | None = None, cookie: CookieSettings | None = None,
-                 clock: Callable[[], float] | None = None):
+                 clock: Callable[[], float] | None = None, database: str | None = None):
         self.users = users
         self.policy = policy or SessionPolicy()
-        self.throttle = throttle or Throttle(ThrottlePolicy.from_env())
+        database = database if database is not None else settings.database_url()
+        self.throttle = throttle or Throttle(ThrottlePolicy.from_env(), database=database)
         self.cookie = cookie
         # The store stamps sessions_valid_after with its clock: both must read the same time.
         self.clock = clock or users.clock
-        self._last_seen: dict[tuple[str, float], float] = {}
-        self._lock = threading.Lock()
+        self._last_seen = _SharedSeen(database) if database else _MemorySeen()
 
     def authenticate(self, username: str, password: str, address: str | None = None) -> User:
         """The user behind a login form's submission, or LoginRefused. Throttled per username and address."""
@@ -235,9 +309,9 @@ class SessionManager:
         """The session, riding from now on on the login cookie with this exp_date (a cookie set just
         after start(), as the sign-in form does): tabs resumed from that cookie share its idle clock."""
         now = self.clock()
-        with self._lock:
-            self._prune(now)
-            self._last_seen[(session.username, cookie_exp)] = now
+        # Entries idle past the timeout are refused anyway; dropping them keeps the registry small.
+        self._last_seen.prune(now - self.policy.idle_timeout)
+        self._last_seen.seen(session.username, cookie_exp, now)
         return replace(session, cookie_exp=cookie_exp, last_seen=now)
 
     def issue_cookie(self, session: Session) -> tuple[str, float, Session]:
@@ -271,8 +345,8 @@ class SessionManager:
         user = self._user(username)
         if user is None:
             raise SessionEnded("unknown_user")
-        with self._lock:
-            last_seen = self._last_seen.get((user.username, exp_date), issued_at)
+        last_seen = self._last_seen.get(user.username, exp_date)
+        last_seen = issued_at if last_seen is None else last_seen
         session = Session(username=user.username, name=user.name, role=user.role, issued_at=issued_at,
                           last_seen=last_seen, cookie_exp=exp_date)
         return self._touch(session, user, now)
@@ -288,9 +362,7 @@ class SessionManager:
         except UserError as e:
             if e.code != "unknown_user":  # a user removed meanwhile has no sessions left to end
                 raise
-        with self._lock:
-            for key in [k for k in self._last_seen if k[0] == session.username]:
-                del self._last_seen[key]
+        self._last_seen.forget(session.username)
 
     def check(self, session: Session, user: User | None, now: float) -> None:
         """Raise SessionEnded if `session` is not valid for `user` (from the store) at `now`."""
@@ -306,8 +378,8 @@ class SessionManager:
             raise SessionEnded("absolute_timeout")
         last_seen = session.last_seen
         if session.cookie_exp is not None:
-            with self._lock:
-                last_seen = max(last_seen, self._last_seen.get((session.username, session.cookie_exp), last_seen))
+            seen = self._last_seen.get(session.username, session.cookie_exp)
+            last_seen = last_seen if seen is None else max(last_seen, seen)
         if now - last_seen > self.policy.idle_timeout:
             raise SessionEnded("idle_timeout")
 
@@ -320,12 +392,5 @@ class SessionManager:
     def _touch(self, session: Session, user: User | None, now: float) -> Session:
         self.check(session, user, now)
         if session.cookie_exp is not None:
-            with self._lock:
-                key = (session.username, session.cookie_exp)
-                self._last_seen[key] = max(now, self._last_seen.get(key, now))
+            self._last_seen.seen(session.username, session.cookie_exp, now)
         return replace(session, name=user.name, last_seen=now)
-
-    def _prune(self, now: float) -> None:
-        # Entries idle past the timeout are refused anyway; dropping them keeps the registry small.
-        for key in [k for k, seen in self._last_seen.items() if now - seen > self.policy.idle_timeout]:
-            del self._last_seen[key]

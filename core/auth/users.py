@@ -1,7 +1,9 @@
 """The user store: who may log in, with which role, and since when their sessions count.
 
-Users live in one YAML file outside git (env PORTAL_USERS_FILE, default var/users.yaml), managed with
-`python -m scripts.users` or the admin page (pages/admin.py), through the same methods. Passwords are kept only as bcrypt hashes (cost 12).
+Users live in one YAML file outside git (env PORTAL_USERS_FILE, default var/users.yaml), or, with
+PORTAL_DATABASE_URL set (several replicas, core/shared_state.py), in PostgreSQL's `users` table, managed
+with `python -m scripts.users` or the admin page (pages/admin.py), through the same methods. Passwords are
+kept only as bcrypt hashes (cost 12).
 
 Rules kept here, so that the CLI and the UI cannot disagree:
 * usernames: lower-case [a-z0-9._-], 3 to 32 characters; the login form lower-cases and strips what
@@ -14,8 +16,10 @@ Rules kept here, so that the CLI and the UI cannot disagree:
 
 Every change is validated first and then written whole (temporary file + os.replace, mode 0600), under a
 lock shared by the threads of this process and, through flock, by other processes (the CLI while the
-portal runs): a refused change leaves the file exactly as it was. Errors are UserError with a stable
-`code` for translated messages.
+portal runs): a refused change leaves the file exactly as it was. In PostgreSQL a change is one
+transaction on the user's row (SELECT ... FOR UPDATE), so that it holds across replicas and machines, and
+every read goes to the database: a user added, disabled or signed out on one replica counts on every
+other at its next rerun. Errors are UserError with a stable `code` for translated messages.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from pathlib import Path
 import bcrypt
 import yaml
 
+from core import settings
 from core.auth.access import ROLES
 from core.settings import DATA_DIR, ROOT
+from core.shared_state import Database, is_url
 
 try:  # POSIX only; elsewhere the in-process lock still serialises the portal's own writes
     import fcntl
@@ -249,21 +255,53 @@ _THREAD_LOCKS_GUARD = threading.Lock()
 _CACHE: dict[Path, tuple[tuple, dict[str, User]]] = {}
 
 
-class UserStore:
-    """The users of one YAML file. Cheap to create: `UserStore()` reads PORTAL_USERS_FILE now."""
+_COLUMNS = "username, name, email, role, password_hash, disabled, created_at, updated_at, sessions_valid_after"
+_POSTGRES_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS users (
+    username      TEXT PRIMARY KEY CHECK (username ~ '^[a-z0-9._-]{{3,32}}$'),
+    name          TEXT NOT NULL,
+    email         TEXT,
+    role          TEXT NOT NULL CHECK (role IN ({', '.join(f"'{r}'" for r in ROLES)})),
+    password_hash TEXT NOT NULL,
+    disabled      BOOLEAN NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL,
+    sessions_valid_after TIMESTAMPTZ NOT NULL
+);"""
 
-    def __init__(self, path: Path | str | None = None, *, bcrypt_cost: int | None = None,
+
+class UserStore:
+    """The users of one YAML file (`location` a path; default PORTAL_USERS_FILE), or of PostgreSQL's `users`
+    table (`location` a postgresql:// URL; default when PORTAL_DATABASE_URL is set). Cheap to create:
+    `UserStore()` reads the settings now."""
+
+    def __init__(self, location: Path | str | None = None, *, bcrypt_cost: int | None = None,
                  clock: Callable[[], float] = time.time):
-        self.path = Path(path) if path is not None else default_users_file()
+        if location is None:
+            location = settings.database_url() or default_users_file()
+        self.db = Database(location) if is_url(location) else None
+        self.path = None if self.db else Path(location)  # the YAML file; None in PostgreSQL
         self.bcrypt_cost = bcrypt_cost if bcrypt_cost is not None else _configured_cost()
         self.clock = clock
+        if self.db is not None:
+            self.db.ensure("users", lambda con: con.script(_POSTGRES_SCHEMA))
+
+    @property
+    def location(self) -> str:
+        """Where the users are, for messages: the file's path, or "PostgreSQL"."""
+        return "PostgreSQL (PORTAL_DATABASE_URL)" if self.db else str(self.path)
 
     # -- reading -------------------------------------------------------------------------------
 
     def get_user(self, username: str) -> User | None:
         if not isinstance(username, str):
             return None
-        return self._load().get(normalize_username(username))
+        username = normalize_username(username)
+        if self.db is not None:
+            with self.db.connect() as con:
+                row = con.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
+            return None if row is None else self._row(row)
+        return self._load().get(username)
 
     def list_users(self) -> list[User]:
         return sorted(self._load().values(), key=lambda u: u.username)
@@ -311,10 +349,21 @@ class UserStore:
         if username in self._load():  # before the slow hash; checked again under the lock
             raise UserError("user_exists", f"The user {username!r} already exists.", username=username)
         password_hash = self._hash(password)
+        exists = UserError("user_exists", f"The user {username!r} already exists.", username=username)
+        if self.db is not None:
+            now = self._now()
+            user = User(username=username, name=name, email=email, role=role, password_hash=password_hash,
+                        disabled=False, created_at=now, updated_at=now, sessions_valid_after=now)
+            with self.db.connect() as con:
+                added = con.execute(f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                    "ON CONFLICT (username) DO NOTHING", self._values(user)).rowcount
+            if not added:
+                raise exists
+            return user
         with self._locked():
             users = self._load()
             if username in users:
-                raise UserError("user_exists", f"The user {username!r} already exists.", username=username)
+                raise exists
             now = self._now()
             user = User(username=username, name=name, email=email, role=role, password_hash=password_hash,
                         disabled=False, created_at=now, updated_at=now, sessions_valid_after=now)
@@ -369,21 +418,48 @@ class UserStore:
     def _update(self, username: str, change: Callable[[User], dict | None], *,
                 end_sessions: bool = False) -> User:
         username = normalize_username(username)
+        if self.db is not None:
+            # One transaction, the user's row locked: a refused or failed change leaves it as it was.
+            with self.db.connect() as con, con.transaction():
+                row = con.execute(f"SELECT {_COLUMNS} FROM users WHERE username = ? FOR UPDATE",
+                                  (username,)).fetchone()
+                user = None if row is None else self._row(row)
+                changed = self._changed(username, user, change, end_sessions)
+                if changed is not user:
+                    con.execute("UPDATE users SET name = ?, email = ?, role = ?, password_hash = ?, disabled = ?, "
+                                "created_at = ?, updated_at = ?, sessions_valid_after = ? WHERE username = ?",
+                                (*self._values(changed)[1:], username))
+                return changed
         with self._locked():
             users = self._load()
             user = users.get(username)
-            if user is None:
-                raise UserError("unknown_user", f"There is no user {username!r}.", username=username)
-            changes = change(user)
-            if changes is None:
-                return user
-            now = self._now()
-            if end_sessions:
-                # Never backwards: a clock step back must not revive sessions that were ended.
-                changes["sessions_valid_after"] = max(now, user.sessions_valid_after)
-            users[username] = replace(user, **changes, updated_at=now)
-            self._save(users)
-            return users[username]
+            changed = self._changed(username, user, change, end_sessions)
+            if changed is not user:
+                users[username] = changed
+                self._save(users)
+            return changed
+
+    def _changed(self, username: str, user: User | None, change: Callable[[User], dict | None],
+                 end_sessions: bool) -> User:
+        """The user after `change` (the same object when nothing changes), or UserError."""
+        if user is None:
+            raise UserError("unknown_user", f"There is no user {username!r}.", username=username)
+        changes = change(user)
+        if changes is None:
+            return user
+        now = self._now()
+        if end_sessions:
+            # Never backwards: a clock step back must not revive sessions that were ended.
+            changes["sessions_valid_after"] = max(now, user.sessions_valid_after)
+        return replace(user, **changes, updated_at=now)
+
+    @staticmethod
+    def _values(user: User) -> tuple:
+        return (user.username, user.name, user.email, user.role, user.password_hash, user.disabled,
+                user.created_at, user.updated_at, user.sessions_valid_after)
+
+    def _row(self, row) -> User:
+        return self._user(row[0], dict(zip(_COLUMNS.split(", ")[1:], row[1:], strict=True)))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -403,6 +479,9 @@ class UserStore:
                 os.close(fd)  # also releases the flock
 
     def _load(self) -> dict[str, User]:
+        if self.db is not None:
+            with self.db.connect() as con:
+                return {u.username: u for u in map(self._row, con.execute(f"SELECT {_COLUMNS} FROM users"))}
         key = self.path.resolve()
         try:
             st = key.stat()
@@ -427,28 +506,29 @@ class UserStore:
         entries = doc.get("users") or {}
         if not isinstance(entries, dict):
             raise UserError("store_corrupt", f"{self.path}: 'users' must be a mapping.", path=str(self.path))
-        users = {}
-        for username, entry in entries.items():
-            where = f"{self.path}: user {username!r}"
-            try:
-                check_username(username)
-                check_role(entry["role"])
-                if not isinstance(entry["disabled"], bool):
-                    raise ValueError("'disabled' must be true or false")
-                if not _BCRYPT_HASH.fullmatch(str(entry["password_hash"])):
-                    raise ValueError("'password_hash' is not a bcrypt hash")
-                users[username] = User(
-                    username=username, name=str(entry.get("name") or username),
-                    email=entry.get("email") or None, role=entry["role"],
-                    password_hash=str(entry["password_hash"]), disabled=entry["disabled"],
-                    created_at=_parse_time(entry["created_at"], where),
-                    updated_at=_parse_time(entry["updated_at"], where),
-                    sessions_valid_after=_parse_time(entry["sessions_valid_after"], where))
-            except (KeyError, TypeError, ValueError, UserError) as e:
-                if isinstance(e, UserError) and e.code == "store_corrupt":
-                    raise
-                raise UserError("store_corrupt", f"{where}: {e}", path=str(self.path)) from e
-        return users
+        return {username: self._user(username, entry) for username, entry in entries.items()}
+
+    def _user(self, username, entry) -> User:
+        """A user from its entry (a mapping of the file's fields), checked; UserError store_corrupt if not."""
+        where = f"{self.location}: user {username!r}"
+        try:
+            check_username(username)
+            check_role(entry["role"])
+            if not isinstance(entry["disabled"], bool):
+                raise ValueError("'disabled' must be true or false")
+            if not _BCRYPT_HASH.fullmatch(str(entry["password_hash"])):
+                raise ValueError("'password_hash' is not a bcrypt hash")
+            return User(
+                username=username, name=str(entry.get("name") or username),
+                email=entry.get("email") or None, role=entry["role"],
+                password_hash=str(entry["password_hash"]), disabled=entry["disabled"],
+                created_at=_parse_time(entry["created_at"], where),
+                updated_at=_parse_time(entry["updated_at"], where),
+                sessions_valid_after=_parse_time(entry["sessions_valid_after"], where))
+        except (KeyError, TypeError, ValueError, UserError) as e:
+            if isinstance(e, UserError) and e.code == "store_corrupt":
+                raise
+            raise UserError("store_corrupt", f"{where}: {e}", path=str(self.location)) from e
 
     def _save(self, users: dict[str, User]) -> None:
         doc = {"version": 1, "users": {

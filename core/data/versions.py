@@ -19,6 +19,15 @@ on every query (`source`), so a running portal serves a new version from its nex
 
 Writers take a lock per dataset (`locked`): the command-line tool and the admin page may load at the same
 time without mixing their versions.
+
+Several replicas (PORTAL_DATABASE_URL set, core/shared_state.py): the version directories stay files on the
+storage every replica reads (PORTAL_DATA_DIR, mounted at the same path on each), and which version is current
+lives in PostgreSQL's `data_versions` table, one row per data directory and dataset: the switch is one
+committed UPDATE that every replica follows, reading it at most POINTER_SECONDS later (each replica keeps what
+it read for that long, so that the engine's query per figure does not cost a round trip each). current.json
+is still written beside, as a mirror for people and tools (and the pointer read while a data directory from
+before the shared state has no row yet). The dataset's write lock is then also a PostgreSQL advisory lock,
+held across machines.
 """
 
 from __future__ import annotations
@@ -33,11 +42,13 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from core import settings
+from core.shared_state import Database
 
 try:  # POSIX; elsewhere the in-process lock still serialises the portal's own loads
     import fcntl
@@ -116,8 +127,56 @@ def version_dir(data_dir: Path, dataset: str, version: str) -> Path:
     return dataset_dir(data_dir, dataset) / VERSIONS / version
 
 
+# -- the pointer in PostgreSQL (several replicas) --------------------------------------------------------
+
+POINTER_SECONDS = 1.0  # how long a replica keeps the pointers it read
+_POINTERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS data_versions (
+    data_dir   TEXT NOT NULL,
+    dataset    TEXT NOT NULL,
+    version    TEXT CHECK (version ~ '^v[0-9]{4,}$'),
+    previous   TEXT,
+    action     TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (data_dir, dataset)
+);"""
+# (url, data_dir) -> (read at, monotonic seconds; dataset -> version, None for the built-in data)
+_POINTERS: dict[tuple[str, str], tuple[float, dict[str, str | None]]] = {}
+
+
+def _shared_db() -> Database | None:
+    url = settings.database_url()
+    if url is None:
+        return None
+    db = Database(url)
+    db.ensure("data_versions", lambda con: con.script(_POINTERS_SCHEMA))
+    return db
+
+
+def _shared_pointers(db: Database, data_dir: str) -> dict[str, str | None]:
+    key = (db.url, data_dir)
+    found = _POINTERS.get(key)
+    now = time.monotonic()
+    if found is None or now - found[0] > POINTER_SECONDS:
+        with db.connect() as con:
+            rows = con.execute("SELECT dataset, version FROM data_versions WHERE data_dir = ?", (data_dir,))
+            found = (now, {dataset: version for dataset, version in rows})
+        _POINTERS[key] = found
+    return found[1]
+
+
+def forget_pointers() -> None:
+    """Read the pointers from PostgreSQL again at the next call (tests; a write does it for its own)."""
+    _POINTERS.clear()
+
+
 def current_version(data_dir: Path, dataset: str) -> str | None:
     """The current loaded version's id, or None when the built-in data are current."""
+    if settings.database_url() is not None:
+        directory = os.path.abspath(data_dir)
+        pointers = _shared_pointers(_shared_db(), directory)
+        if dataset in pointers:
+            return pointers[dataset]
     # Plain strings, not pathlib: the engine asks on every query (a few microseconds).
     manifest = os.path.join(os.fspath(data_dir), dataset, MANIFEST)
     try:
@@ -236,10 +295,16 @@ def write_json(path: Path, content: dict) -> None:
 
 @contextlib.contextmanager
 def locked(data_dir: Path, dataset: str) -> Iterator[None]:
-    """Hold the dataset's write lock: threads of this process and, through flock, other processes."""
+    """Hold the dataset's write lock: threads of this process and, through flock, other processes; with
+    PORTAL_DATABASE_URL, also a PostgreSQL advisory lock, which holds across machines."""
     folder = dataset_dir(data_dir, dataset)
     folder.mkdir(parents=True, exist_ok=True)
-    with _thread_lock, (folder / ".lock").open("a") as handle:
+    db = _shared_db()
+    with _thread_lock, (folder / ".lock").open("a") as handle, \
+            (db.connect() if db else contextlib.nullcontext()) as con:
+        name = f"portal data version {os.path.abspath(data_dir)} {dataset}"
+        if con is not None:
+            con.execute("SELECT pg_advisory_lock(hashtext(?))", (name,))
         if fcntl is not None:
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -247,6 +312,8 @@ def locked(data_dir: Path, dataset: str) -> Iterator[None]:
         finally:
             if fcntl is not None:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+            if con is not None:
+                con.execute("SELECT pg_advisory_unlock(hashtext(?))", (name,))
 
 
 def new_staging(data_dir: Path, dataset: str) -> Path:
@@ -264,9 +331,20 @@ def discard(staging: Path) -> None:
 
 
 def _point_at(data_dir: Path, dataset: str, version: str | None, previous: str | None, action: str) -> None:
+    changed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    db = _shared_db()
+    if db is not None:  # the switch every replica follows; the file below is its mirror
+        directory = os.path.abspath(data_dir)
+        with db.connect() as con:
+            con.execute("INSERT INTO data_versions (data_dir, dataset, version, previous, action, changed_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (data_dir, dataset) DO UPDATE SET "
+                        "version = EXCLUDED.version, previous = EXCLUDED.previous, action = EXCLUDED.action, "
+                        "changed_at = EXCLUDED.changed_at",
+                        (directory, dataset, version, previous, action, changed_at))
+        _POINTERS.pop((db.url, directory), None)
     write_json(dataset_dir(data_dir, dataset) / MANIFEST, {
         "dataset": dataset, "version": version, "previous": previous, "action": action,
-        "changed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "changed_at": changed_at,
     })
 
 

@@ -186,16 +186,19 @@ def detect_encoding(path: Path, name: str, declared: str | None = None) -> str:
     failure = None
     for encoding in candidates:
         decoder = codecs.getincrementaldecoder(encoding)("strict")
-        offset = 0
+        offset = pending = 0  # bytes read before this chunk; of those, held by the decoder (a sequence cut by the chunk)
         try:
             with open(path, "rb") as f:
                 while chunk := f.read(1 << 20):
+                    pending = len(decoder.getstate()[0])
                     decoder.decode(chunk)
                     offset += len(chunk)
-                decoder.decode(b"", final=True)
+                pending = len(decoder.getstate()[0])
+                decoder.decode(b"", final=True)  # a sequence cut by the end of the file
             return "utf-8" if encoding == "utf-8-sig" else encoding
         except UnicodeDecodeError as e:
-            failure = (encoding, offset + e.start)
+            # e.start counts from the held bytes, which came before `offset`
+            failure = (encoding, offset - pending + e.start)
     encoding, at = failure
     key = "not_utf8" if encoding == "utf-8" else "bad_encoding"
     raise refuse(key, file=name, row=_line_of(path, at), encoding=encoding, byte=f"0x{_byte_at(path, at):02X}")

@@ -1,6 +1,6 @@
-"""core.auth.audit: an append-only log in a real SQLite file. The database itself refuses to change or
-delete an entry; threads append concurrently without losing one; queries filter by user, dataset,
-action and dates."""
+"""core.auth.audit: an append-only log in a real SQLite file, or in PostgreSQL (PORTAL_DATABASE_URL): each
+test that takes `log` runs on both. The database itself refuses to change or delete an entry; threads
+append concurrently without losing one; queries filter by user, dataset, action and dates."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import io
 import sqlite3
 import threading
 
+import psycopg
 import pytest
 
 from core.auth import audit
 from core.auth.audit import AuditLog
+from tests.postgres import empty
 
 
 def entry(**changes) -> dict:
@@ -23,7 +25,13 @@ def entry(**changes) -> dict:
 
 
 @pytest.fixture
-def log(tmp_path) -> AuditLog:
+def log(tmp_path, backend) -> AuditLog:
+    """The embedded SQLite file, then a PostgreSQL schema (tests/conftest.py `backend`)."""
+    return AuditLog(backend or tmp_path / "var" / "audit.sqlite3")
+
+
+@pytest.fixture
+def sqlite_log(tmp_path) -> AuditLog:
     return AuditLog(tmp_path / "var" / "audit.sqlite3")
 
 
@@ -41,7 +49,8 @@ def test_an_entry_reads_back_with_its_fields(log):
     assert dt.datetime.fromisoformat(row.timestamp.rstrip("Z")) >= before.replace(microsecond=0)
 
 
-def test_the_file_is_a_real_sqlite_database_in_wal_mode(log):
+def test_the_file_is_a_real_sqlite_database_in_wal_mode(sqlite_log):
+    log = sqlite_log
     log.record(**entry())
     with sqlite3.connect(log.path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -56,9 +65,10 @@ def test_the_file_is_a_real_sqlite_database_in_wal_mode(log):
 ])
 def test_the_database_refuses_to_change_the_past(log, statement):
     log.record(**entry())
-    con = sqlite3.connect(log.path)
+    # Another program than the portal, straight to the database.
+    con = psycopg.connect(log.db.url) if log.db.postgres else sqlite3.connect(log.path)
     try:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with pytest.raises((sqlite3.DatabaseError, psycopg.DatabaseError), match="append-only"):
             con.execute(statement)
             con.commit()
     finally:
@@ -66,7 +76,25 @@ def test_the_database_refuses_to_change_the_past(log, statement):
     assert len(log.entries()) == 1 and log.entries().iloc[0].rows == 50
 
 
-def test_the_triggers_survive_reopening(log):
+def test_postgresql_refuses_to_truncate_the_log_too(pg_url):
+    empty(backend := pg_url)
+    log = AuditLog(backend)
+    log.record(**entry())
+    with psycopg.connect(backend) as con, pytest.raises(psycopg.DatabaseError, match="append-only"):
+        con.execute("TRUNCATE audit")
+    assert len(AuditLog(backend).entries()) == 1
+
+
+def test_the_database_url_puts_the_log_in_postgresql(pg_url, monkeypatch):
+    empty(backend := pg_url)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", backend)
+    AuditLog().record(**entry(username="from-the-url"))
+    assert AuditLog().path is None
+    assert list(AuditLog(backend).entries()["username"]) == ["from-the-url"]
+
+
+def test_the_triggers_survive_reopening(sqlite_log):
+    log = sqlite_log
     log.record(**entry())
     again = AuditLog(log.path)  # CREATE ... IF NOT EXISTS: the triggers stay
     with sqlite3.connect(again.path) as con:
@@ -81,7 +109,7 @@ def test_the_api_only_appends_and_reads():
 
 @pytest.mark.parametrize("bad", [{"action": "edit"}, {"username": ""}, {"dataset": ""}, {"rows": -1}])
 def test_a_bad_entry_is_refused_and_nothing_is_written(log, bad):
-    with pytest.raises((ValueError, sqlite3.IntegrityError)):
+    with pytest.raises((ValueError, sqlite3.IntegrityError, psycopg.IntegrityError)):
         log.record(**entry(**bad))
     assert log.entries().empty
 

@@ -1,5 +1,6 @@
 """Access requests and grants (core.auth.grants): request, approval, refusal, expiry with a moved clock,
-extension, the before-grants migration, terms once per grant, and one dataset not opening another."""
+extension, the before-grants migration, terms once per grant, and one dataset not opening another. Each
+test that takes `grants` runs on both backends: the embedded SQLite file and users.yaml, then PostgreSQL."""
 
 from __future__ import annotations
 
@@ -25,13 +26,19 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def store(tmp_path) -> UserStore:
-    return UserStore(tmp_path / "users.yaml", bcrypt_cost=4)
+def location(tmp_path, backend):
+    """Where the audit log and grants live: a SQLite file, then PostgreSQL (tests/conftest.py `backend`)."""
+    return backend or tmp_path / "audit.sqlite3"
 
 
 @pytest.fixture
-def grants(store, tmp_path, clock) -> Grants:
-    return Grants(tmp_path / "audit.sqlite3", users=store)
+def store(tmp_path, backend) -> UserStore:
+    return UserStore(backend or tmp_path / "users.yaml", bcrypt_cost=4)
+
+
+@pytest.fixture
+def grants(store, location, clock) -> Grants:
+    return Grants(location, users=store)
 
 
 def ask(grants: Grants, **change):
@@ -125,17 +132,17 @@ def test_an_expiry_in_the_past_changes_nothing(grants, store):
     assert grants.grants() == []
 
 
-def test_researchers_from_before_grants_keep_every_dataset(tmp_path, store, clock):
+def test_researchers_from_before_grants_keep_every_dataset(location, store, clock):
     store.add_user("alice", "Researcher-pass-2026!x", role="researcher")
     store.add_user("root", "Admin-pass-2026-xyz!q", role="admin")
-    grants = Grants(tmp_path / "audit.sqlite3", users=store)
+    grants = Grants(location, users=store)
     (kept,) = grants.grants()
     assert (kept.username, kept.dataset, kept.expires_on, kept.kind) == ("alice", ALL, None, "before-grants")
     assert grants.terms_due("alice") == []
     for dataset in (*KNOWN, "made-later"):
         assert grants.access("alice", "researcher", dataset).tier == "researcher"
     store.add_user("carol", "Quiet-river-2026!zz", role="researcher")  # after the migration: no grant
-    Grants(tmp_path / "audit.sqlite3", users=store)  # the migration runs once
+    Grants(location, users=store)  # the migration runs once
     assert [g.username for g in grants.grants()] == ["alice"]
     assert grants.access("carol", "researcher", "core").tier == "public"
 

@@ -174,6 +174,29 @@ def test_text_that_is_not_utf8_names_its_line(data_dir, tmp_path):
     assert prepare(path, data_dir, encoding="cp1252").report.rows_read == 40
 
 
+def test_a_character_cut_by_the_end_of_the_file_or_a_read_block_is_named(tmp_path):
+    """A file cut inside a character (an upload cut short): the refusal names the cut character's first
+    byte and its line. Its position was counted past the end of the file, and reading the byte there failed
+    (IndexError; the fuzz test found it). Across the 1 MiB read block, a character cut by the block and then
+    broken is named too."""
+    from core.ingest.files import detect_encoding
+    from core.ingest.problems import IngestError
+
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes("a,b\n1,é".encode()[:-1])  # é is C3 A9: the file ends after C3
+    with pytest.raises(IngestError) as refused_:
+        detect_encoding(cut, "cut.csv")
+    problem = refused_.value.problems[0]
+    assert (problem.key, problem.row, problem.params["byte"]) == ("not_utf8", 2, "0xC3")
+
+    block = 1 << 20
+    across = tmp_path / "across.csv"
+    across.write_bytes(b"a\n" + b"x" * (block - 3) + b"\xc3" + b"(\n")  # C3 ends the block; "(" breaks it
+    with pytest.raises(IngestError) as refused_:
+        detect_encoding(across, "across.csv")
+    assert (refused_.value.problems[0].row, refused_.value.problems[0].params["byte"]) == (2, "0xC3")
+
+
 def test_an_unknown_encoding(data_dir):
     problem = only(refused(data_dir, SINGLE, encoding="klingon-8"), "unknown_encoding")
     assert problem.params["encoding"] == "klingon-8"

@@ -1,6 +1,7 @@
 """Loading is versioned and atomic: a new round is appended (respondents recognised by id, never counted
 twice, their record keys unchanged), a version is swapped in only when written and checked, a running
-engine serves it from its next query, and earlier versions can be restored."""
+engine serves it from its next query, and earlier versions can be restored. Tests about the pointer to the current
+version (those taking `backend`) run with it in current.json, then in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -33,7 +34,11 @@ from tests.unit.ingest_support import (
 
 
 @pytest.fixture
-def data_dir(tmp_path):
+def data_dir(tmp_path, request, monkeypatch):
+    """A data directory; which version is current is kept in current.json, and, for a test that also takes
+    `backend` (tests/conftest.py), then in PostgreSQL (PORTAL_DATABASE_URL, several replicas)."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend"):
+        monkeypatch.setenv("PORTAL_DATABASE_URL", request.getfixturevalue("backend"))
     directory = tmp_path / "data"
     directory.mkdir()
     # the built-in synthetic file, as a deployment has it (built at the start of the test session)
@@ -52,7 +57,7 @@ def keys(engine: Engine) -> pd.Series:
     return rows.set_index("id")["k"]
 
 
-def test_a_first_load_replaces_the_builtin_data_for_a_running_engine(data_dir):
+def test_a_first_load_replaces_the_builtin_data_for_a_running_engine(data_dir, backend):
     engine = Engine(data_dir)
     assert engine.dataset("core").synthetic and engine.dataset("core").version is None
     report = load_first_round(data_dir)
@@ -112,7 +117,7 @@ def test_record_keys_of_respondents_do_not_change_between_versions(data_dir):
     assert np.array_equal(second.to_numpy(), expected)
 
 
-def test_restore_goes_back_a_version_then_to_the_builtin_data(data_dir):
+def test_restore_goes_back_a_version_then_to_the_builtin_data(data_dir, backend):
     load_first_round(data_dir)
     append_round2(data_dir)
     engine = Engine(data_dir)
@@ -139,7 +144,7 @@ def test_restore_goes_back_a_version_then_to_the_builtin_data(data_dir):
                                              "built-in synthetic data"]
 
 
-def test_a_load_that_fails_while_writing_leaves_everything_as_it_was(data_dir, monkeypatch):
+def test_a_load_that_fails_while_writing_leaves_everything_as_it_was(data_dir, monkeypatch, backend):
     load_first_round(data_dir)
     before = fingerprint(data_dir)
 
@@ -168,7 +173,7 @@ def test_a_version_that_does_not_read_back_is_not_swapped_in(data_dir, monkeypat
     assert fingerprint(data_dir) == before
 
 
-def test_a_check_is_refused_at_commit_when_the_data_changed_meanwhile(data_dir):
+def test_a_check_is_refused_at_commit_when_the_data_changed_meanwhile(data_dir, backend):
     load_first_round(data_dir)
     prepared = load.prepare(FORM_V2, ROUND2, MAPPING_V2, dataset="core", data_dir=data_dir)
     load.restore("core", builtin=True, data_dir=data_dir)
@@ -244,7 +249,7 @@ def test_what_a_killed_load_left_behind_is_cleared_by_the_next_one(data_dir):
     assert not left.exists() and versions.current_version(data_dir, "core") == "v0002"
 
 
-def test_restore_goes_back_to_the_version_in_use_before_never_to_one_rolled_back(data_dir):
+def test_restore_goes_back_to_the_version_in_use_before_never_to_one_rolled_back(data_dir, backend):
     """v1, v2; v2 rolled back to v1; v3 loaded over v1: a plain restore goes back to v1, not to v2."""
     load_first_round(data_dir)
     append_round2(data_dir)
@@ -256,10 +261,26 @@ def test_restore_goes_back_to_the_version_in_use_before_never_to_one_rolled_back
     assert load.restore("core", data_dir=data_dir) is None  # v1 was loaded over the built-in data
 
 
-def test_the_command_line_restore_names_the_version_it_went_back_to(data_dir, capsys):
+def test_the_command_line_restore_names_the_version_it_went_back_to(data_dir, capsys, backend):
     from scripts import ingest
 
     load_first_round(data_dir)
     append_round2(data_dir)
     assert ingest.main(["--data-dir", str(data_dir), "restore", "--dataset", "core"]) == 0
     assert "v0001" in capsys.readouterr().out
+
+
+def test_with_shared_state_the_current_version_is_the_one_in_postgresql(pg_url, data_dir, monkeypatch):
+    """Several replicas: the pointer they all follow is PostgreSQL's row, current.json only its mirror."""
+    from tests.postgres import empty
+
+    empty(pg_url)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", pg_url)
+    load_first_round(data_dir)
+    manifest = versions.dataset_dir(data_dir, "core") / versions.MANIFEST
+    assert json.loads(manifest.read_text())["version"] == "v0001"
+    manifest.unlink()
+    versions.forget_pointers()
+    assert versions.current_version(data_dir, "core") == "v0001"
+    versions.restore(data_dir, "core", builtin=True)
+    assert versions.current_version(data_dir, "core") is None, "a replica's own switch is seen at once"

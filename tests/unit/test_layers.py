@@ -15,7 +15,7 @@ from core.settings import ROOT
 CORE = ROOT / "core"
 # Lowest first; a package may import its own modules and those of the packages before it.
 LAYERS = ("foundation", "auth", "data", "query", "figures", "explainer", "ingest")
-FOUNDATION = {"core.settings", "core.i18n", "core.pages", "core.disclosure"}
+FOUNDATION = {"core.settings", "core.i18n", "core.pages", "core.disclosure", "core.shared_state"}
 ALIASES = {"core.pivot": "core.query.pivot"}  # the old public name, a re-export
 
 

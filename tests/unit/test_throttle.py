@@ -1,4 +1,5 @@
-"""Login throttling: exponential waits that decay, per username and per address, never a lock-out."""
+"""Login throttling: exponential waits that decay, per username and per address, never a lock-out. Tests
+that take `fresh` run on both backends: this process's memory, then PostgreSQL (several replicas)."""
 
 import threading
 
@@ -20,12 +21,21 @@ class FakeClock:
         self.now += seconds
 
 
-def fresh(**policy):
+def in_memory(**policy):
     clock = FakeClock()
     return Throttle(ThrottlePolicy(**policy), clock=clock), clock
 
 
-def test_five_free_failures_then_doubling_waits_up_to_the_cap():
+@pytest.fixture
+def fresh(backend):
+    """A factory of (throttle, its clock) on this test's backend (tests/conftest.py `backend`)."""
+    def make(**policy):
+        clock = FakeClock()
+        return Throttle(ThrottlePolicy(**policy), clock=clock, database=backend), clock
+    return make
+
+
+def test_five_free_failures_then_doubling_waits_up_to_the_cap(fresh):
     throttle, clock = fresh()
     for _ in range(4):
         assert throttle.record_failure("alice", "10.0.0.1") == 0
@@ -49,7 +59,7 @@ def test_an_operator_may_raise_the_first_wait():
             ThrottlePolicy.from_env({FIRST_WAIT_ENV: bad})
 
 
-def test_the_wait_counts_down():
+def test_the_wait_counts_down(fresh):
     throttle, clock = fresh()
     for _ in range(6):
         throttle.record_failure("alice", None)
@@ -60,7 +70,7 @@ def test_the_wait_counts_down():
     assert throttle.check("alice", None) == 0
 
 
-def test_failures_older_than_the_window_are_forgotten():
+def test_failures_older_than_the_window_are_forgotten(fresh):
     throttle, clock = fresh()
     for _ in range(5):
         throttle.record_failure("alice", "10.0.0.1")
@@ -70,7 +80,7 @@ def test_failures_older_than_the_window_are_forgotten():
     assert throttle.record_failure("alice", "10.0.0.1") == 0, "the count starts again"
 
 
-def test_never_locked_out_for_good():
+def test_never_locked_out_for_good(fresh):
     """However long someone keeps guessing, the real user waits at most 15 minutes."""
     throttle, clock = fresh()
     for _ in range(200):
@@ -81,7 +91,7 @@ def test_never_locked_out_for_good():
     assert throttle.check("alice", "192.0.2.7") == 0
 
 
-def test_a_success_clears_the_username_but_not_the_address():
+def test_a_success_clears_the_username_but_not_the_address(fresh):
     throttle, clock = fresh(free_failures_per_address=6)
     for _ in range(5):
         throttle.record_failure("alice", "10.0.0.1")
@@ -91,7 +101,7 @@ def test_a_success_clears_the_username_but_not_the_address():
     assert throttle.record_failure("mallory", "10.0.0.1") == 2, "the address still has its 5 + 1 failures"
 
 
-def test_one_address_guessing_many_usernames_is_slowed_down():
+def test_one_address_guessing_many_usernames_is_slowed_down(fresh):
     throttle, clock = fresh()
     for i in range(19):
         assert throttle.record_failure(f"user{i}", "198.51.100.9") == 0
@@ -100,7 +110,7 @@ def test_one_address_guessing_many_usernames_is_slowed_down():
     assert throttle.check("someone-else", "198.51.100.10") == 0
 
 
-def test_usernames_are_counted_as_the_login_form_reads_them():
+def test_usernames_are_counted_as_the_login_form_reads_them(fresh):
     throttle, clock = fresh()
     for name in ["Alice", " alice", "ALICE ", "alice", "aLiCe"]:
         throttle.record_failure(name, None)
@@ -117,14 +127,14 @@ def test_ipv6_addresses_count_per_64_block():
 
 
 def test_memory_stays_bounded_when_names_are_sprayed():
-    throttle, clock = fresh(max_tracked=100)
+    throttle, clock = in_memory(max_tracked=100)
     for i in range(1000):
         throttle.record_failure(f"random{i}", None)
         clock.advance(0.01)
     assert throttle.tracked() <= 100
 
 
-def test_thread_safe_counting():
+def test_thread_safe_counting(fresh):
     throttle, clock = fresh(free_failures=400)
 
     def hammer():
@@ -144,7 +154,7 @@ def test_thread_safe_counting():
                           st.sampled_from(["alice", "bob"]), st.sampled_from(["10.0.0.1", "10.0.0.2", None])),
                 max_size=60))
 def test_waits_stay_bounded_and_always_end(steps):
-    throttle, clock = fresh()
+    throttle, clock = in_memory()
     for advance, action, username, address in steps:
         clock.advance(advance)
         if action == "fail":
@@ -159,3 +169,28 @@ def test_waits_stay_bounded_and_always_end(steps):
     for username in ("alice", "bob"):
         for address in ("10.0.0.1", "10.0.0.2", None):
             assert throttle.check(username, address) == 0
+
+
+def test_replicas_count_guesses_together(pg_url):
+    """Two replicas' throttles on one database: guesses sent to both count as one series."""
+    from tests.postgres import empty
+
+    empty(pg_url)
+    clock = FakeClock()
+    one, two = (Throttle(clock=clock, database=pg_url) for _ in range(2))
+    for i in range(4):
+        (one if i % 2 else two).record_failure("alice", "203.0.113.5")
+    assert two.record_failure("alice", "203.0.113.5") == 2
+    assert one.check("alice", None) == 2, "the other replica makes the same guesser wait"
+    one.record_success("alice")
+    assert two.check("alice", None) == 0
+
+
+def test_the_database_url_shares_the_counters(pg_url, monkeypatch):
+    from tests.postgres import empty
+
+    empty(pg_url)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", pg_url)
+    for _ in range(5):
+        Throttle().record_failure("bob", None)
+    assert 0 < Throttle().check("bob", None) <= 2, "wall-clock times, shared"

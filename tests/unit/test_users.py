@@ -1,4 +1,5 @@
-"""The user store: validation, hashing, atomic writes, verification without a timing oracle."""
+"""The user store: validation, hashing, atomic writes, verification without a timing oracle. Each test that
+takes `store` runs on both backends: users.yaml, then PostgreSQL's users table (tests/conftest.py `backend`)."""
 
 import os
 import stat
@@ -12,6 +13,7 @@ import yaml
 from core.auth import users as users_module
 from core.auth.users import TEST_COST_ENV, UserError, UserStore, check_password, is_common_password
 from core.settings import ROOT
+from tests.postgres import empty
 
 GOOD = "violet-harbour-kettle-42"
 OTHER = "Tr4in-at-dawn-to-Kassala"
@@ -32,23 +34,43 @@ def clock():
 
 
 @pytest.fixture
-def store(tmp_path, clock):
+def store(tmp_path, clock, backend):
+    return UserStore(backend or tmp_path / "var" / "users.yaml", bcrypt_cost=4, clock=clock)
+
+
+@pytest.fixture
+def yaml_store(tmp_path, clock):
     return UserStore(tmp_path / "var" / "users.yaml", bcrypt_cost=4, clock=clock)
 
 
 @pytest.fixture
 def alice(store):
+    return add_alice(store)
+
+
+def add_alice(store):
     return store.add_user("alice", GOOD, role="researcher", name="Alice Abebe", email="alice@example.org")
 
 
-def snapshot(path):
+def same_place(store: UserStore) -> str:
+    """Where `store` keeps its users, for another store (another process or replica) on them."""
+    return store.db.url if store.db else store.path
+
+
+def snapshot(store: UserStore):
+    """Everything the store holds, as written: the file (bytes, inode, time), or the table's rows."""
+    if store.db is not None:
+        with store.db.connect() as con:
+            return con.execute("SELECT * FROM users ORDER BY username").fetchall() or None
+    path = store.path
     if not path.exists():
         return None
     st = path.stat()
     return path.read_bytes(), st.st_ino, st.st_mtime_ns
 
 
-def test_add_user_keeps_only_a_bcrypt_hash_in_a_private_file(store, alice):
+def test_add_user_keeps_only_a_bcrypt_hash_in_a_private_file(yaml_store):
+    store, alice = yaml_store, add_alice(yaml_store)
     text = store.path.read_text()
     assert GOOD not in text
     assert alice.password_hash.startswith("$2b$04$") and alice.password_hash in text
@@ -87,7 +109,7 @@ def test_bad_usernames_are_refused(store, username):
     with pytest.raises(UserError) as e:
         store.add_user(username, GOOD, role="researcher")
     assert e.value.code == "invalid_username"
-    assert not store.path.exists()
+    assert snapshot(store) is None
 
 
 def test_usernames_are_lower_cased_as_at_login(store):
@@ -129,7 +151,7 @@ def test_weak_passwords_are_refused_with_a_reason(store, password, reason):
     assert e.value.code == "weak_password"
     assert e.value.params["reason"] == reason
     assert password not in str(e.value)
-    assert not store.path.exists()
+    assert snapshot(store) is None
 
 
 @pytest.mark.parametrize("password", [
@@ -167,15 +189,17 @@ def test_the_common_list_is_shipped_and_lower_case():
     (lambda s: s.end_sessions("bob"), "unknown_user"),
 ])
 def test_a_refused_change_leaves_the_file_as_it_was(store, alice, change, code):
-    before = snapshot(store.path)
+    before = snapshot(store)
     with pytest.raises(UserError) as e:
         change(store)
     assert e.value.code == code
-    assert snapshot(store.path) == before
+    assert snapshot(store) == before
 
 
-def test_a_failed_write_leaves_the_file_as_it_was(store, alice, monkeypatch):
-    before = snapshot(store.path)
+def test_a_failed_write_leaves_the_file_as_it_was(yaml_store, monkeypatch):
+    store = yaml_store
+    add_alice(store)
+    before = snapshot(store)
 
     def broken_replace(src, dst):
         raise OSError("disk full")
@@ -183,7 +207,7 @@ def test_a_failed_write_leaves_the_file_as_it_was(store, alice, monkeypatch):
     monkeypatch.setattr(users_module.os, "replace", broken_replace)
     with pytest.raises(OSError):
         store.set_role("alice", "admin")
-    assert snapshot(store.path) == before
+    assert snapshot(store) == before
     assert sorted(p.name for p in store.path.parent.iterdir()) == ["users.yaml", "users.yaml.lock"]
 
 
@@ -234,11 +258,11 @@ def test_session_cut_off_moves_on_disable_role_change_reset_and_logout(store, al
 
 
 def test_a_change_that_changes_nothing_does_not_write(store, alice, clock):
-    before = snapshot(store.path)
+    before = snapshot(store)
     clock.now = T0 + 10
     assert store.set_role("alice", "researcher") == alice
     assert store.enable("alice") == alice
-    assert snapshot(store.path) == before
+    assert snapshot(store) == before
 
 
 def test_the_cut_off_never_moves_backwards(store, alice, clock):
@@ -268,7 +292,7 @@ def test_credentials_for_streamlit_authenticator(store, alice):
 
 
 def test_list_users_is_sorted_and_another_store_sees_changes(store, alice):
-    other = UserStore(store.path, bcrypt_cost=4)
+    other = UserStore(same_place(store), bcrypt_cost=4)
     other.add_user("aaron", OTHER, role="admin")
     assert [u.username for u in store.list_users()] == ["aaron", "alice"]
     other.disable("alice")
@@ -290,7 +314,8 @@ def test_list_users_is_sorted_and_another_store_sees_changes(store, alice):
     " created_at: '2025-01-01T00:00:00+00:00', updated_at: '2025-01-01T00:00:00+00:00',"
     " sessions_valid_after: 'yesterday'}\n",
 ])
-def test_a_damaged_file_is_refused_not_guessed(store, content):
+def test_a_damaged_file_is_refused_not_guessed(yaml_store, content):
+    store = yaml_store
     store.path.parent.mkdir(parents=True)
     store.path.write_text(content)
     with pytest.raises(UserError) as e:
@@ -301,7 +326,8 @@ def test_a_damaged_file_is_refused_not_guessed(store, content):
     assert store.path.read_text() == content
 
 
-def test_a_hand_written_file_with_unquoted_timestamps_loads(store):
+def test_a_hand_written_file_with_unquoted_timestamps_loads(yaml_store):
+    store = yaml_store
     store.path.parent.mkdir(parents=True)
     hashed = bcrypt.hashpw(GOOD.encode(), bcrypt.gensalt(4)).decode()
     store.path.write_text(yaml.safe_dump({"users": {"gina": {
@@ -317,7 +343,7 @@ def test_concurrent_writers_lose_nothing(store):
 
     def add(i):
         try:
-            UserStore(store.path, bcrypt_cost=4).add_user(f"user{i}", OTHER, role="researcher")
+            UserStore(same_place(store), bcrypt_cost=4).add_user(f"user{i}", OTHER, role="researcher")
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -328,4 +354,37 @@ def test_concurrent_writers_lose_nothing(store):
         t.join()
     assert not errors
     assert [u.username for u in store.list_users()] == [f"user{i}" for i in range(8)]
-    assert not [p for p in os.listdir(store.path.parent) if p.endswith(".tmp")]
+    assert store.db or not [p for p in os.listdir(store.path.parent) if p.endswith(".tmp")]
+
+
+def test_a_failed_change_in_postgresql_leaves_the_row_as_it_was(pg_url, clock, monkeypatch):
+    """A change is one transaction: when it fails after its UPDATE ran, the row is as it was."""
+    from core import shared_state
+
+    empty(pg_url)
+    store = UserStore(pg_url, bcrypt_cost=4, clock=clock)
+    add_alice(store)
+    before = snapshot(store)
+    execute = shared_state.Connection.execute
+
+    def fails_after_the_update(self, sql, params=()):
+        cursor = execute(self, sql, params)
+        if sql.startswith("UPDATE users"):
+            raise OSError("connection lost")
+        return cursor
+
+    monkeypatch.setattr(shared_state.Connection, "execute", fails_after_the_update)
+    with pytest.raises(OSError):
+        store.set_role("alice", "admin")
+    monkeypatch.undo()
+    assert snapshot(store) == before and store.get_user("alice").role == "researcher"
+
+
+def test_the_database_url_puts_the_users_in_postgresql(pg_url, tmp_path, monkeypatch):
+    empty(pg_url)
+    monkeypatch.setenv("PORTAL_USERS_FILE", str(tmp_path / "users.yaml"))
+    monkeypatch.setenv("PORTAL_DATABASE_URL", pg_url)
+    UserStore(bcrypt_cost=4).add_user("hana", OTHER, role="admin")
+    assert UserStore().path is None and UserStore().location.startswith("PostgreSQL")
+    assert UserStore(pg_url).get_user("hana").role == "admin"
+    assert not (tmp_path / "users.yaml").exists()

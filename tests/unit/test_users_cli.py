@@ -1,10 +1,15 @@
-"""`python -m scripts.users`: run as a process against a temporary users file."""
+"""`python -m scripts.users` against a temporary users file: in this process, and as a process of its own
+(test_the_command_runs_as_a_process)."""
 
+import contextlib
 import getpass
+import io
 import os
 import stat
 import subprocess
 import sys
+from dataclasses import dataclass
+from unittest import mock
 
 import pytest
 
@@ -24,12 +29,32 @@ def users_file(tmp_path, monkeypatch):
     return path
 
 
-def users(*args, stdin=None):
-    cmd = [sys.executable, "-m", "scripts.users", *args]
-    result = subprocess.run(cmd, cwd=ROOT, env=os.environ.copy(), input=stdin, capture_output=True,
-                            text=True, timeout=60)
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def users(*args, stdin=None, process=False):
+    """`python -m scripts.users ARGS`: in this process (cli.main, with its standard streams swapped; a
+    new Python process per command cost a second each), or as a process of its own with `process`."""
+    if process:
+        cmd = [sys.executable, "-m", "scripts.users", *args]
+        run = subprocess.run(cmd, cwd=ROOT, env=os.environ.copy(), input=stdin, capture_output=True,
+                             text=True, timeout=60)
+        result = Result(run.returncode, run.stdout, run.stderr)
+    else:
+        out, err = io.StringIO(), io.StringIO()
+        with (mock.patch.object(sys, "stdin", io.StringIO(stdin or "")), contextlib.redirect_stdout(out),
+              contextlib.redirect_stderr(err)):
+            try:
+                code = cli.main(list(args))
+            except SystemExit as e:  # argparse's refusals
+                code = e.code
+        result = Result(code, out.getvalue(), err.getvalue())
     for secret in (GOOD, OTHER):
-        assert secret not in " ".join(cmd), "a password never goes on the command line"
+        assert secret not in " ".join(args), "a password never goes on the command line"
         assert secret not in result.stdout + result.stderr, "nor is it echoed"
     return result
 
@@ -60,6 +85,14 @@ def test_add_stores_a_hash_not_the_password(alice):
     assert stat.S_IMODE(alice.stat().st_mode) == 0o600
     user = UserStore(alice).verify_password("alice", GOOD)
     assert (user.name, user.email, user.role) == ("Alice Abebe", "alice@example.org", "researcher")
+
+
+def test_the_command_runs_as_a_process(users_file):
+    """The module runs as `python -m scripts.users`: its exit codes and streams as a shell sees them."""
+    added = users("add", "alice", "--role", "researcher", "--password-stdin", stdin=GOOD + "\n", process=True)
+    assert (added.returncode, added.stdout.strip()) == (0, "added alice (researcher)"), added.stderr
+    assert "no user 'bob'" in refused(users("disable", "bob", process=True))
+    assert "alice" in users("list", process=True).stdout
 
 
 def test_there_is_no_password_option(users_file):
@@ -184,3 +217,25 @@ def test_grants_are_listed_granted_and_extended(users_file, monkeypatch):
     assert str(Grants().get_grant(made.id).expires_on) == "2027-06-30"
     assert cli.main(["extend", "999", "--until", "2027-06-30"]) == 2
     assert cli.main(["grants", "carol"]) == 0
+
+
+def test_the_cli_manages_the_users_in_postgresql_when_the_url_is_set(pg_url, users_file, monkeypatch):
+    """With PORTAL_DATABASE_URL (several replicas), the same commands work on PostgreSQL's users, and the
+    grants they make go to the same database's audit log."""
+    from core.auth.audit import AuditLog
+    from tests.postgres import empty
+
+    empty(pg_url)
+    monkeypatch.setenv("PORTAL_DATABASE_URL", pg_url)
+    added = users("add", "alice", "--role", "researcher", "--password-stdin", stdin=GOOD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert users("disable", "alice").returncode == 0
+    assert not users_file.exists()
+    assert UserStore(pg_url).get_user("alice").disabled
+    assert "alice" in users("list").stdout
+    assert "no users in PostgreSQL" not in users("list").stdout
+    granted = users("grant", "alice", "--dataset", "core", "--until", "2099-01-01")
+    assert granted.returncode == 2  # disabled: refused, and nothing recorded
+    assert users("enable", "alice").returncode == 0
+    assert users("grant", "alice", "--dataset", "core", "--until", "2099-01-01").returncode == 0, "granted"
+    assert "grant" in set(AuditLog(pg_url).entries()["action"])
