@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test bench attack setup data lint clean-data screenshots
+.PHONY: run serve test bench load attack setup data lint clean-data screenshots
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ bench: $(VENV)/.dev data
 	$(PY) -m scripts.bench_ingest
 	$(PY) -m scripts.bench_ingest --rows 30000 --format csv
 	$(PY) -m scripts.bench_ingest --rows 30000 --format xlsx
+
+# Simulated visitors on Streamlit's websocket protocol (scripts/load: the recorded messages of a Chromium
+# session, replayed by locust): CPU-seconds per rerun and p50/p95 under a rising number of visitors, this
+# checkout beside LOAD_BASE (a temporary git worktree of it; LOAD_BASE=none for this checkout alone).
+LOAD_BASE ?= main
+load: $(VENV)/.dev data
+	$(PY) -m scripts.load --base $(LOAD_BASE) $(LOAD_ARGS)
 
 # The public tier's attack suite (scripts/attack.py, docs/disclosure.md): each attack's recovery rate beside
 # its naive baseline, at a larger budget than tests/privacy; with the tests' fixed secret, so that the figures

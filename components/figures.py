@@ -44,6 +44,20 @@ def cached(fn: str, dataset: str, *args, filters: dict | None = None, tier: str 
                    key, tier)
 
 
+def arrow_datasets(spec: dict) -> dict:
+    """A Vega-Lite spec whose named datasets are Arrow bytes, as Streamlit sends them: for a spec made once
+    and cached, so that no rerun converts its data again (st.vega_lite_chart passes bytes on as they are;
+    Altair's to_dict() gives lists of records, which it converted on every run: a third of a theme page's
+    rerun, scripts/load)."""
+    from streamlit import dataframe_util
+
+    datasets = spec.get("datasets")
+    if not datasets:
+        return spec
+    return {**spec, "datasets": {name: dataframe_util.convert_anything_to_arrow_bytes(values)
+                                 for name, values in datasets.items()}}
+
+
 def synthetic_banner(lang: str, dataset: str) -> None:
     """The "synthetic data" warning, wherever a synthetic dataset's figures are shown."""
     if get_engine().dataset(dataset).synthetic:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from components import present
 from components.downloads import download_menu, file_stem, header
-from components.figures import cached, data_version, how_to_read, refused
+from components.figures import arrow_datasets, cached, data_version, how_to_read, refused
 from components.filter_bar import set_filter
 from core import disclosure
 from core.data.codebook import Variable
@@ -35,25 +35,33 @@ class Refusal:
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def _made(version: str, name: str | None, by: str | None, view: View) -> Figure | Refusal:
+def _made(version: str, name: str | None, by: str | None, view: View) -> tuple[Figure, dict | None] | Refusal:
     codebook = load_codebook(view.filters.dataset)
     try:
         figure = build(codebook[name] if name else None, codebook[by] if by else None, view, ask=cached)
     except disclosure.TableRefused as e:
         return Refusal(e.rule, e.reason, str(e), dict(e.params))
-    if figure.chart is not None:
-        figure.chart = charts.finish(figure.chart, view.lang).to_dict()
-    return figure
+    if figure.chart is None:
+        return figure, None
+    figure.chart = charts.finish(figure.chart, view.lang).to_dict()
+    return figure, arrow_datasets(figure.chart)
+
+
+def _figure(var: Variable | None, by: Variable | None, view: View) -> tuple[Figure, dict | None]:
+    result = _made(data_version(view.filters.dataset), var.name if var else None, by.name if by else None, view)
+    if isinstance(result, Refusal):
+        raise result.error()
+    return result
 
 
 def made(var: Variable | None, by: Variable | None, view: View) -> Figure:
     """`build`, its chart turned into its Vega-Lite spec, cached per process like the queries (by the
     dataset's loaded version, the question, the breakdown, the filters, the tier and the language):
-    making an Altair chart costs tens of milliseconds, and a page has a dozen. Raises TableRefused."""
-    result = _made(data_version(view.filters.dataset), var.name if var else None, by.name if by else None, view)
-    if isinstance(result, Refusal):
-        raise result.error()
-    return result
+    making an Altair chart costs tens of milliseconds, and a page has a dozen. Raises TableRefused.
+    Cached with it, in one look-up (each costs a hash of the view and an unpickling): the chart as it is
+    drawn, its data already Arrow bytes (figures.arrow_datasets), converted once instead of on every
+    rerun; the downloads export `figure.chart`, whose data stay records."""
+    return _figure(var, by, view)[0]
 
 
 # --- drawing it ----------------------------------------------------------------------------------
@@ -68,7 +76,7 @@ def _clicked(key: str, select: dict[str, str]) -> None:
 
 
 def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: bool,
-         by: Variable | None = None) -> None:
+         by: Variable | None = None, drawn_chart: dict | None = None) -> None:
     """Draw a made figure: its question, the chart (a click on a filter variable's bar sets that
     filter) with its one-sentence summary as its caption and its text alternative, the table behind
     it one click away, "About these figures" (notes, base, filters, source, caveat, how to read it),
@@ -79,7 +87,7 @@ def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: 
     notes = [*figure.lines]
     if figure.chart is not None:
         on_select = functools.partial(_clicked, key, figure.select) if figure.select else "ignore"
-        drawn = {**present.chart_spec(figure.chart), "description": figure.summary}  # its aria-label
+        drawn = {**present.chart_spec(drawn_chart or figure.chart), "description": figure.summary}  # its aria-label
         st.vega_lite_chart(spec=drawn, width="stretch", key=key, on_select=on_select,
                            selection_mode=charts.PICK if figure.select else None)
         if figure.select:
@@ -110,9 +118,9 @@ def show(figure: Figure, var: Variable | None, view: View, key: str, synthetic: 
 def question(var: Variable | None, by: Variable | None, view: View, key: str, synthetic: bool) -> None:
     """A question's figure, or why the public rules refuse it (var None: the age-gender pyramid)."""
     try:
-        figure = made(var, by, view)
+        figure, drawn_chart = _figure(var, by, view)
     except disclosure.TableRefused as e:
         st.subheader(t("charts.pyramid", view.lang) if var is None else var.label(view.lang))
         refused(e, view.lang, view.filters.dataset)
         return
-    show(figure, var, view, key, synthetic, by)
+    show(figure, var, view, key, synthetic, by, drawn_chart)

@@ -34,6 +34,7 @@ _HANDED_OVER = "portal_handed_over"  # hand_to_router ran in this session
 _GOTO = "portal_goto"  # a guided move (story, tour) asked for by a callback: (page id, link parameters)
 _PAGES = "portal_pages"  # page id -> st.Page of this rerun's navigation (for links to a page)
 LANG_KEY = "ui_lang"
+SHARE_KEY = "share_open"  # "Share this view" is open
 
 
 @dataclass(frozen=True)
@@ -206,17 +207,25 @@ def share_link(where, lang: str, path: str, dataset: str) -> None:
     link is in the address bar. Drawn after the page has run, so that the choices the page itself
     writes into the link in this run (put_in_url) are in it: drawn before, it showed the view before
     the last choice. Then the pinned link of the view (the same, naming the release of `dataset` shown:
-    it opens that release for ever) and the release's citation (components.releases)."""
+    it opens that release for ever) and the release's citation (components.releases).
+
+    Its content is drawn only while it is open, by the run its opening causes: a choice inside a
+    fragment (the crosstab's, the map's) reruns only the fragment and writes the link, and the link
+    drawn by the full run before it would be out of date by then."""
     from components.releases import share_extras
     from core.data.releases import RELEASE_PARAM
 
+    with where:
+        popover = st.popover(t("share.label", lang), icon=":material/share:", width="stretch", key=SHARE_KEY,
+                             on_change="rerun")
+    if not popover.open:
+        return
     params = {k: v for k, v in url_params().items() if k != RELEASE_PARAM}
     query = urlencode(params, doseq=True)
-    with where:
-        with st.popover(t("share.label", lang), icon=":material/share:", width="stretch"):
-            st.caption(t("share.help", lang))
-            st.code(f"{origin()}/{path}{'?' if query else ''}{query}", language=None, wrap_lines=True)
-            share_extras(dataset, lang, params, path)
+    with popover:
+        st.caption(t("share.help", lang))
+        st.code(f"{origin()}/{path}{'?' if query else ''}{query}", language=None, wrap_lines=True)
+        share_extras(dataset, lang, params, path)
 
 
 def show_url_notes(lang: str, filters: FilterState) -> None:

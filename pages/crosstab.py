@@ -288,15 +288,14 @@ _STYLE = f"""<style>
 </style>"""
 
 
-def render() -> None:
+@st.fragment
+def _builder() -> None:
+    """The picker and the table it gives: a fragment, so that a choice here reruns only this (issue 21),
+    not the router and the sidebar. The link follows every choice (_write_url)."""
     ctx = context()
     if ctx is None:
         return
     lang, tier, dataset = ctx.lang, ctx.tier, ctx.filters.dataset
-    st.title(t("crosstab.title", lang))
-    st.markdown(t("crosstab.intro", lang))
-    synthetic_banner(lang, dataset)
-    st.html(_STYLE)
     layout = _layout(dataset, tier, lang)
     skip_link(t("crosstab.skip", lang), RESULT_KEY)
     # Controls and result side by side on a wide screen, so that the result is in view after a
@@ -311,6 +310,18 @@ def render() -> None:
         else:
             _result(ctx, layout, measure, value, view)
     scroll_to(RESULT_KEY, repr((layout, measure, value, view, dataset)))
+
+
+def render() -> None:
+    ctx = context()
+    if ctx is None:
+        return
+    lang, tier, dataset = ctx.lang, ctx.tier, ctx.filters.dataset
+    st.title(t("crosstab.title", lang))
+    st.markdown(t("crosstab.intro", lang))
+    synthetic_banner(lang, dataset)
+    st.html(_STYLE)
+    _builder()
     if tier == "public":
         rules = disclosure.settings()
         st.caption(t("crosstab.public_limit", lang, limit=rules.max_variables,

@@ -7,11 +7,14 @@ table behind it is one click away (core.figures.map_layers: summary_text, layer_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
-from components.figures import cached, caveats, how_to_read, refused, synthetic_banner
+from components.figures import cached, caveats, data_version, how_to_read, refused, synthetic_banner
 from components.filter_bar import set_filter
+from components.question import Refusal
 from components.shell import context, put_in_url, seed_from_url
 from core import disclosure
 from core.data.engine import load_codebook
@@ -22,7 +25,7 @@ from core.figures.map_layers import place_name
 from core.figures.text import count_text
 from core.i18n import t
 from core.query import flow_kinds, flow_variables
-from core.query.filters import FILTER_PARAMS, allowed_codes
+from core.query.filters import FILTER_PARAMS, FilterState, allowed_codes
 
 FLOW_KEY, LAYERS_KEY, INCIDENT_KEY, PERP_KEY, MAP_KEY = "map_flow", "map_layers", "map_incident", "map_perp", "route_map"
 _CLICKED, _PICKED = "map_clicked", "map_picked"
@@ -175,70 +178,118 @@ def _details_panel(drawn: list[rm.MapLayer], lang: str) -> None:
             st.markdown(f"**{name}**  \n{detail}")
 
 
-def _in_words(drawn: list[rm.MapLayer], lang: str) -> None:
-    """The map's text alternative: the table behind each drawn layer, one click away."""
+def _in_words(drawn: list[rm.MapLayer], words: dict[str, pd.DataFrame], lang: str) -> None:
+    """The map's text alternative: the table behind each drawn layer (rm.layer_table), one click away."""
     with st.expander(t("map.table.label", lang), icon=":material/table:"):
         st.caption(t("map.table.note", lang))
         for layer in drawn:
             st.markdown(f"**{rm.layer_title(layer, lang)}**")
-            st.dataframe(rm.layer_table(layer, lang), hide_index=True, width="stretch")
+            st.dataframe(words[layer.id], hide_index=True, width="stretch")
 
 
-def render() -> None:
-    ctx = context()
-    if ctx is None:
-        return
-    lang, tier, dataset = ctx.lang, ctx.tier, ctx.filters.dataset
-    query_filters = ctx.filters.query_filters()
+# --- made once per process, shared by every session ------------------------------------------------
+# A layer, its tables and the map's JSON depend only on the dataset's loaded version, the tier, the
+# language, the filters and the map's choices: they are made once for those and shared (scripts/load:
+# making the layers and serialising the map was two thirds of a map rerun).
 
-    st.title(t("map.title", lang))
-    st.markdown(t("map.intro", lang))
-    synthetic_banner(lang, dataset)
-    if clicked := st.session_state.pop(_CLICKED, None):
-        st.toast(t("map.filter_set", lang, filter=clicked), icon=":material/filter_alt:")
-    if not _layers_available(dataset, tier):  # a dataset made from a form that asks no country
-        st.info(t("map.no_places", lang), icon=":material/location_off:")
-        return
-    kind, shown, incident_filters = _controls(lang, dataset, tier)
-    scope = rm.scope_of(ctx.filters, lang)
+# Flows under the places, so that a place stays clickable where arcs end.
+_ORDER = [rm.ROUTES, rm.FLOWS, rm.INCIDENTS, rm.INTERVIEWS, rm.TOWNS]
 
-    layers: list[rm.MapLayer] = []
-    tables: list[tuple[rm.MapLayer, pd.DataFrame]] = []
-    queries = {
+
+@dataclass(frozen=True)
+class _Made:
+    """A layer of the map as drawn (with the table behind it and its top rows), or why it is refused."""
+    layer: rm.MapLayer | None = None
+    words: pd.DataFrame | None = None  # rm.layer_table: the map's text alternative
+    top: pd.DataFrame | None = None  # _table: the side panel
+    refusal: Refusal | None = None
+
+
+@st.cache_data(max_entries=2048, show_spinner=False)
+def _layer(version: str, dataset: str, tier: str, lang: str, layer_id: str, kind: str | None, filters: FilterState,
+           incident: tuple) -> _Made:
+    query_filters, incident_filters = filters.query_filters(), {k: list(v) for k, v in incident}
+    fn, args, asked = {
         rm.FLOWS: lambda: ("flows", (kind,), query_filters),
         rm.ROUTES: lambda: ("flows", ("route",), query_filters),
         rm.INCIDENTS: lambda: ("crosstab", (["incident_country"],), {**query_filters, **incident_filters}),
         rm.INTERVIEWS: lambda: ("crosstab", (["country_of_interview"],), query_filters),
         rm.TOWNS: lambda: ("crosstab", ([TOWN_VARIABLE],), query_filters),
-    }
+    }[layer_id]()
+    try:
+        source = cached(fn, dataset, *args, filters=asked, tier=tier)
+    except TableRefused as e:
+        return _Made(refusal=Refusal(e.rule, e.reason, str(e), dict(e.params)))
+    if fn == "flows":
+        layer = rm.flow_layer(source, lang, layer_id, kind=kind or "", scope=rm.scope_of(filters, lang))
+    else:
+        extra = incident_filters if layer_id == rm.INCIDENTS else None
+        layer = rm.place_layer(source, args[0][0], lang, layer_id, scope=rm.scope_of(filters, lang, extra))
+    return _Made(layer, rm.layer_table(layer, lang), _table(layer, source, lang))
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _deck_json(version: str, dataset: str, tier: str, lang: str, drawn: tuple[str, ...], kind: str | None,
+               filters: FilterState, incident: tuple, chosen: tuple[str, ...]) -> tuple[str, dict | None]:
+    """The map (rm.deck) of the layers `drawn`, in that order, as the JSON st.pydeck_chart sends, and its
+    tooltip."""
+    layers = [_layer(version, dataset, tier, lang, layer_id, kind, filters, incident).layer for layer_id in drawn]
+    deck = rm.deck(layers, lang, set(chosen))
+    for layer in deck.layers:  # as st.pydeck_chart does before serialising (pandas 3, visgl/deck.gl#9986)
+        if isinstance(layer.data, pd.DataFrame):
+            layer.data = layer.data.to_dict(orient="records")
+    return deck.to_json(), getattr(deck, "_tooltip", None)
+
+
+class _Deck:
+    """A pydeck.Deck already serialised: what st.pydeck_chart reads of one (to_json, layers, _tooltip)."""
+
+    def __init__(self, json: str, tooltip: dict | None) -> None:
+        self._json, self._tooltip, self.layers = json, tooltip, []
+
+    def to_json(self) -> str:
+        return self._json
+
+
+@st.fragment
+def _map() -> None:
+    """The map's choices and all that depends on them: the map, its details, its tables. A fragment: a
+    choice here reruns only this (issue 21), and the link follows it (put_in_url); a click on the map
+    that sets a filter of the bar reruns the whole page, whose bar and figures follow the filter."""
+    ctx = context()
+    if ctx is None:
+        return
+    if st.session_state.get(_CLICKED):  # set by _on_click; a full run shows it (render) and clears it
+        st.rerun(scope="app")
+    lang, tier, dataset = ctx.lang, ctx.tier, ctx.filters.dataset
+    kind, shown, incident_filters = _controls(lang, dataset, tier)
+    version, incident = data_version(dataset), tuple(sorted((k, tuple(v)) for k, v in incident_filters.items()))
+
+    layers: list[rm.MapLayer] = []
+    tables: list[tuple[rm.MapLayer, pd.DataFrame]] = []  # a layer and its top rows (_table)
+    words: dict[str, pd.DataFrame] = {}
     for layer_id in shown:
-        fn, args, filters = queries[layer_id]()
-        try:
-            source = cached(fn, dataset, *args, filters=filters, tier=tier)
-        except TableRefused as e:
+        made = _layer(version, dataset, tier, lang, layer_id, kind, ctx.filters, incident)
+        if made.refusal is not None:
             st.caption(t(f"map.layer.{layer_id}", lang))
-            refused(e, lang, dataset)
+            refused(made.refusal.error(), lang, dataset)
             continue
-        if fn == "flows":
-            layer = rm.flow_layer(source, lang, layer_id, kind=kind or "", scope=scope)
-        else:
-            extra = incident_filters if layer_id == rm.INCIDENTS else None
-            layer = rm.place_layer(source, args[0][0], lang, layer_id, scope=rm.scope_of(ctx.filters, lang, extra))
-        layers.append(layer)
-        tables.append((layer, source))
+        layers.append(made.layer)
+        tables.append((made.layer, made.top))
+        words[layer_id] = made.words
 
     chosen = {code for var in ("country_of_interview", "nationality") for code in ctx.filters.selections.get(var, ())}
     main, side = st.columns([13, 7])
     with main:
-        # Flows under the places, so that a place stays clickable where arcs end.
-        order = [rm.ROUTES, rm.FLOWS, rm.INCIDENTS, rm.INTERVIEWS, rm.TOWNS]
-        drawn = sorted(layers, key=lambda layer: order.index(layer.id))
+        drawn = sorted(layers, key=lambda layer: _ORDER.index(layer.id))
         for layer in drawn:  # what the map shows, in words, before it
             st.markdown(rm.summary_text(layer, lang))
         if not shown:
             st.info(t("map.no_layer", lang), icon=":material/layers:")
         st.space(24)  # room for the chart's toolbar, which Streamlit draws above it, over what is there
-        st.pydeck_chart(rm.deck(drawn, lang, chosen), on_select=_on_click, selection_mode="single-object",
+        deck = _Deck(*_deck_json(version, dataset, tier, lang, tuple(layer.id for layer in drawn), kind, ctx.filters,
+                                 incident, tuple(sorted(chosen))))
+        st.pydeck_chart(deck, on_select=_on_click, selection_mode="single-object",
                         key=MAP_KEY, height=rm.MAP_HEIGHT, alt=t("map.alt", lang))
         _details_panel(drawn, lang)
         st.caption(t("map.click_help", lang))
@@ -249,13 +300,30 @@ def render() -> None:
             st.caption(t("map.hidden_links", lang, minimum=minimum))
         if any(layer.hidden is None and layer.id not in rm.LINK_LAYERS for layer in layers):
             st.caption(t("map.hidden_places", lang, minimum=minimum))
-        _in_words(drawn, lang)
+        _in_words(drawn, words, lang)
         how_to_read(lang, tier, "map", "map")
     with side:
-        for layer, source in tables:
+        for layer, top in tables:
             st.markdown(f"**{t(f'map.top.{layer.id}', lang)}**")
-            st.dataframe(_table(layer, source, lang), hide_index=True, width="stretch")
+            st.dataframe(top, hide_index=True, width="stretch")
 
+
+
+def render() -> None:
+    ctx = context()
+    if ctx is None:
+        return
+    lang, tier, dataset = ctx.lang, ctx.tier, ctx.filters.dataset
+
+    st.title(t("map.title", lang))
+    st.markdown(t("map.intro", lang))
+    synthetic_banner(lang, dataset)
+    if clicked := st.session_state.pop(_CLICKED, None):
+        st.toast(t("map.filter_set", lang, filter=clicked), icon=":material/filter_alt:")
+    if not _layers_available(dataset, tier):  # a dataset made from a form that asks no country
+        st.info(t("map.no_places", lang), icon=":material/location_off:")
+        return
+    _map()
     st.subheader(t("caveats.title", lang))
     caveats(lang, tier)
 

@@ -8,7 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from components import present
-from components.figures import cached, caveats, how_to_read, refused, synthetic_banner
+from components.figures import (
+    arrow_datasets,
+    cached,
+    caveats,
+    data_version,
+    how_to_read,
+    refused,
+    synthetic_banner,
+)
 from components.shell import context
 from core.data.codebook import OTHER, quarter_label
 from core.data.engine import load_codebook
@@ -79,6 +87,20 @@ def _coverage_summary(data: pd.DataFrame, lang: str) -> str:
     return t("overview.coverage_summary", lang, region=peak["region"], year=peak["year"], count=peak["text"])
 
 
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _coverage(version: str, dataset: str, place: str, filters: tuple, tier: str,
+              lang: str) -> tuple[pd.DataFrame, str, dict]:
+    """The coverage's lines, summary and chart (as its Vega-Lite spec) for the protected crosstab of
+    these filters, made once per process for a dataset's loaded version, filters, tier and language, and
+    shared by every session: building and checking an Altair chart took a third of an Overview rerun
+    (scripts/load). Raises TableRefused as `cached` does (not cached)."""
+    table = cached("crosstab", dataset, [place], ["interview_year"], filters=dict(filters), tier=tier)
+    data = _coverage_data(table, lang, dataset, place)
+    if one_cell(data, "region", "year"):
+        return data, "", {}
+    return data, _coverage_summary(data, lang), arrow_datasets(_coverage_chart(table, lang, dataset, place).to_dict())
+
+
 def render() -> None:
     ctx = context()
     if ctx is None:
@@ -116,22 +138,20 @@ def render() -> None:
     if place is not None:
         st.subheader(t("overview.coverage", lang))
         try:
-            coverage = cached("crosstab", dataset, [place], ["interview_year"], filters=query_filters, tier=tier)
+            key = tuple(sorted((k, tuple(v)) for k, v in query_filters.items()))
+            data, summary, spec = _coverage(data_version(dataset), dataset, place, key, tier, lang)
         except TableRefused as e:
             refused(e, lang, dataset)
         else:
             st.caption(t("overview.coverage_help", lang))
-            data = _coverage_data(coverage, lang, dataset, place)
             if one_cell(data, "region", "year"):  # one region, one year (the Returns module): nothing to compare
                 st.caption(t("figures.one_cell", lang))
                 st.table(pd.DataFrame({codebook[place].label(lang): data["region"],
                                        codebook["interview_year"].label(lang): data["year"],
                                        t("overview.respondents", lang): data["text"]}), hide_index=True)
             else:
-                summary = _coverage_summary(data, lang)
-                chart = present.altair_chart(_coverage_chart(coverage, lang, dataset, place)).properties(
-                    description=summary)  # the chart's text alternative (its aria-label)
-                st.altair_chart(chart, width="stretch")
+                # its one-sentence summary is its text alternative (its aria-label)
+                st.vega_lite_chart(spec={**present.chart_spec(spec), "description": summary}, width="stretch")
                 st.caption(summary)
                 with st.expander(t("figures.table", lang), icon=":material/table:"):
                     st.dataframe(data.pivot(index="region", columns="year", values="text").rename_axis(

@@ -11,6 +11,7 @@ import pytest
 from streamlit.components.v2.bidi_component.main import _make_trigger_id
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from components.shell import SHARE_KEY
 from core import pages as core_pages
 from core.data.engine import load_codebook
 from core.explainer import stories as core_stories
@@ -362,6 +363,9 @@ def test_an_unknown_question_is_dropped_with_a_note():
 
 def test_the_share_link_holds_the_view():
     at = open_app({"lang": "fr", "gender": "woman", "by": "age_band"}, page="drivers")
+    assert not at.sidebar.code  # drawn when opened, by the run its opening causes (components.shell.share_link)
+    at.session_state[SHARE_KEY] = True
+    at.run()
     code, pinned, cite = list(at.sidebar.code)  # the link, the pinned link (its release named), the citation
     assert code.value.startswith("/drivers?")
     assert "lang=fr" in code.value and "gender=woman" in code.value and "by=age_band" in code.value

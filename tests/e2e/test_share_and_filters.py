@@ -63,3 +63,17 @@ def test_a_typed_country_selects_that_country_only(portal, page: Page):
             expect(box).to_have_value("Niger")
         # The charts then show Niger's respondents alone, and the filter bar says one filter is on.
         expect(portal.sidebar(page).get_by_text("1 filter applied")).to_be_visible()
+
+
+def test_the_shared_link_holds_a_choice_made_inside_a_fragment(portal, page: Page):
+    """The map's layers and the crosstab's view are fragments (issue 21): a choice there reruns only the
+    fragment, not the router that draws "Share this view". The link opened at once after it holds it."""
+    portal.open(page, "/map", {"lang": "en"})
+    for layers in (["flows", "interviews"], ["flows"]):
+        portal.main(page).get_by_role("button", name="Interviews", exact=True).click()
+        portal.settle(page)
+        assert shared_link(portal, page).get("layers") == layers
+    portal.open(page, "/crosstab", {"lang": "en", "rows": "gender"})
+    portal.main(page).get_by_text("Heatmap", exact=True).click()
+    portal.settle(page)
+    assert shared_link(portal, page).get("view") == ["heatmap"]

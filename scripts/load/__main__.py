@@ -1,0 +1,286 @@
+"""`make load`: simulated visitors on Streamlit's websocket protocol, this checkout beside a baseline.
+
+    python -m scripts.load [--base main] [--users 10,25,50,100] [--seconds 40] [--repeats 4]
+
+For each of two portals, one process each, started in turn on this machine: the baseline (the commit
+BASE, default `main`, from a temporary `git worktree`) and this checkout:
+
+1. the cost of a rerun: one visitor replays the recorded visit `--repeats` times, each time in a new
+   session, and the server's processor time (/proc/<pid>/stat, user + system) is read before and
+   after each interaction: CPU-seconds per script run, per kind of interaction;
+2. the load: `--users` visitors at a time (locust, one gevent greenlet each), each replaying the visit
+   in a new session again and again, 2 to 5 s between interactions ("a click every few seconds"), for
+   `--seconds` per step (measured from 35 s after the step began: each visitor starts at a random
+   moment within a visit's length, so that they do not click in step): p50/p95 response per interaction
+   (from the message sent to the end of the last run it caused), errors, reruns per second, and the
+   server's CPU-seconds per rerun under that load.
+
+Then one table of both side by side, and the number of visitors held with a p95 under 2 s (the largest
+step whose every interaction kind's p95 is under 2 s). No figure is asserted anywhere: these are for
+reading (house rule).
+
+The visit is the fixture of each commit (scripts/load/fixtures/<name>.json, the messages of a real
+Chromium session: scripts/load/record.py). It is checked first: a fresh session's replay must give the
+answers Chromium got; a fixture that does not is recorded again (which needs Chromium) and saved. That
+happens when the code changed since it was recorded, and when the checkout moved: the ids of the
+widgets app.py draws (the sidebar's) hash the main script's path as well as their keys, so the baseline
+always runs from the same temporary path, and this checkout's visit is recorded again once after a move.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gevent
+from locust import User, constant, events, task  # before websocket: locust patches the standard library
+from locust.env import Environment
+
+from scripts.load.protocol import FIXTURES, MEASURED, Fixture
+from scripts.load.replay import Socket
+from scripts.load.server import Server, base_tree, remove_worktree, rss_mib, worktree
+
+P95_GOAL = 2.0
+THINK = (2.0, 5.0)
+STAGGER = 45.0  # seconds: about one visit
+SETTLE = 30.0  # seconds after the last visitor's arrival before the step is measured
+
+
+@dataclass
+class Target:
+    label: str
+    root: Path
+    fixture: Fixture
+    env: dict = field(default_factory=dict)
+    cpu: dict[str, tuple[float, int]] = field(default_factory=dict)  # kind -> (cpu-s, runs)
+    steps: list[dict] = field(default_factory=list)
+
+
+# -- the cost of a rerun ------------------------------------------------------------------------------
+
+
+def cost_per_rerun(server: Server, fixture: Fixture, repeats: int) -> dict[str, tuple[float, int]]:
+    totals: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        sock = Socket(server.url)
+        try:
+            for interaction in fixture.interactions:
+                before = server.cpu()
+                answer, _ = sock.replay(interaction)
+                spent = server.cpu() - before
+                total = totals.setdefault(interaction.name, [0.0, 0])
+                total[0] += spent
+                total[1] += answer.runs
+        finally:
+            sock.close()
+    return {name: (cpu, runs) for name, (cpu, runs) in totals.items()}
+
+
+def check_fixture(server: Server, fixture: Fixture) -> list[str]:
+    """The interactions whose replay in a fresh session differs from what Chromium got (also the warm-up:
+    the server's first session imports the pages' modules)."""
+    problems = []
+    sock = Socket(server.url)
+    try:
+        for interaction in fixture.interactions:
+            answer, _ = sock.replay(interaction)
+            if answer.digest() != interaction.result or answer.errors:
+                problems.append(f"{interaction.name}: recorded {interaction.result}, replayed {answer.digest()}")
+    finally:
+        sock.close()
+    return problems
+
+
+# -- the load -----------------------------------------------------------------------------------------
+
+
+class Visitor(User):
+    """A visitor who replays the recorded visit, in a new session each time round."""
+
+    abstract = True
+    wait_time = constant(0)
+    fixture: Fixture
+    runs = 0  # script runs finished, all visitors
+
+    def visit(self) -> None:
+        sock = None
+        try:
+            sock = Socket(self.host)
+            for interaction in self.fixture.interactions:
+                began = time.perf_counter()
+                try:
+                    answer, seconds = sock.replay(interaction)
+                except Exception as e:  # noqa: BLE001 - every failure is counted, then the visit starts over
+                    self.environment.events.request.fire(request_type="ws", name=interaction.name,
+                                                         response_time=(time.perf_counter() - began) * 1000,
+                                                         response_length=0, exception=e, context={})
+                    return
+                Visitor.runs += answer.runs
+                error = RuntimeError(answer.errors[0]) if answer.errors else None
+                self.environment.events.request.fire(request_type="ws", name=interaction.name,
+                                                     response_time=seconds * 1000, response_length=0,
+                                                     exception=error, context={})
+                gevent.sleep(random.uniform(*THINK))
+        except Exception as e:  # noqa: BLE001 - a refused connection
+            self.environment.events.request.fire(request_type="ws", name="connect", response_time=0,
+                                                 response_length=0, exception=e, context={})
+            gevent.sleep(1)
+        finally:
+            if sock is not None:
+                sock.close()
+
+    def on_start(self) -> None:
+        # Visitors who arrive together would click together, visit after visit: each waits a random part
+        # of a visit's length first (14 interactions, 3.5 s apart on average).
+        gevent.sleep(random.uniform(0, STAGGER))
+
+    @task
+    def one_visit(self) -> None:
+        self.visit()
+
+
+def wait_idle(server: Server, quiet: float = 1.0, timeout: float = 120.0) -> None:
+    """Until the server has spent (almost) no processor time for `quiet` seconds: the queue of a step is
+    not carried into the next."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = server.cpu()
+        gevent.sleep(quiet)
+        if server.cpu() - before < 0.05 * quiet:
+            return
+
+
+def load_step(server: Server, fixture: Fixture, users: int, seconds: float) -> dict:
+    visitor = type("ReplayVisitor", (Visitor,), {"abstract": False, "fixture": fixture, "host": server.url})
+    env = Environment(user_classes=[visitor], events=events)
+    runner = env.create_local_runner()
+    Visitor.runs = 0
+    runner.start(users, spawn_rate=max(users / 5.0, 1.0))  # everyone in within 5 s
+    gevent.sleep(5 + SETTLE)
+    env.stats.reset_all()  # from the moment most visitors are on their way
+    runs0, cpu0, began = Visitor.runs, server.cpu(), time.perf_counter()
+    gevent.sleep(seconds)
+    elapsed = time.perf_counter() - began
+    runs, cpu = Visitor.runs - runs0, server.cpu() - cpu0
+    stats = {name: {"p50": entry.get_response_time_percentile(0.5) / 1000,
+                    "p95": entry.get_response_time_percentile(0.95) / 1000,
+                    "n": entry.num_requests, "errors": entry.num_failures}
+             for (name, _), entry in env.stats.entries.items()}
+    rss = rss_mib(server.pid)
+    runner.quit()
+    wait_idle(server)
+    return {"users": users, "rss": rss, "stats": stats, "reruns_per_s": runs / elapsed, "cpu_per_rerun": cpu / runs if runs else None,
+            "errors": sum(s["errors"] for s in stats.values())}
+
+
+# -- the run ------------------------------------------------------------------------------------------
+
+
+def fixture_for(server: Server, path: Path, root: Path) -> Fixture:
+    """The visit recorded for this code: the stored one if it replays to Chromium's answers, else a new
+    recording (scripts/load/record.py)."""
+    if path.exists():
+        fixture = Fixture.load(path)
+        problems = check_fixture(server, fixture)
+        if not problems:
+            return fixture
+        print(f"{path.name} does not replay to what Chromium got, recording it again:\n  " + "\n  ".join(problems),
+              flush=True)
+    from scripts.load.record import Recorder, check, head, visit
+
+    recorder = Recorder()
+    visit(server.url, recorder)
+    fixture = recorder.fixture(head(root))
+    problems = check(server.url, fixture)
+    if problems:
+        raise SystemExit("The recorded messages do not replay to Chromium's result:\n" + "\n".join(problems))
+    fixture.save(path)
+    return fixture
+
+
+def measure(label: str, root: Path, fixture_path: Path, args, env: dict | None = None) -> Target:
+    print(f"\n== {label}: {root}", flush=True)
+    with Server(root, env) as server:
+        fixture = fixture_for(server, fixture_path, root)
+        target = Target(label, root, fixture, env or {})
+        target.cpu = cost_per_rerun(server, fixture, args.repeats)
+        for kind in MEASURED:
+            cpu, runs = target.cpu.get(kind, (0.0, 0))
+            print(f"  {kind:<10} {cpu / max(runs, 1):.3f} CPU-s per rerun ({runs} reruns)", flush=True)
+        for users in args.users:
+            step = load_step(server, fixture, users, args.seconds)
+            target.steps.append(step)
+            worst = max((s["p95"] for k, s in step["stats"].items() if k in MEASURED), default=0)
+            print(f"  {users:>4} users: worst p95 {worst:.2f} s, {step['reruns_per_s']:.1f} reruns/s, "
+                  f"{step['errors']} errors", flush=True)
+    return target
+
+
+def held(target: Target) -> int:
+    """The most visitors of a step in which every measured interaction was answered at least once, each
+    with a p95 under P95_GOAL, and nothing failed (0: none). A kind never answered within the step (a
+    server so far behind that no answer came) is not held."""
+    ok = [s["users"] for s in target.steps
+          if all(k in s["stats"] and s["stats"][k]["n"] and s["stats"][k]["p95"] < P95_GOAL for k in MEASURED)
+          and not s["errors"]]
+    return max(ok, default=0)
+
+
+def report(targets: list[Target]) -> str:
+    a, b = targets if len(targets) == 2 else (targets[0], None)
+    lines = ["", "CPU-seconds per rerun, one visitor (server process, user + system):",
+             f"  {'interaction':<12}" + "".join(f"{t.label:>16}" for t in targets) + ("       ratio" if b else "")]
+    for kind in MEASURED:
+        cells = []
+        for t in targets:
+            cpu, runs = t.cpu.get(kind, (0.0, 0))
+            cells.append(cpu / runs if runs else float("nan"))
+        ratio = f"{cells[0] / cells[1]:>11.1f}x" if b and cells[1] > 0 else ""
+        lines.append(f"  {kind:<12}" + "".join(f"{c:>16.3f}" for c in cells) + ratio)
+    lines += ["", "Under load (p50 / p95 response in seconds per interaction, -/- for none answered within the "
+              "step; reruns per second; the server's CPU-s per rerun; errors; its resident memory):"]
+    for step_index in range(max(len(t.steps) for t in targets)):
+        for t in targets:
+            if step_index >= len(t.steps):
+                continue
+            step = t.steps[step_index]
+            cells = " ".join(f"{k} {step['stats'][k]['p50']:.2f}/{step['stats'][k]['p95']:.2f}"
+                             if k in step["stats"] else f"{k} -/-" for k in MEASURED)
+            cpu = f"{step['cpu_per_rerun']:.3f}" if step["cpu_per_rerun"] else "-"
+            lines.append(f"  {step['users']:>4} users {t.label:<10} {cells} | {step['reruns_per_s']:.1f} reruns/s, "
+                         f"{cpu} CPU-s/rerun, {step['errors']} errors, {step['rss']:.0f} MiB")
+    lines += ["", f"Users held with every interaction's p95 < {P95_GOAL:g} s, one process: "
+              + ", ".join(f"{t.label} {held(t)}" for t in targets)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.settings import ROOT
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default="main", help="the baseline's commit (a temporary git worktree); "
+                                                       "'none' for this checkout alone")
+    parser.add_argument("--users", default="10,25,50,100", type=lambda s: [int(x) for x in s.split(",") if int(x) > 0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured seconds per step of users")
+    parser.add_argument("--repeats", type=int, default=4, help="visits replayed for the cost of a rerun")
+    parser.add_argument("--seed", type=int, default=21)
+    args = parser.parse_args(argv)
+    random.seed(args.seed)
+    targets = []
+    if args.base != "none":
+        where = worktree(args.base, base_tree(args.base))
+        try:
+            targets.append(measure(args.base, where, FIXTURES / f"{args.base.replace('/', '_')}.json", args))
+        finally:
+            remove_worktree(where)
+    targets.append(measure("this", ROOT, FIXTURES / "branch.json", args))
+    print(report(targets), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""One simulated visitor's websocket: Streamlit's `/_stcore/stream` endpoint through websocket-client
+(synchronous: it runs in a plain thread and, under locust, in a gevent greenlet)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import websocket
+
+from scripts.load.protocol import Answer, Interaction, drain, replay
+
+
+class Socket:
+    def __init__(self, base: str) -> None:
+        url = base.replace("http", "ws", 1) + "/_stcore/stream"
+        self.ws = websocket.create_connection(url, subprotocols=["streamlit"], timeout=60,
+                                              enable_multithread=False, skip_utf8_validation=True)
+
+    def send(self, data: bytes) -> None:
+        self.ws.send(data, opcode=websocket.ABNF.OPCODE_BINARY)
+
+    def recv(self, timeout: float) -> bytes:
+        self.ws.settimeout(max(timeout, 0.001))
+        try:
+            data = self.ws.recv()
+        except websocket.WebSocketTimeoutException as e:
+            raise TimeoutError from e
+        if isinstance(data, str):
+            data = data.encode()
+        return data
+
+    def replay(self, interaction: Interaction, quiet: float = 0.3) -> tuple[Answer, float]:
+        """Replay one interaction; then read what the server still sends until it is quiet."""
+        answer, seconds = replay(self, interaction)
+        drain(self, answer, quiet)
+        return answer, seconds
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ws.close()
+
+
+@contextlib.contextmanager
+def connect(base: str):
+    sock = Socket(base)
+    try:
+        yield sock
+    finally:
+        sock.close()
