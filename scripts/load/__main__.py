@@ -1,9 +1,9 @@
 """`make load`: simulated visitors on Streamlit's websocket protocol, this checkout beside a baseline.
 
-    python -m scripts.load [--base main] [--users 10,25,50,100] [--seconds 40] [--repeats 4]
+    python -m scripts.load [--base 7d36872] [--users 10,25,50,100] [--seconds 40] [--repeats 4]
 
 For each of two portals, one process each, started in turn on this machine: the baseline (the commit
-BASE, default `main`, from a temporary `git worktree`) and this checkout:
+BASE, default 7d36872, the portal before issue 21's cheaper reruns, from a temporary `git worktree`) and this checkout:
 
 1. the cost of a rerun: one visitor replays the recorded visit `--repeats` times, each time in a new
    session, and the server's processor time (/proc/<pid>/stat, user + system) is read before and
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.settings import ROOT
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", default="main", help="the baseline's commit (a temporary git worktree); "
+    parser.add_argument("--base", default="7d36872", help="the baseline's commit (a temporary git worktree); "
                                                        "'none' for this checkout alone")
     parser.add_argument("--users", default="10,25,50,100", type=lambda s: [int(x) for x in s.split(",") if int(x) > 0])
     parser.add_argument("--seconds", type=float, default=60.0, help="measured seconds per step of users")
