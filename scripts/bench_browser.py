@@ -25,12 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 from core.settings import ROOT
+from scripts.health import wait_healthy
 from scripts.serve import warm_up_done
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
@@ -65,16 +65,12 @@ def start(command: list[str], log: Path) -> tuple[subprocess.Popen, str, float]:
     began = time.perf_counter()
     proc = subprocess.Popen([*command, f"--server.port={port}", *FLAGS], cwd=ROOT, stdout=log.open("w"),
                             stderr=subprocess.STDOUT)
-    while time.perf_counter() - began < 120:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{command} exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                return proc, url, time.perf_counter() - began
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"{command} did not answer: {log.read_text()[-2000:]}")
+    try:
+        wait_healthy(url, proc, timeout=120)
+    except RuntimeError as e:
+        proc.kill()
+        raise RuntimeError(f"{command}: {e}: {log.read_text()[-2000:]}") from None
+    return proc, url, time.perf_counter() - began
 
 
 _RETURNING: dict = {}  # the browser context of a returning visitor: Streamlit's scripts in its cache

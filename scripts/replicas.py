@@ -31,12 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.auth.proxies import TRUSTED_PROXIES_ENV, TrustedProxies
 from core.settings import ROOT, MissingSecret, ckm_secret
+from scripts.health import healthy
 
 TEMPLATE = ROOT / "deploy" / "haproxy" / "haproxy.cfg.template"
 STICKY_COOKIE = "portal_replica"
@@ -148,14 +148,6 @@ def _spawn(command: list[str], log_path: Path, env: dict) -> subprocess.Popen:
                                 process_group=0, preexec_fn=_die_with_parent)
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-            return r.read() == b"ok"
-    except OSError:
-        return False
-
-
 class Cluster:
     """The portal processes and HAProxy, started and stopped together."""
 
@@ -184,10 +176,10 @@ class Cluster:
         check = subprocess.run([self.haproxy, "-c", "-q", "-f", str(self.config_path)], capture_output=True, text=True)
         if check.returncode:
             raise RuntimeError(f"HAProxy refuses {self.config_path}:\n{check.stdout}{check.stderr}")
-        self._wait(lambda: all(_healthy(f"http://{u.address}") for u in self.upstreams), "the portal processes")
+        self._wait(lambda: all(healthy(f"http://{u.address}") for u in self.upstreams), "the portal processes")
         # -db: in the foreground, as a child of this script; -W would fork a master process.
         self.proxy = _spawn([self.haproxy, "-db", "-f", str(self.config_path)], self.run_dir / "haproxy.log", env)
-        self._wait(lambda: _healthy(self.url), "HAProxy")
+        self._wait(lambda: healthy(self.url), "HAProxy")
 
     def _wait(self, ready, what: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT

@@ -33,7 +33,6 @@ import re
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import websockets
@@ -52,6 +51,7 @@ from core.data.store import ensure_built
 from core.pages import PAGES
 from core.settings import DATASETS, LANGUAGES, ROOT
 from core.shared_state import check_secrets
+from scripts.health import wait_healthy
 
 log = logging.getLogger("portal.serve")
 WARM_UP_ENV = "PORTAL_WARM_UP"
@@ -99,13 +99,10 @@ async def _visit(base: str, page: str, lang: str) -> bool:
 
 def warm_up(base: str, pages: list[str], languages=LANGUAGES, wait: float = 120.0) -> None:
     """Visit `pages` in `languages` once the server at `base` answers; log what it took."""
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.2)  # the server is starting: nothing to wait on but its port
+    try:
+        wait_healthy(base, timeout=wait)
+    except RuntimeError as e:
+        log.warning("warm-up: %s", e)  # the visits below say what failed
     began, done = time.perf_counter(), 0
     for lang in languages:
         for page in pages:

@@ -11,11 +11,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from core.settings import GENERATED_DIR
+from scripts.health import wait_healthy
 
 # Not secrets: fixed values for a throw-away server, so that the baseline and the branch publish the
 # same perturbed figures (as the attack suite's fixed secret in the Makefile).
@@ -70,19 +69,11 @@ class Server:
         return cpu_seconds(self.pid)
 
     def _wait_healthy(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
-                    if r.read() == b"ok":
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)  # a starting process has no event to wait on
-        self.stop()
-        raise RuntimeError(f"the server did not answer within {timeout} s:\n{self.log_tail()}")
+        try:
+            wait_healthy(self.url, self.proc, timeout)
+        except RuntimeError as e:
+            self.stop()
+            raise RuntimeError(f"{e}:\n{self.log_tail()}") from None
 
     def log_tail(self, n: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])

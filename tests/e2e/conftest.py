@@ -22,8 +22,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -31,6 +29,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from scripts.health import SETTLED_JS, wait_healthy
 
 E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parents[1]
@@ -177,19 +177,10 @@ class Server:
             raise
 
     def _wait_healthy(self) -> None:
-        # Only /_stcore/health: no page is requested here, so a fresh server stays fresh.
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=1) as r:
-                    if r.read() == b"ok":
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)  # polling a process that has no event to wait on
-        raise RuntimeError(f"streamlit did not answer on {self.url} within {START_TIMEOUT} s:\n{self.log_tail()}")
+        try:
+            wait_healthy(self.url, self.proc, START_TIMEOUT)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}:\n{self.log_tail()}") from None
 
     def log_tail(self, n: int = 40) -> str:
         try:
@@ -210,17 +201,6 @@ class Server:
 
 # -- the helpers tests use -----------------------------------------------------------------------
 
-_SETTLED_JS = """([quiet, id]) => {
-    const app = document.querySelector("[data-testid='stApp']");
-    const now = performance.now();
-    if (window.__e2eSettleId !== id) { window.__e2eSettleId = id; window.__e2eBusyAt = now; }
-    if (!app || app.getAttribute('data-test-connection-state') !== 'CONNECTED'
-            || app.getAttribute('data-test-script-state') !== 'notRunning') {
-        window.__e2eBusyAt = now;
-        return false;
-    }
-    return now - window.__e2eBusyAt >= quiet;
-}"""
 _settle_ids = itertools.count()
 # The sign-in form's submission has been handled: its password field is empty again, or gone.
 _SUBMITTED_JS = """() => {
@@ -251,7 +231,7 @@ class Portal:
     def settle(page: Page, quiet_ms: int = 700, timeout_ms: int = 30_000) -> None:
         """Wait until the app is connected and its script has been idle for `quiet_ms`, counted from
         now (so a rerun that the last action is about to cause is waited for, not missed)."""
-        page.wait_for_function(_SETTLED_JS, arg=[quiet_ms, next(_settle_ids)], timeout=timeout_ms, polling=50)
+        page.wait_for_function(SETTLED_JS, arg=[quiet_ms, next(_settle_ids)], timeout=timeout_ms, polling=50)
 
     @staticmethod
     def wait_for_url(page: Page, pattern: str, present: bool = True, timeout_ms: int = 20_000) -> str:
