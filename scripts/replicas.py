@@ -152,8 +152,9 @@ class Cluster:
     """The portal processes and HAProxy, started and stopped together."""
 
     def __init__(self, replicas: int, port: int, replica_port: int, bind: str, run_dir: Path,
-                 haproxy: str, serve_args: list[str], stats_port: int | None = None):
+                 haproxy: str, serve_args: list[str], stats_port: int | None = None, env: dict | None = None):
         self.run_dir = run_dir
+        self.env = env or {}  # on top of this process's environment (the load tool's throwaway secrets, say)
         self.upstreams = [Upstream(f"portal{i + 1}", "127.0.0.1", replica_port + i) for i in range(replicas)]
         self.port, self.bind, self.haproxy, self.serve_args, self.stats_port = port, bind, haproxy, serve_args, stats_port
         self.replicas: list[subprocess.Popen] = []
@@ -166,7 +167,8 @@ class Cluster:
         return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", TRUSTED_PROXIES_ENV: with_loopback(os.environ.get(TRUSTED_PROXIES_ENV))}
+        base = {**os.environ, **self.env}
+        env = {**base, "PYTHONUNBUFFERED": "1", TRUSTED_PROXIES_ENV: with_loopback(base.get(TRUSTED_PROXIES_ENV))}
         for u in self.upstreams:
             command = [sys.executable, "-m", "scripts.serve", f"--server.port={u.port}", "--server.address=127.0.0.1",
                        "--server.headless=true", *self.serve_args]

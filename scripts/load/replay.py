@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import urllib.request
 
 import websocket
 
@@ -11,9 +12,13 @@ from scripts.load.protocol import Answer, Interaction, drain, replay
 
 
 class Socket:
-    def __init__(self, base: str) -> None:
+    """`sticky`: first GET the page, as a browser does, and send the cookies it set (behind HAProxy, the
+    `portal_replica` cookie naming the process the visit stays on) with the websocket's upgrade."""
+
+    def __init__(self, base: str, sticky: bool = False) -> None:
         url = base.replace("http", "ws", 1) + "/_stcore/stream"
-        self.ws = websocket.create_connection(url, subprotocols=["streamlit"], timeout=60,
+        self.cookie = page_cookies(base) if sticky else None
+        self.ws = websocket.create_connection(url, subprotocols=["streamlit"], timeout=60, cookie=self.cookie,
                                               enable_multithread=False, skip_utf8_validation=True)
 
     def send(self, data: bytes) -> None:
@@ -40,9 +45,17 @@ class Socket:
             self.ws.close()
 
 
+def page_cookies(base: str) -> str | None:
+    """The cookies the page's first answer sets, as a Cookie header ("name=value; ..."), or None."""
+    with urllib.request.urlopen(base + "/", timeout=60) as r:
+        r.read()
+        found = [c.split(";", 1)[0].strip() for c in r.headers.get_all("Set-Cookie") or []]
+    return "; ".join(found) or None
+
+
 @contextlib.contextmanager
-def connect(base: str):
-    sock = Socket(base)
+def connect(base: str, sticky: bool = False):
+    sock = Socket(base, sticky)
     try:
         yield sock
     finally:

@@ -45,6 +45,9 @@ def rss_mib(pid: int) -> float:
 
 
 class Server:
+    sticky = False  # no load balancer in front: no cookie to keep a visit on one process
+    replicas = 0  # one process, no HAProxy (the load tool's table says "1 process")
+
     def __init__(self, root: Path, env: dict[str, str] | None = None, python: str = sys.executable):
         self.root = root
         self.port = free_port()
@@ -67,6 +70,10 @@ class Server:
 
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
+
+    def rss(self) -> list[float]:
+        """Resident memory of each portal process, MiB."""
+        return [rss_mib(self.pid)]
 
     def _wait_healthy(self, timeout: float = 120.0) -> None:
         try:
