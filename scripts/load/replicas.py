@@ -18,8 +18,9 @@ import tempfile
 from pathlib import Path
 
 from core.settings import GENERATED_DIR
+from scripts.load.replay import page_cookies
 from scripts.load.server import LOAD_ENV, cpu_seconds, free_port, rss_mib
-from scripts.replicas import Cluster, find_haproxy, port_free
+from scripts.replicas import STICKY_COOKIE, Cluster, find_haproxy, port_free
 
 SERVE_ARGS = ["--server.fileWatcherType=none", "--browser.gatherUsageStats=false"]
 
@@ -96,6 +97,10 @@ class Replicas:
             if isinstance(e, RuntimeError):
                 raise RuntimeError(f"{e}:\n{self.log_tail()}") from None
             raise
+        cookies = page_cookies(self.url) or ""
+        if f"{STICKY_COOKIE}=" not in cookies:  # a visit would not stay on the process that holds its session
+            self.stop()
+            raise RuntimeError(f"HAProxy set no {STICKY_COOKIE} cookie on the page (cookies: {cookies or 'none'})")
 
     @property
     def url(self) -> str:
