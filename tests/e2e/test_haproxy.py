@@ -1,10 +1,13 @@
 """The portal through HAProxy in front of two processes (`make serve REPLICAS=2`, scripts/replicas.py): a visit
 draws the Overview, its JavaScript arrives compressed, the visitor is kept on one process by a cookie, and one
-Ctrl-C stops HAProxy and every process."""
+Ctrl-C stops HAProxy and every process. Then a researcher through HAProxy with the two processes on one
+PostgreSQL (tests/postgres.py): signs in, sees microdata, signs out, and neither process accepts the login
+cookie any more."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +18,8 @@ import pytest
 from playwright.sync_api import expect
 
 from scripts.replicas import STICKY_COOKIE, find_haproxy, port_free
-from tests.e2e.conftest import REQUIRE_ENV, ROOT, START_TIMEOUT, Portal, _free_port
+from tests.e2e.conftest import ALICE, REQUIRE_ENV, ROOT, START_TIMEOUT, Portal, _free_port
+from tests.postgres import empty
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +36,7 @@ def _free_ports(count: int) -> int:
 class Replicas:
     """`python -m scripts.replicas` in a process of its own: what Portal needs of a server (url, log_tail)."""
 
-    def __init__(self, workdir, users_file, replicas: int = 2):
+    def __init__(self, workdir, users_file, replicas: int = 2, env: dict | None = None):
         self.port, first = _free_port(), _free_ports(replicas)
         self.url = f"http://127.0.0.1:{self.port}"
         self.run_dir = workdir / "run"
@@ -40,7 +44,7 @@ class Replicas:
         self.log_path = workdir / "replicas.log"
         env = {**os.environ, "PORTAL_USERS_FILE": str(users_file), "PORTAL_AUDIT_DB": str(workdir / "audit.sqlite3"),
                "PORTAL_COOKIE_KEY": "e2e-replicas-cookie-key-0123456789-abcdefghijkl", "PORTAL_WARM_UP": "none",
-               "PORTAL_TEST_BCRYPT_COST": "4", "PYTHONUNBUFFERED": "1"}
+               "PORTAL_TEST_BCRYPT_COST": "4", "PYTHONUNBUFFERED": "1", **(env or {})}
         env.pop("PORTAL_TRUSTED_PROXIES", None)
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
@@ -79,14 +83,17 @@ class Replicas:
         self._log.close()
 
 
-@pytest.fixture
-def replicas(tmp_path, users_file, chromium_path):
-    haproxy = find_haproxy()
-    if haproxy is None:
+def _need_haproxy() -> None:
+    if find_haproxy() is None:
         message = "HAProxy is not installed (apt-get install haproxy); .ci/run installs it."
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{message} {REQUIRE_ENV}=1 is set, so this test is required.", pytrace=False)
         pytest.skip(message)
+
+
+@pytest.fixture
+def replicas(tmp_path, users_file, chromium_path):
+    _need_haproxy()
     server = Replicas(tmp_path, users_file)
     yield server
     server.stop()
@@ -117,3 +124,53 @@ def test_the_portal_through_haproxy_in_front_of_two_processes(replicas, new_cont
     assert all(port_free(p) for p in replicas.ports), replicas.log_tail()
     with pytest.raises(OSError):
         urllib.request.urlopen(replicas.url + "/_stcore/health", timeout=2)
+
+
+@pytest.fixture
+def replicas_on_postgres(tmp_path, users_file, chromium_path, pg_url):
+    """Two processes behind HAProxy sharing one PostgreSQL schema (PORTAL_DATABASE_URL), the researcher a user
+    of its `users` table. pg_url skips the test where PostgreSQL is not installed (fails in CI)."""
+    _need_haproxy()
+    from core.auth.users import UserStore
+
+    empty(pg_url)
+    UserStore(pg_url, bcrypt_cost=4).add_user(ALICE.username, ALICE.password, role=ALICE.role, name=ALICE.name)
+    server = Replicas(tmp_path, users_file, env={"PORTAL_DATABASE_URL": pg_url})
+    yield server
+    server.stop()
+
+
+def test_a_researcher_through_haproxy_on_postgresql_signs_out_of_every_process(replicas_on_postgres, new_context):
+    portal = Portal(replicas_on_postgres)
+    page = portal.open(new_context().new_page(), "/")
+    login = portal.sign_in(page, ALICE)
+    expect(portal.sidebar(page).get_by_text("Signed in as Alice Martin (Researcher)")).to_be_visible()
+    [sticky] = [c["value"] for c in page.context.cookies() if c["name"] == STICKY_COOKIE]
+    other = {"portal1": "portal2", "portal2": "portal1"}[sticky]
+
+    portal.nav_link(page, "Microdata").click()
+    portal.settle(page)
+    expect(portal.title(page)).to_have_text("Microdata")
+    expect(portal.glide_cells(page).first).to_have_text(re.compile(r"^CORE-\d{7}$"))
+
+    def on_the_other_process():
+        """A new browser holding the login cookie, sent by HAProxy's cookie to the process that did not sign in."""
+        context = new_context()
+        context.add_cookies([{"name": login["name"], "value": login["value"], "url": portal.base},
+                             {"name": STICKY_COOKIE, "value": other, "url": portal.base}])
+        there = portal.open(context.new_page(), "/microdata")
+        assert [c["value"] for c in context.cookies() if c["name"] == STICKY_COOKIE] == [other]
+        return there
+
+    # Control: before the sign-out, the other process accepts the cookie (the same cookie key, the same users).
+    there = on_the_other_process()
+    expect(portal.title(there)).to_have_text("Microdata")
+    expect(portal.sidebar(there).get_by_text("Signed in as Alice Martin (Researcher)")).to_be_visible()
+
+    portal.sidebar(page).get_by_role("button", name="Sign out").click()
+    portal.settle(page)
+    expect(portal.sidebar(page).get_by_text("You have signed out.")).to_be_visible()
+    portal.assert_restricted(page, "Microdata")
+
+    # The sign-out, recorded in PostgreSQL, holds on the other process too: the cookie no longer signs in there.
+    portal.assert_restricted(on_the_other_process(), "Microdata")
