@@ -127,15 +127,17 @@ def test_the_portal_through_haproxy_in_front_of_two_processes(replicas, new_cont
 
 
 @pytest.fixture
-def replicas_on_postgres(tmp_path, users_file, chromium_path, pg_url):
+def replicas_on_postgres(tmp_path, chromium_path, pg_url):
     """Two processes behind HAProxy sharing one PostgreSQL schema (PORTAL_DATABASE_URL), the researcher a user
-    of its `users` table. pg_url skips the test where PostgreSQL is not installed (fails in CI)."""
+    of its `users` table only: their users file does not exist, so that nothing of this test works on the
+    embedded state the two processes also share on one machine. pg_url skips the test where PostgreSQL is
+    not installed (fails in CI)."""
     _need_haproxy()
     from core.auth.users import UserStore
 
     empty(pg_url)
     UserStore(pg_url, bcrypt_cost=4).add_user(ALICE.username, ALICE.password, role=ALICE.role, name=ALICE.name)
-    server = Replicas(tmp_path, users_file, env={"PORTAL_DATABASE_URL": pg_url})
+    server = Replicas(tmp_path, tmp_path / "no-users.yaml", env={"PORTAL_DATABASE_URL": pg_url})
     yield server
     server.stop()
 
