@@ -2,8 +2,10 @@
 portal, and, where HAProxy is installed, that HAProxy itself accepts it."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
+import streamlit
 
 from scripts.replicas import (
     STICKY_COOKIE,
@@ -49,13 +51,28 @@ def test_the_proxy_sticks_each_visitor_to_a_process_and_checks_their_health():
 
 def test_the_proxy_keeps_websockets_open_compresses_static_files_and_forwards_the_address():
     config = haproxy_config(UPSTREAMS, bind="0.0.0.0", port=8080)
-    frontend = _section(config, "frontend portal")
+    frontend, backend = _section(config, "frontend portal"), _section(config, "backend portal")
     assert "bind 0.0.0.0:8080" in frontend
     assert "option forwardfor" in frontend
-    assert "compression algo gzip deflate" in frontend
-    types = next(line for line in frontend if line.startswith("compression type")).split()[2:]
+    assert "compression algo gzip deflate" in backend
+    types = next(line for line in backend if line.startswith("compression type")).split()[2:]
     assert {"application/javascript", "text/javascript", "text/css", "application/json", "image/svg+xml"} <= set(types)
     assert "timeout tunnel 2h" in _section(config, "defaults")
+
+
+def test_the_proxy_caches_streamlits_static_files_with_room_for_the_largest():
+    config = haproxy_config(UPSTREAMS)
+    backend = _section(config, "backend portal")
+    assert "http-request cache-use static if { path_beg /static/ }" in backend  # never a page or the websocket
+    assert "http-response cache-store static" in backend
+    # the cache stores what a process answered, compression comes after it (the other way round, nothing
+    # a browser asked for was ever stored)
+    assert backend.index("filter cache static") < backend.index("filter compression")
+    cache = dict(line.split(None, 1) for line in _section(config, "cache static"))
+    shipped = Path(streamlit.__file__).parent / "static"
+    largest = max(p.stat().st_size for p in shipped.rglob("*") if p.is_file())
+    assert int(cache["max-object-size"]) > largest + 4096  # with its headers; larger objects are never cached
+    assert int(cache["max-object-size"]) * 2 <= int(cache["total-max-size"]) * 1024 * 1024  # HAProxy's own rule
 
 
 def test_the_configuration_for_machines_of_ones_own():
