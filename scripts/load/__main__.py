@@ -189,11 +189,12 @@ def load_step(server: Server, fixture: Fixture, users: int, seconds: float) -> d
                     "n": entry.num_requests, "errors": entry.num_failures}
              for (name, _), entry in env.stats.entries.items()}
     rss = server.rss()
+    connections = getattr(server, "db_connections", lambda: None)()
     runner.quit()
     wait_idle(server)
     return {"users": users, "rss": max(rss), "rss_total": sum(rss), "stats": stats, "reruns_per_s": runs / elapsed,
             "cpu_per_rerun": cpu / runs if runs else None, "server_cores": cpu / elapsed, "generator_cores": generator,
-            "proxy_cores": proxy, "load": load, "errors": sum(s["errors"] for s in stats.values())}
+            "proxy_cores": proxy, "load": load, "db_connections": connections, "errors": sum(s["errors"] for s in stats.values())}
 
 
 # -- the run ------------------------------------------------------------------------------------------
@@ -301,7 +302,8 @@ def report(targets: list[Target]) -> str:
     lines += ["", "Under load: p50/p95 response in seconds per interaction (-/- none answered within the step); reruns "
               "per second; the portal processes' CPU-s per rerun (summed over them); errors; the largest process's "
               "resident memory; the processor cores used by the portal processes, HAProxy and the load generator "
-              "itself; the machine's load average (1 minute) at the end of the step:"]
+              "itself; the machine's load average (1 minute) at the end of the step; the connections the processes "
+              "hold to PostgreSQL:"]
     for t in targets:
         lines.append(f"  {describe(t)}")
         for step in t.steps:
@@ -312,7 +314,8 @@ def report(targets: list[Target]) -> str:
             lines.append(f"    {step['users']:>4} users: worst p95 {worst:.2f} s | {cells} | {step['reruns_per_s']:.1f} "
                          f"reruns/s, {cpu} CPU-s/rerun, {step['errors']} errors, {step['rss']:.0f} MiB | cores: portal "
                          f"{step['server_cores']:.2f}, HAProxy {step['proxy_cores']:.2f}, load generator "
-                         f"{step['generator_cores']:.2f} | load {step['load']:.1f}")
+                         f"{step['generator_cores']:.2f} | load {step['load']:.1f}"
+                         + (f" | PostgreSQL connections {step['db_connections']}" if step.get("db_connections") else ""))
     lines += ["", "Users held with every interaction's p95 under the goal and no error: "
               + ", ".join(f"{describe(t)} {held(t)} (p95 < {goal_of(t):g} s)" for t in targets)]
     return "\n".join(lines)

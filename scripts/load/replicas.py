@@ -83,6 +83,7 @@ class Replicas:
             raise RuntimeError("HAProxy is not installed (sudo apt-get install haproxy): the replicas mode needs it. "
                                "--replicas none measures one process without it.")
         self.replicas = count
+        self.database_url = database_url
         self.dir = Path(tempfile.mkdtemp(prefix="portal-load-replicas-"))
         env = {**LOAD_ENV, "PORTAL_DATA_DIR": str(GENERATED_DIR.resolve()),
                "PORTAL_USERS_FILE": str(self.dir / "users.yaml"), "PORTAL_AUDIT_DB": str(self.dir / "audit.sqlite3")}
@@ -118,6 +119,16 @@ class Replicas:
 
     def rss(self) -> list[float]:
         return [rss_mib(pid) for pid in self.pids]
+
+    def db_connections(self) -> int | None:
+        """The connections the portal processes hold open to the shared PostgreSQL database (None: embedded)."""
+        if not self.database_url:
+            return None
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as con:
+            return con.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND pid <> pg_backend_pid()").fetchone()[0]
 
     def log_tail(self, n: int = 20) -> str:
         return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-n:])
