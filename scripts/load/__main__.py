@@ -353,7 +353,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             remove_worktree(where)
     if args.replicas:
-        targets += measure_replicas(ROOT, FIXTURES / "branch.json", args)
+        try:
+            targets += measure_replicas(ROOT, FIXTURES / "branch.json", args)
+        except RuntimeError as e:  # HAProxy missing, or the processes did not start: said, and what was measured
+            print(f"\n{e}", file=sys.stderr, flush=True)
+            if not targets:
+                return 2
     else:
         targets.append(measure("this", ROOT, FIXTURES / "branch.json", args))
     print(report(targets), flush=True)
