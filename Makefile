@@ -53,7 +53,7 @@ bench: $(VENV)/.dev data
 # checkout behind HAProxy with 1, 2 and 4 processes (their shared state in a throwaway PostgreSQL) beside one
 # process of LOAD_BASE (a temporary git worktree of it; LOAD_BASE=none for this checkout alone). The default
 # is the portal before issue 21's cheaper reruns (its recorded visit: scripts/load/fixtures/7d36872.json).
-# About 20 minutes; LOAD_ARGS="--base none --replicas 1,2 --users 25,50 --seconds 20" about 5.
+# About 17 minutes; LOAD_ARGS="--base none --replicas 1,2 --users 25,50 --seconds 20" about 7.
 LOAD_BASE ?= 7d36872
 load: $(VENV)/.dev data
 	$(PY) -m scripts.load --base $(LOAD_BASE) $(LOAD_ARGS)

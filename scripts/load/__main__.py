@@ -1,7 +1,7 @@
 """`make load`: simulated visitors on Streamlit's websocket protocol, this checkout behind HAProxy with 1, 2 and 4
 processes, beside a baseline of one process.
 
-    python -m scripts.load [--base 7d36872] [--replicas 1,2,4] [--users 25,50,100] [--seconds 40] [--repeats 4]
+    python -m scripts.load [--base 7d36872] [--replicas 1,2,4] [--users 25,50,100] [--seconds 30] [--repeats 4]
                            [--state postgres|embedded]
 
 First the baseline (the commit BASE, default 7d36872, the portal before issue 21's cheaper reruns, from a
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", choices=("postgres", "embedded"), default="postgres",
                         help="the replicas' shared state: a throwaway PostgreSQL cluster (the embedded state where "
                              "PostgreSQL is not installed), or the embedded one")
-    parser.add_argument("--seconds", type=float, default=40.0, help="measured seconds per step of users")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per step of users")
     parser.add_argument("--repeats", type=int, default=4, help="visits replayed for the cost of a rerun")
     parser.add_argument("--seed", type=int, default=21)
     args = parser.parse_args(argv)
