@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -124,11 +125,13 @@ class Replicas:
         """The connections the portal processes hold open to the shared PostgreSQL database (None: embedded)."""
         if not self.database_url:
             return None
-        import psycopg
-
-        with psycopg.connect(self.database_url, autocommit=True) as con:
-            return con.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND pid <> pg_backend_pid()").fetchone()[0]
+        # In a process of its own: this one is locust's, whose gevent patches the sockets psycopg would wait on.
+        query = ("import psycopg, sys\nwith psycopg.connect(sys.argv[1], autocommit=True) as con:\n"
+                 "    print(con.execute('SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND pid <> pg_backend_pid()').fetchone()[0])")
+        found = subprocess.run([sys.executable, "-c", query, self.database_url], capture_output=True, text=True,
+                               timeout=30)
+        return int(found.stdout) if found.returncode == 0 else None
 
     def log_tail(self, n: int = 20) -> str:
         return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-n:])
