@@ -102,7 +102,7 @@ def visit(browser, url: str, selector: str, keep: bool = False) -> float:
     page.goto(url)
     page.locator(selector).first.wait_for(state="visible", timeout=120_000)
     if selector == MAP:  # the map drawn: its outlines and its layer, not only its canvas
-        page.wait_for_function(MAP_DRAWN_JS, arg=[MAP, list(LAND)], timeout=120_000, polling=50)
+        page.wait_for_function(MAP_DRAWN_JS, arg=[MAP, list(LAND)], timeout=120_000, polling=100)
     elapsed = time.perf_counter() - began
     page.close()
     if not keep:
