@@ -16,7 +16,7 @@ the chart drawn. Nothing here asserts a time.
 
 The map counts as drawn when its canvas shows the country outlines and its layer (MAP_DRAWN_JS, in
 scripts/health.py), not when its canvas is on the page: deck.gl puts an empty canvas there first, and
-the outlines, fetched once deck.gl's chunk has loaded, used to arrive seconds after it.
+the outlines, fetched once deck.gl's chunk has loaded, arrive after it (seconds after, on a busy machine).
 
 Then, beside them, Streamlit alone (scripts/bench_alone.py, a plain `streamlit run` of a page with one
 figure and nothing else: no sidebar, no filters): one small Vega-Lite chart, and the map page's own
