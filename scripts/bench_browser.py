@@ -13,6 +13,15 @@ For each: the server's very first visit (a deep link to a theme page: the worst 
 by a new visitor (a new browser context: Streamlit's 5 MB of scripts downloaded and parsed) and by a
 returning one (the scripts in the browser's cache). Times are medians in seconds, from the request to
 the chart drawn. Nothing here asserts a time.
+
+The map counts as drawn when its canvas shows the country outlines and its layer (MAP_DRAWN_JS, in
+scripts/health.py), not when its canvas is on the page: deck.gl puts an empty canvas there first, and
+the outlines, fetched once deck.gl's chunk has loaded, arrive after it (seconds after, on a busy machine).
+
+Then, beside them, Streamlit alone (scripts/bench_alone.py, a plain `streamlit run` of a page with one
+figure and nothing else: no sidebar, no filters): one small Vega-Lite chart, and the map page's own
+default deck. What the portal's page takes beyond these is ours (the page around the figure); these
+are Streamlit's frontend, Vega and deck.gl (in Chromium without a GPU: SwiftShader draws the map).
 """
 
 from __future__ import annotations
@@ -29,20 +38,25 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from core.figures.map_layers import LAND
 from core.settings import ROOT
-from scripts.health import wait_healthy
+from scripts.health import MAP_CANVAS, MAP_DRAWN_JS, wait_healthy
 from scripts.serve import warm_up_done
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
-# What "the first chart" is on each page: a Vega-Lite chart drawn (its canvas or SVG), the map's canvas,
-# the crosstab's table.
+# What "the first chart" is on each page: a Vega-Lite chart drawn (its canvas or SVG), the map drawn (its
+# canvas, then MAP_DRAWN_JS: outlines and layer), the crosstab's table.
 CHART = "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
+MAP = MAP_CANVAS
 VISITS = {
     "overview": ("/?lang=en", CHART),
     "theme page": ("/smuggling?lang=en", CHART),
     "crosstab": ("/crosstab?lang=en&rows=age_band&cols=region_of_interview", "[data-testid='stDataFrame'], [data-testid='stTable'], " + CHART),
-    "map": ("/map?lang=en", "[data-testid='stDeckGlJsonChart'] canvas"),
+    "map": ("/map?lang=en", MAP),
 }
+# Streamlit alone: one figure on an empty page (scripts/bench_alone.py), served from a folder of its own
+# that links the portal's static/ (Streamlit serves the static/ beside the main script: the outlines).
+ALONE = {"one Vega chart": ("/?figure=vega", CHART), "the map's deck": ("/?figure=deck", MAP)}
 FIRST = "theme page"  # the server's first visit: a shared link to a theme page
 SERVERS = {
     "streamlit run": [sys.executable, "-m", "streamlit", "run", "app.py"],
@@ -87,6 +101,8 @@ def visit(browser, url: str, selector: str, keep: bool = False) -> float:
     began = time.perf_counter()
     page.goto(url)
     page.locator(selector).first.wait_for(state="visible", timeout=120_000)
+    if selector == MAP:  # the map drawn: its outlines and its layer, not only its canvas
+        page.wait_for_function(MAP_DRAWN_JS, arg=[MAP, list(LAND)], timeout=120_000, polling=100)
     elapsed = time.perf_counter() - began
     page.close()
     if not keep:
@@ -118,6 +134,28 @@ def measure(browser, name: str, command: list[str], repeat: int, restarts: int, 
     return {"server ready": statistics.median(ready), "first visit": statistics.median(first), **figures}
 
 
+def measure_alone(browser, repeat: int, workdir: Path) -> dict[str, float]:
+    """Median figures of Streamlit alone (scripts/bench_alone.py): each figure by a new and a returning visitor."""
+    folder = workdir / "alone"
+    folder.mkdir()
+    (folder / "bench_alone.py").symlink_to(ROOT / "scripts" / "bench_alone.py")
+    (folder / "static").symlink_to(ROOT / "static")
+    proc, url, _ = start([sys.executable, "-m", "streamlit", "run", str(folder / "bench_alone.py")],
+                         workdir / "alone.log")
+    figures = {}
+    try:
+        for name, (path, selector) in ALONE.items():
+            visit(browser, url + path, selector, keep=True)  # the server's first run of it, not timed
+            figures[name] = statistics.median(visit(browser, url + path, selector) for _ in range(repeat))
+            figures[f"{name}, cached"] = statistics.median(
+                visit(browser, url + path, selector, keep=True) for _ in range(repeat))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        _RETURNING.pop(browser).close()
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="warm visits per page (median)")
@@ -129,6 +167,7 @@ def main() -> None:
         for name, command in SERVERS.items():
             results[name] = measure(browser, name, command, args.repeat, args.restarts, Path(tmp))
             _RETURNING.pop(browser).close()
+        alone = measure_alone(browser, args.repeat, Path(tmp))
         browser.close()
     names = list(SERVERS)
     print(f"\nTime to the first chart in Chromium, seconds (warm visits: median of {args.repeat})")
@@ -141,6 +180,11 @@ def main() -> None:
     for row in rows:
         label = labels[row]
         print(f"{label:38}" + "".join(f"{results[n][row]:>16.2f}" for n in names))
+    print(f"\nStreamlit alone, a page with one figure and nothing else (scripts/bench_alone.py), seconds, medians of "
+          f"{args.repeat}")
+    print(f"{'':38}{'new visitor':>16}{'returning':>16}")
+    for name in ALONE:
+        print(f"{name:38}{alone[name]:>16.2f}{alone[f'{name}, cached']:>16.2f}")
 
 
 if __name__ == "__main__":

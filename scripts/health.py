@@ -44,3 +44,31 @@ SETTLED_JS = """([quiet, id]) => {
     }
     return now - window.__busyAt >= quiet;
 }"""
+
+
+MAP_CANVAS = "[data-testid='stDeckGlJsonChart'] canvas"  # the route map's canvas (st.pydeck_chart)
+# For page.wait_for_function(MAP_DRAWN_JS, arg=[MAP_CANVAS, [r, g, b]]): a route map has drawn, on its
+# canvas, both the country outlines (at least 500 pixels of the land colour `[r, g, b]`,
+# core.figures.map_layers.LAND) and a layer (at least 30 strongly coloured pixels: the layers' colour ramps;
+# the sea, land, borders, markers and a chosen country's tint are all greyish or pale). deck.gl puts its
+# canvas on the page before it draws anything, and the outlines arrive by a fetch of their own: a visible
+# canvas is not yet the map. The canvas is copied at most 400 x 300 pixels into a 2D canvas to be read
+# (Chromium copies what is on screen, without preserveDrawingBuffer).
+MAP_DRAWN_JS = """([selector, land]) => {
+    const map = document.querySelector(selector);
+    if (!map || !map.width || !map.height) return false;
+    const w = Math.min(map.width, 400), h = Math.min(map.height, 300);
+    const copy = document.createElement('canvas');
+    copy.width = w; copy.height = h;
+    const ctx = copy.getContext('2d', {willReadFrequently: true});
+    ctx.drawImage(map, 0, 0, w, h);
+    const d = ctx.getImageData(0, 0, w, h).data;
+    let ground = 0, layer = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] < 200) continue;
+        const r = d[i], g = d[i + 1], b = d[i + 2];
+        if (Math.abs(r - land[0]) < 4 && Math.abs(g - land[1]) < 4 && Math.abs(b - land[2]) < 4) ground++;
+        else if (Math.max(r, g, b) - Math.min(r, g, b) > 60) layer++;
+    }
+    return ground >= 500 && layer >= 30;
+}"""
