@@ -2,6 +2,14 @@
 share, as fixtures: `portal` (the session's server) and `fresh_portal` (a server of the test's own,
 on which no page has been requested yet).
 
+Browsers: `page` and `new_context()` give each test a browser of its own state (no cookie, no storage, no
+permission, no page of another test), but not a cold one. Each is a Chromium profile (a persistent
+context) kept by the worker between tests and emptied of all that a test leaves (`WarmProfiles`): its HTTP
+cache and V8's code cache stay, so Streamlit's JavaScript (about 5 MB, immutable hashed files) is fetched
+and compiled once per profile, not at every new context. A page load costs about a quarter less processor
+time that way. A test may hold several at once (one per user of a journey); they are kept per set of
+options (a phone's, a locale's).
+
 Chromium is looked for at $PORTAL_CHROMIUM if set, else /usr/bin/chromium, then on PATH. Without it the
 e2e tests are skipped, unless PORTAL_REQUIRE_E2E=1 (CI) is set: then they fail and say why.
 
@@ -15,6 +23,7 @@ own polling.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import secrets
@@ -22,12 +31,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from scripts.health import SETTLED_JS, wait_healthy
@@ -35,6 +45,7 @@ from scripts.health import SETTLED_JS, wait_healthy
 E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parents[1]
 SCREENSHOTS = E2E_DIR / "screenshots"
+FAILURES = SCREENSHOTS / "failures"
 REQUIRE_ENV = "PORTAL_REQUIRE_E2E"
 SCREENSHOTS_ENV = "PORTAL_E2E_SCREENSHOTS"
 CHROMIUM_ENV = "PORTAL_CHROMIUM"
@@ -91,13 +102,22 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failed e2e test's report ends with its server's log (tracebacks of the app land there)."""
+    """A failed e2e test's report ends with its server's log (tracebacks of the app land there), and the
+    pages it had open are saved as screenshots in tests/e2e/screenshots/failures/ (taken here, for failed
+    tests only: pytest-playwright's --screenshot option shoots every page of every test and throws the
+    shots of the passing ones away)."""
     report = yield
     if report.when == "call" and report.failed:
-        for name in ("portal", "fresh_portal"):
-            portal = getattr(item, "funcargs", {}).get(name)
+        funcargs = getattr(item, "funcargs", {})
+        for name in ("portal", "fresh_portal", "fresh_served_portal"):
+            portal = funcargs.get(name)
             if isinstance(portal, Portal):
                 report.sections.append((f"streamlit log ({name}, last lines)", portal.server.log_tail()))
+        profiles = funcargs.get("_warm_lease")
+        if isinstance(profiles, Lease):
+            shots = profiles.screenshot(FAILURES / re.sub(r"[^\w.-]+", "_", item.nodeid)[-150:])
+            if shots:
+                report.sections.append(("screenshots", "\n".join(str(s) for s in shots)))
     return report
 
 
@@ -119,6 +139,140 @@ def chromium_path() -> str:
 def browser_type_launch_args(browser_type_launch_args, chromium_path):
     # Debian's chromium, not a Playwright-downloaded browser (no network); root needs --no-sandbox.
     return {**browser_type_launch_args, "executable_path": chromium_path, "args": ["--no-sandbox"]}
+
+
+# -- browsers: warm profiles ---------------------------------------------------------------------
+
+
+# What a profile keeps of an origin, emptied between tests (the HTTP cache is not among them: CDP's
+# Storage.clearDataForOrigin).
+STORAGE_TYPES = "cookies,local_storage,indexeddb,websql,service_workers,cache_storage,file_systems"
+
+
+class WarmProfiles:
+    """The worker's Chromium profiles (persistent contexts, each its own user data directory), kept from
+    test to test, per set of context options. A test leases them (`Lease`) and gives them back emptied."""
+
+    def __init__(self, browser_type, launch_args: dict, context_args: dict, root: Path):
+        self.browser_type, self.launch_args, self.context_args, self.root = browser_type, launch_args, context_args, root
+        self.idle: dict[str, list[BrowserContext]] = {}
+        self.keepers: dict[BrowserContext, Page] = {}
+        self.keys: dict[BrowserContext, str] = {}
+        self._ids = itertools.count()
+
+    def take(self, options: dict) -> BrowserContext:
+        key = json.dumps(options, sort_keys=True, default=str)
+        idle = self.idle.setdefault(key, [])
+        if idle:
+            return idle.pop()
+        context = self.browser_type.launch_persistent_context(
+            self.root / f"profile-{next(self._ids)}", **self.launch_args, **{**self.context_args, **options})
+        # A blank tab that stays: a profile whose last tab closes may end its browser.
+        self.keepers[context] = context.pages[0] if context.pages else context.new_page()
+        self.keys[context] = key
+        return context
+
+    def give_back(self, context: BrowserContext, origins: set[str]) -> None:
+        """Empty the profile of what the test left, all but the cache: its tabs, cookies, permissions and
+        the storage of the portal's origins (localStorage, IndexedDB, ...). A profile that fails to be
+        emptied is closed, not reused."""
+        keeper = self.keepers[context]
+        try:
+            for page in context.pages:
+                if page is not keeper:
+                    page.close()
+            context.clear_cookies()
+            context.clear_permissions()
+            cdp = context.new_cdp_session(keeper)
+            for origin in origins:
+                cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": STORAGE_TYPES})
+            cdp.detach()
+        except Exception:
+            self.keepers.pop(context, None)
+            self.keys.pop(context, None)
+            context.close()
+            raise
+        self.idle[self.keys[context]].append(context)
+
+    def close(self) -> None:
+        for context in list(self.keepers):
+            context.close()
+        self.keepers.clear()
+        self.keys.clear()
+        self.idle.clear()
+
+
+class Lease:
+    """The profiles one test holds: `new(**options)` gives one more (a browser of its own: cookies and
+    storage are not shared with the test's other ones), all given back when the test ends."""
+
+    def __init__(self, profiles: WarmProfiles):
+        self.profiles, self.held = profiles, []
+
+    def new(self, **options) -> BrowserContext:
+        context = self.profiles.take(options)
+        self.held.append(context)
+        return context
+
+    def screenshot(self, stem: Path) -> list[Path]:
+        paths = []
+        for i, context in enumerate(self.held):
+            for j, page in enumerate(p for p in context.pages if p is not self.profiles.keepers.get(context)):
+                path = stem.parent / f"{stem.name}-{i + 1}-{j + 1}.png"
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(path), timeout=5000)
+                    paths.append(path)
+                except Exception:  # a closed or hung page: the report says what failed anyway
+                    pass
+        return paths
+
+    def give_back(self) -> None:
+        errors = []
+        for context in self.held:
+            try:
+                self.profiles.give_back(context, ORIGINS)
+            except Exception as e:  # noqa: BLE001  (the next profile is still given back)
+                errors.append(e)
+        self.held.clear()
+        if errors:
+            raise errors[0]
+
+
+# The origins of the servers the tests started: their storage is emptied when a profile is given back.
+ORIGINS: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def _warm_profiles(playwright, browser_type_launch_args, browser_context_args):
+    root = Path(tempfile.mkdtemp(prefix="portal-e2e-profiles-"))
+    profiles = WarmProfiles(playwright.chromium, browser_type_launch_args, browser_context_args, root)
+    yield profiles
+    profiles.close()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def _warm_lease(_warm_profiles):
+    lease = Lease(_warm_profiles)
+    yield lease
+    lease.give_back()
+
+
+@pytest.fixture
+def new_context(_warm_lease):
+    """pytest-playwright's `new_context`, from the worker's warm profiles: each call a browser of its own."""
+    return _warm_lease.new
+
+
+@pytest.fixture
+def context(new_context) -> BrowserContext:
+    return new_context()
+
+
+@pytest.fixture
+def page(context) -> Page:
+    return context.new_page()
 
 
 # -- servers -------------------------------------------------------------------------------------
@@ -150,6 +304,7 @@ class Server:
     def __init__(self, workdir: Path, users_file: Path, command: list[str] = MAKE_RUN, warm_up: str | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        ORIGINS.add(self.url)
         self.log_path = workdir / f"streamlit-{self.port}.log"
         self.audit_path = workdir / f"audit-{self.port}.sqlite3"  # the server's own audit log
         env = {**os.environ,

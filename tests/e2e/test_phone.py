@@ -95,7 +95,6 @@ def test_no_public_page_scrolls_sideways_on_a_phone(portal, new_context):
 
 def test_the_crosstab_does_not_scroll_sideways_on_a_phone(portal, new_context):
     page = new_context(**PHONE).new_page()
-    portal.open(page, "/")
     issues = overflow(portal, page, "/crosstab")
     assert not issues, "\n".join(issues)
 

@@ -28,7 +28,6 @@ def story_text(portal, page: Page):
 
 def test_a_story_step_presented_in_spanish_and_moved_by_keyboard(portal, page: Page):
     page.set_viewport_size({"width": 1600, "height": 900})  # a projector's 16:9
-    portal.open(page, "/")  # the router has run once on this server (see test_fresh_server.py)
     path, params = step_link(2, present="1")
     portal.open(page, path, params)
     expect(page.get_by_role("dialog").filter(has_text="Page not found")).to_have_count(0)

@@ -9,6 +9,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from core.figures.map_layers import LAND
 from scripts.health import MAP_CANVAS, MAP_DRAWN_JS
+from tests.e2e.test_phone import PHONE
 from tests.e2e.test_public import query
 
 pytestmark = pytest.mark.e2e
@@ -95,7 +96,7 @@ def _tap_until(portal, page: Page, canvas, details, text: str) -> None:
 
 
 def test_on_a_phone_the_map_fits_the_width_and_a_tap_shows_its_details(portal, new_context):
-    page = new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True).new_page()
+    page = new_context(**PHONE).new_page()
     # Egyptians are interviewed in Libya only: the one circle is at the centre of the map.
     portal.open(page, "/map", {"nat": "EGY", "layers": "interviews"})
     canvas = deck_canvas(portal, page)
@@ -121,8 +122,8 @@ def _overlaps(a: dict, b: dict) -> bool:
 
 
 @pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
-def test_the_maps_toolbar_covers_none_of_the_controls_above_it(portal, new_context, width, height):
-    page = new_context(viewport={"width": width, "height": height}).new_page()
+def test_the_maps_toolbar_covers_none_of_the_controls_above_it(portal, page: Page, width, height):
+    page.set_viewport_size({"width": width, "height": height})
     portal.open(page, "/map", {"layers": ["flows", "incidents"]})  # every control drawn: layers, flows, incidents
     chart = portal.current(portal.main(page)).get_by_test_id("stDeckGlJsonChart")
     expect(chart.locator("canvas").first).to_be_visible()

@@ -19,9 +19,9 @@ def charts(portal, page: Page):
 
 
 def open_theme(portal, page: Page, path: str, params: dict | None = None) -> None:
-    """Open a theme page by its link. The server must have run the router once: until then it looks
-    for the page in pages/ and shows "Page not found" first (tests/e2e/test_fresh_server.py)."""
-    portal.open(page, "/")
+    """Open a theme page by its link, as the first page of the visit: the shared server is started as
+    `make run` starts it, out of Streamlit's old multipage mode, so no page must have run the router
+    before (tests/e2e/test_fresh_server.py)."""
     portal.open(page, path, params)
     expect(page.get_by_role("dialog").filter(has_text="Page not found")).to_have_count(0)
 
@@ -59,7 +59,7 @@ def test_a_theme_page_in_spanish_with_a_breakdown(portal, page: Page):
     portal.screenshot(page, "themes_drivers_es_by_gender")
 
     # The link opens the same view elsewhere.
-    other = page.context.browser.new_page()
+    other = page.context.new_page()  # a tab of its own: a new session
     portal.open(other, "/drivers", {"lang": "es", "by": "gender"})
     expect(other.get_by_role("combobox", name="Desglosar por")).to_have_value("Género")
     other.close()
