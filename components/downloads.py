@@ -70,12 +70,35 @@ def file_stem(dataset: str, *view: str) -> str:
     return export.file_name(dataset, view, export.release(dataset))
 
 
-def download_menu(key: str, lang: str, *, stem: str, table: pd.DataFrame, header_rows: list[tuple[str, str]],
+def download_menu(key: str, lang: str, *, stem: str, table: pd.DataFrame | Callable[[], pd.DataFrame],
+                  header_rows: list[tuple[str, str]] | Callable[[], list[tuple[str, str]]],
                   spec: Callable[[], dict] | None) -> None:
     """A "Download" menu with PNG and SVG of the chart (when `spec` gives its Vega-Lite spec) and CSV
-    and Excel of `table`; `stem` (file_stem) names them all, each with its format's extension."""
+    and Excel of `table`; `stem` (file_stem) names them all, each with its format's extension.
+
+    Only the menu's button is drawn on a page run: its four buttons are drawn when it is opened, by a
+    rerun of the menu alone (a fragment), and each file is made when it is clicked. A theme page has a
+    dozen menus, and drawing their buttons and header blocks was a third of its rerun (issue 21,
+    scripts/load). So `table` and `header_rows` may be functions, called when the menu is opened."""
+    _menu(key, lang, stem, table, header_rows, spec, versions.pins())
+
+
+def menu_key(key: str) -> str:
+    """The widget key of download_menu(`key`)'s menu: True while it is open."""
+    return f"{key}_menu"
+
+
+@st.fragment
+def _menu(key: str, lang: str, stem: str, table, header_rows, spec, pins: dict[str, str | None]) -> None:
+    menu = st.popover(t("downloads.label", lang), icon=":material/download:", key=menu_key(key),
+                      on_change="rerun")
+    if not menu.open:
+        return
+    versions.set_pins(pins)  # a rerun of the menu alone: the run's pinned release (a link's ?release=) again
+    header_rows = header_rows() if callable(header_rows) else header_rows
+    table = table() if callable(table) else table
     cite = export.citation_of(header_rows, lang)
-    with st.popover(t("downloads.label", lang), icon=":material/download:"):
+    with menu:
         if spec is not None:
             st.download_button(t("downloads.png", lang), data=lambda: export.chart_png(spec(), lang, citation=cite),
                                file_name=f"{stem}.png", mime=export.MIME["png"], key=f"{key}_png",
