@@ -84,7 +84,10 @@ class Drawn:
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def _drawn(version: str, name: str | None, by: str | None, view: View, synthetic: bool) -> Drawn | Refusal:
+def _drawn(version: str, name: str | None, by: str | None, view_key: str, synthetic: bool,
+           _view: View) -> Drawn | Refusal:
+    # Keyed by view_key (View.key), not by the view, which Streamlit would hash field by field on every call.
+    view = _view
     figure = _made(version, name, by, view)
     if isinstance(figure, Refusal):
         return figure
@@ -110,8 +113,8 @@ def _drawn(version: str, name: str | None, by: str | None, view: View, synthetic
 
 def drawn(var: Variable | None, by: Variable | None, view: View, synthetic: bool) -> Drawn:
     """What `show` draws of `made`'s figure, cached the same way. Raises TableRefused."""
-    result = _drawn(data_version(view.filters.dataset), var.name if var else None, by.name if by else None, view,
-                    synthetic)
+    result = _drawn(data_version(view.filters.dataset), var.name if var else None, by.name if by else None, view.key,
+                    synthetic, view)
     if isinstance(result, Refusal):
         raise result.error()
     return result
