@@ -149,8 +149,7 @@ def show(figure: Drawn, var: Variable | None, view: View, key: str, by: Variable
         st.markdown(figure.text)
     how_to_read_box(figure.about, lang, key)
 
-    @functools.cache
-    def whole() -> Figure:  # the made figure, when the menu is opened (in its run: a pinned release holds)
+    def whole() -> Figure:  # the made figure, for the downloads: read only while the menu is open or a file made
         return made(var, by, view)
 
     def spec(title=figure.question, subtitle=figure.subtitle):  # when a file is asked for
@@ -160,7 +159,7 @@ def show(figure: Drawn, var: Variable | None, view: View, key: str, by: Variable
         return header(lang, filters, title, filters_text(filters, lang), base, source)
 
     name = [figure.name, "by", by.name] if by is not None and by.name != figure.name else [figure.name]
-    download_menu(key, lang, stem=file_stem(view.filters.dataset, *name), table=lambda: whole().table,
+    download_menu(key, lang, stem=lambda: file_stem(view.filters.dataset, *name), table=lambda: whole().table,
                   header_rows=header_rows, spec=spec if figure.chart is not None else None)
 
 

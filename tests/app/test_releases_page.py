@@ -136,6 +136,23 @@ def test_a_pinned_link_shows_its_release_before_and_after_a_new_one(tmp_path, mo
     codes = [c.value for c in shared(after).code]
     assert any("release=core@builtin" in c for c in codes)  # the share popover's pinned link
 
+    # A theme figure's files, made on their own thread, are of the pinned release too (the current one
+    # has too few respondents for public figures: its chart would be refused).
+    found = {}
+    original = streamlit.download_button
+
+    def capture(label, data, *args, **kwargs):
+        found[kwargs["key"]] = data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", capture)
+    go(after, "smuggling")
+    key = "q_core_smuggling_used_smuggler"
+    open_downloads(after, key)
+    assert not after.exception, after.exception
+    assert b"<svg" in found[f"{key}_svg"]()
+    assert "core@builtin" in export.read_csv(found[f"{key}_csv"]())[0][0][1]  # its citation
+
     current = open_app({"lang": "en", "ds": "core"})
     assert overview_count(current) is None  # the new release has too few respondents for public figures
     assert any("release=core@v0001" in c for c in [c.value for c in shared(current).code])
