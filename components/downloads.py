@@ -64,18 +64,39 @@ def keep_release(fn: Callable) -> Callable:
     return run
 
 
+def menu_key(key: str) -> str:
+    """The widget key of download_menu(`key`)'s menu: True while it is open."""
+    return f"{key}_menu"
+
+
 def file_stem(dataset: str, *view: str) -> str:
     """A download's name without its extension (core.query.export.file_name, the one naming of files):
     portal and dataset, the view, the data's release."""
     return export.file_name(dataset, view, export.release(dataset))
 
 
-def download_menu(key: str, lang: str, *, stem: str, table: pd.DataFrame, header_rows: list[tuple[str, str]],
+def download_menu(key: str, lang: str, *, stem: str | Callable[[], str],
+                  table: pd.DataFrame | Callable[[], pd.DataFrame],
+                  header_rows: list[tuple[str, str]] | Callable[[], list[tuple[str, str]]],
                   spec: Callable[[], dict] | None) -> None:
     """A "Download" menu with PNG and SVG of the chart (when `spec` gives its Vega-Lite spec) and CSV
-    and Excel of `table`; `stem` (file_stem) names them all, each with its format's extension."""
+    and Excel of `table`; `stem` (file_stem) names them all, each with its format's extension.
+
+    Only the menu's button is drawn until it is opened; opening it reruns the page (or the fragment it
+    is in), which draws its four buttons, as "Share this view" does; each file is made when it is
+    clicked. A theme page has a dozen menus, and drawing their buttons and header blocks on every run was
+    a third of its rerun (issue 21, scripts/load). So `stem`, `table` and `header_rows` may be functions,
+    called only while the menu is open."""
+    menu = st.popover(t("downloads.label", lang), icon=":material/download:", key=menu_key(key),
+                      on_change="rerun")
+    if not menu.open:
+        return
+    stem = stem() if callable(stem) else stem
+    spec = keep_release(spec) if spec is not None else None  # run on the download's own thread
+    header_rows = header_rows() if callable(header_rows) else header_rows
+    table = table() if callable(table) else table
     cite = export.citation_of(header_rows, lang)
-    with st.popover(t("downloads.label", lang), icon=":material/download:"):
+    with menu:
         if spec is not None:
             st.download_button(t("downloads.png", lang), data=lambda: export.chart_png(spec(), lang, citation=cite),
                                file_name=f"{stem}.png", mime=export.MIME["png"], key=f"{key}_png",

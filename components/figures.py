@@ -58,6 +58,16 @@ def arrow_datasets(spec: dict) -> dict:
                                  for name, values in datasets.items()}}
 
 
+def arrow_table(table):
+    """`table` (a DataFrame) as the Arrow table st.dataframe makes of it, for a table made once and cached:
+    st.dataframe sends an Arrow table's bytes as they are, the same bytes it would have made from the
+    DataFrame, instead of converting the DataFrame again on every rerun (a dozen tables under a theme
+    page's charts were a quarter of its rerun, scripts/load)."""
+    from streamlit import dataframe_util
+
+    return dataframe_util.convert_pandas_df_to_arrow_table(table)
+
+
 def synthetic_banner(lang: str, dataset: str) -> None:
     """The "synthetic data" warning, wherever a synthetic dataset's figures are shown."""
     if get_engine().dataset(dataset).synthetic:
@@ -95,6 +105,11 @@ def how_to_read(lang: str, tier: str, kind: str, key: str, about: Sequence[str] 
     base, who was asked, filters, source), then how to read it: what the figure is of, what a withheld
     value means, why public figures are approximate, and why the sample is not representative.
     `kind`: one of HOW_TO_READ_KINDS."""
+    how_to_read_box(how_to_read_lines(lang, tier, kind, about), lang, key)
+
+
+def how_to_read_lines(lang: str, tier: str, kind: str, about: Sequence[str] = ()) -> list[str]:
+    """The lines of "About these figures" (how_to_read), for a figure that keeps them with it."""
     rules = disclosure.settings()
     lines = [*about, t(f"howto.{kind}", lang)]
     if tier == "public" and kind == "map":
@@ -105,6 +120,11 @@ def how_to_read(lang: str, tier: str, kind: str, key: str, about: Sequence[str] 
     else:
         lines.append(t("howto.exact", lang))
     lines.append(t("howto.not_representative", lang))
+    return lines
+
+
+def how_to_read_box(lines: Sequence[str], lang: str, key: str) -> None:
+    """"About these figures" with these lines (how_to_read_lines)."""
     with st.container(key=f"howto_{key}"):
         with st.expander(t("howto.title", lang), icon=":material/info:"):
             st.markdown("\n".join(f"- {line}" for line in lines))

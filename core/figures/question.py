@@ -59,6 +59,13 @@ class View:
     tier: str
     filters: FilterState
 
+    @property
+    def key(self) -> str:
+        """The whole view as text, every field of it and of its filters (their repr): a cache key that is
+        cheap to hash, for a cache read a dozen times per page run (components/question.py). Two views
+        that differ in anything have different keys."""
+        return repr(self)
+
 
 @dataclass
 class Figure:

@@ -133,6 +133,16 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def open_downloads(at: AppTest, *keys: str) -> AppTest:
+    """The app with the download menus of these figures open (components.downloads.download_menu): their
+    buttons are drawn by the run the opening causes."""
+    from components.downloads import menu_key
+
+    for key in keys:
+        at.session_state[menu_key(key)] = True
+    return at.run()
+
+
 def link(at: AppTest) -> dict[str, list[str]]:
     """The page's URL query parameters after the run, each as a list of values."""
     return {k: v if isinstance(v, list) else [v] for k, v in at.query_params.items()}

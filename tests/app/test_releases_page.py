@@ -18,11 +18,12 @@ from streamlit.delta_generator import DeltaGenerator
 from components.shell import SHARE_KEY
 from core import query
 from core.data import releases
-from core.data.engine import dataset_name
+from core.data.codebook import questions
+from core.data.engine import dataset_name, load_codebook
 from core.i18n import t, tn
 from core.ingest import load
 from core.query import export
-from tests.app.conftest import as_role, go, link, open_app, own_data_dir, texts
+from tests.app.conftest import as_role, go, link, open_app, open_downloads, own_data_dir, texts
 from tests.unit.ingest_support import DEFAULT_EXPORT, FORM, MAPPING
 
 
@@ -68,6 +69,8 @@ def made(maker) -> bytes:
 def test_every_download_carries_the_citation_read_back_from_the_file(files):
     at = open_app({"lang": "fr"}, page="smuggling")
     assert not at.exception, at.exception
+    first = questions(load_codebook("core"), "smuggling", "public")[0]
+    open_downloads(at, f"q_core_smuggling_{first.name}")
     cite = releases.cite_current("core", "fr", origin="").text
     assert cite.startswith("Mixed Migration Centre") and "core@builtin" in cite
     key = next(k for k in files if k and k.endswith("_csv"))[:-len("_csv")]
@@ -132,6 +135,23 @@ def test_a_pinned_link_shows_its_release_before_and_after_a_new_one(tmp_path, mo
     assert link(after)["release"] == ["core@builtin"]
     codes = [c.value for c in shared(after).code]
     assert any("release=core@builtin" in c for c in codes)  # the share popover's pinned link
+
+    # A theme figure's files, made on their own thread, are of the pinned release too (the current one
+    # has too few respondents for public figures: its chart would be refused).
+    found = {}
+    original = streamlit.download_button
+
+    def capture(label, data, *args, **kwargs):
+        found[kwargs["key"]] = data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", capture)
+    go(after, "smuggling")
+    key = "q_core_smuggling_used_smuggler"
+    open_downloads(after, key)
+    assert not after.exception, after.exception
+    assert b"<svg" in found[f"{key}_svg"]()
+    assert "core@builtin" in export.read_csv(found[f"{key}_csv"]())[0][0][1]  # its citation
 
     current = open_app({"lang": "en", "ds": "core"})
     assert overview_count(current) is None  # the new release has too few respondents for public figures

@@ -25,7 +25,7 @@ from core.figures.question import View
 from core.i18n import t
 from core.query import shares
 from core.settings import DATASETS
-from tests.app.conftest import ROOT, as_role, go, link, open_app, pages, texts
+from tests.app.conftest import ROOT, as_role, go, link, open_app, open_downloads, pages, texts
 
 # What a per-respondent table would have; no chart data of the public tier may hold these.
 ROW_LEVEL = {"respondent_id", "interview_date", "age", "_rkey", "interview_town"}
@@ -333,9 +333,12 @@ def test_refused_charts_say_why():
 def test_every_chart_offers_png_svg_csv_and_excel():
     at = open_app()
     go(at, "information")
-    ids = [b.proto.id for b in at.get("download_button")]
     shown = load_codebook("core").by_theme("information")
     assert len(charts(at)) == len(shown)
+    # A page run draws each menu's button only (a dozen menus of four buttons were a third of a rerun):
+    # the files' buttons are drawn when a menu is opened.
+    assert not at.get("download_button")
+    ids = [b.proto.id for b in open_downloads(at, *(f"q_core_information_{v.name}" for v in shown)).get("download_button")]
     for var in shown:
         for fmt in ("png", "svg", "csv", "xlsx"):
             assert sum(i.endswith(f"q_core_information_{var.name}_{fmt}") for i in ids) == 1, (var.name, fmt)
@@ -356,9 +359,10 @@ def test_a_figures_files_are_named_for_dataset_question_and_release(monkeypatch)
     monkeypatch.setattr(streamlit, "download_button", capture)
     at = open_app()
     go(at, "smuggling")
+    shown = questions(load_codebook("core"), "smuggling", "public")
+    open_downloads(at, *(f"q_core_smuggling_{var.name}" for var in shown))
     release = export.release("core")
-    expected = {export.file_name("core", [var.name], release, fmt)
-                for var in questions(load_codebook("core"), "smuggling", "public") for fmt in ("png", "svg", "csv", "xlsx")}
+    expected = {export.file_name("core", [var.name], release, fmt) for var in shown for fmt in ("png", "svg", "csv", "xlsx")}
     assert "4mi-core_amount-paid-usd_" + release + ".csv" in expected
     assert set(names) == expected and len(names) == len(expected)
 
@@ -379,6 +383,55 @@ def test_a_figure_downloads_as_the_page_shows_it():
         assert str(count) in csv_text
     svg = export.chart_svg(chart_module.for_export(figure.chart, title=figure.question, subtitle=["Base"]), "es")
     assert var.label("es").replace("¿", "") in svg.decode("utf-8").replace("¿", "")
+
+
+def test_a_drawn_figure_is_never_shared_between_languages_tiers_or_filters():
+    """A page's figures are cached ready to draw (question.drawn), keyed by View.key, a text: views that
+    differ in language, tier or filters never read each other's, so a public reader never gets a
+    researcher's exact table."""
+    from core.query.filters import FilterState
+
+    var = load_codebook("core")["used_smuggler"]
+    views = [View("en", "public", FilterState()), View("fr", "public", FilterState()),
+             View("en", "researcher", FilterState()), View("en", "public", FilterState(start="2020Q1", end="2020Q4")),
+             View("en", "public", FilterState(selections={"gender": ("woman",)}))]
+    assert len({v.key for v in views}) == len(views)
+    drawn = [question.drawn(var, None, v, True) for v in views]
+    counts = [d.table.column(1).to_pylist() for d in drawn]  # the respondents, in any language
+    assert counts[0] == list(shares("core", "used_smuggler")["count"])
+    assert counts[2] == list(shares("core", "used_smuggler", tier="researcher")["count"]) != counts[0]
+    assert counts[3] != counts[0] and counts[4] != counts[0]
+    assert drawn[1].question == var.label("fr") != drawn[0].question
+    assert drawn[1].about != drawn[0].about and drawn[2].about != drawn[0].about  # "exact" against "approximate"
+
+
+def test_an_opened_download_menu_gives_the_files_of_its_figure(monkeypatch):
+    """The menu's buttons are drawn when it is opened; what they give is the figure's table with its
+    header, in the page's language and tier."""
+    import streamlit
+
+    from core.query import export
+
+    found = {}
+    original = streamlit.download_button  # bound to the main area: what `st.download_button` in a popover runs
+
+    def capture(label, data, *args, **kwargs):
+        found[kwargs["key"]] = data
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "download_button", capture)
+    at = as_role("researcher", {"lang": "fr"})
+    go(at, "smuggling")
+    assert not found
+    key = "q_core_smuggling_used_smuggler"
+    open_downloads(at, key)
+    assert not at.exception, at.exception
+    assert set(found) == {f"{key}_{fmt}" for fmt in ("png", "svg", "csv", "xlsx")}
+    header, table = export.read_csv(found[f"{key}_csv"]())
+    assert dict(header)[t("downloads.header.title", "fr")] == load_codebook("core")["used_smuggler"].label("fr")
+    exact = shares("core", "used_smuggler", tier="researcher")
+    assert list(table.iloc[:, 1]) == list(exact["count"])  # the researcher's exact figures
+    assert b"<svg" in found[f"{key}_svg"]()
 
 
 def test_the_theme_module_draws_nothing_when_run_directly():
