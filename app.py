@@ -74,7 +74,7 @@ shell.follow(page_id, routable)  # a story's or the tour's move to another page
 shell.write_url(lang, filters, keep=(*link_params(page_id), *EXPLAINER_PARAMS))
 releases.keep_in_url(pinned)
 auth.sign_in_panel(lang, form=page_id not in restricted)
-ctx = shell.PageContext(lang, session, filters, access)
+ctx = shell.PageContext(lang, session, filters, access, pins=((pinned.dataset, pinned.version),) if pinned else ())
 shell.set_context(ctx)
 share = st.sidebar.container(key="share_link")  # filled last: the link of the view the page ends with
 present.switch(lang)

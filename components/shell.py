@@ -19,6 +19,7 @@ import streamlit as st
 from core.auth.access import can_open, tier_for
 from core.auth.grants import Access
 from core.auth.sessions import Session
+from core.data import versions
 from core.i18n import language_name, negotiate_language, t
 from core.query.filters import FilterState
 from core.settings import LANGUAGES
@@ -43,6 +44,9 @@ class PageContext:
     session: Session | None
     filters: FilterState
     access: Access | None = None  # the caller's access to the chosen dataset (core.auth.grants)
+    # The releases pinned for this session's runs (a pinned link, components.releases.pin_for_run):
+    # (dataset, version) pairs, pinned again by `context()` for a fragment's run (below).
+    pins: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def role(self) -> str | None:
@@ -62,8 +66,15 @@ def set_context(ctx: PageContext) -> None:
 def context(page: str | None = None) -> PageContext | None:
     """The context the router set for this rerun, for the page `page`. None when the page must draw
     nothing: run without the router, or (internal pages check the role again) not open to this role,
-    which is then told so."""
+    which is then told so.
+
+    It also pins the context's releases (core.data.versions.pin) for the code that runs now: a fragment's
+    own run (st.fragment: the crosstab builder, the map) does not run the router, and when the session
+    was idle Streamlit runs it in a new thread, where nothing is pinned: a pinned link's crosstab showed
+    the current release's figures after its first choice."""
     ctx = st.session_state.get(_CONTEXT)
+    if ctx is not None:
+        versions.set_pins(dict(ctx.pins))
     if ctx is not None and page is not None and not can_open(page, ctx.role):
         st.error(t("auth.forbidden", ctx.lang))
         return None

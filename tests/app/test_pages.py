@@ -403,3 +403,31 @@ def test_the_about_page_has_an_accessibility_statement_with_a_way_to_report(lang
     monkeypatch.setattr(settings, "CONTACT", "access@example.org")
     at.run()
     assert t("about.a11y.report", lang, contact="access@example.org") in texts(at)
+
+
+def test_a_fragment_run_keeps_the_pinned_release():
+    """A fragment's own run (the crosstab builder, the map) does not run the router, and after an idle
+    moment Streamlit runs it in a new thread, whose context pins nothing: a pinned link's crosstab showed
+    the current release after its first choice. `context()`, which every page and fragment calls first,
+    pins the session's releases again. A new thread's context is an empty contextvars.Context."""
+
+    def script():
+        import contextvars
+
+        import streamlit as st
+
+        from components.shell import PageContext, context, set_context
+        from core.data import versions
+        from core.query.filters import FilterState
+
+        set_context(PageContext("en", None, FilterState(), pins=(("core", "v0001"),)))
+
+        def fragment_run():
+            context()
+            return versions.pins()
+
+        st.write(repr(contextvars.Context().run(fragment_run)))
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception
+    assert [m.value for m in at.markdown] == [repr({"core": "v0001"})]
