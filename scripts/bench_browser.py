@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from playwright.sync_api import sync_playwright
 from core.figures.map_layers import LAND
 from core.settings import ROOT
 from scripts.health import MAP_CANVAS, MAP_DRAWN_JS, wait_healthy
+from scripts.replicas import free_port
 from scripts.serve import warm_up_done
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
@@ -64,12 +64,6 @@ SERVERS = {
 }
 FLAGS = ["--server.headless=true", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false",
          "--server.fileWatcherType=none"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(command: list[str], log: Path) -> tuple[subprocess.Popen, str, float]:

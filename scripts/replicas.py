@@ -114,6 +114,23 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now (the system's choice)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports of 127.0.0.1 (a cluster's processes take ports that follow
+    one another)."""
+    for _ in range(50):
+        first = free_port()
+        if first + count < 65536 and all(port_free(first + i) for i in range(count)):
+            return first
+    raise RuntimeError("no run of free ports")
+
+
 def shared_state_warning(replicas: int, environ=os.environ) -> str | None:
     """What does not hold across processes while PORTAL_DATABASE_URL is unset, or None."""
     if replicas < 2 or environ.get("PORTAL_DATABASE_URL"):

@@ -20,19 +20,10 @@ from pathlib import Path
 
 from core.settings import GENERATED_DIR
 from scripts.load.replay import page_cookies
-from scripts.load.server import LOAD_ENV, cpu_seconds, free_port, rss_mib
-from scripts.replicas import STICKY_COOKIE, Cluster, find_haproxy, port_free
+from scripts.load.server import LOAD_ENV, cpu_seconds, rss_mib
+from scripts.replicas import STICKY_COOKIE, Cluster, find_haproxy, free_port, free_ports
 
 SERVE_ARGS = ["--server.fileWatcherType=none", "--browser.gatherUsageStats=false"]
-
-
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports of 127.0.0.1."""
-    for _ in range(50):
-        first = free_port()
-        if first + count < 65536 and all(port_free(first + i) for i in range(count)):
-            return first
-    raise RuntimeError("no run of free ports")
 
 
 class SharedState:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from core.settings import GENERATED_DIR
 from scripts.health import wait_healthy
+from scripts.replicas import free_port
 
 # Not secrets: fixed values for a throw-away server, so that the baseline and the branch publish the
 # same perturbed figures (as the attack suite's fixed secret in the Makefile).
@@ -22,12 +22,6 @@ LOAD_ENV = {"PORTAL_CKM_SECRET": "load-only-ckm-secret-0123456789-abcdefghijklmn
             "PORTAL_COOKIE_KEY": "load-only-cookie-key-0123456789-abcdefghijklmnopq",
             "PORTAL_WARM_UP": "none"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -17,27 +17,18 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from scripts.replicas import STICKY_COOKIE, find_haproxy, port_free
+from scripts.replicas import STICKY_COOKIE, find_haproxy, free_ports, port_free
 from tests.e2e.conftest import ALICE, REQUIRE_ENV, ROOT, START_TIMEOUT, Portal, _free_port
 from tests.postgres import empty
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_ports(count: int) -> int:
-    """The first of `count` consecutive free ports (the portal processes' ports follow one another)."""
-    for _ in range(50):
-        first = _free_port()
-        if first + count < 65536 and all(port_free(first + i) for i in range(count)):
-            return first
-    raise RuntimeError("no run of free ports")
-
-
 class Replicas:
     """`python -m scripts.replicas` in a process of its own: what Portal needs of a server (url, log_tail)."""
 
     def __init__(self, workdir, users_file, replicas: int = 2, env: dict | None = None):
-        self.port, first = _free_port(), _free_ports(replicas)
+        self.port, first = _free_port(), free_ports(replicas)
         self.url = f"http://127.0.0.1:{self.port}"
         self.run_dir = workdir / "run"
         self.ports = [self.port, *range(first, first + replicas)]
