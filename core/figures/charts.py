@@ -22,6 +22,9 @@ from babel.numbers import format_percent
 PICK = "pick"
 MUTED = "#9ca3af"
 LABEL_LIMIT = 260
+# On a phone (a box under 480 px, `narrow`) the answers' labels are cut shorter, with an ellipsis, so
+# that the bars keep most of the width (the full label is in the tooltip and the table under the chart).
+PHONE_LABEL_LIMIT = 120
 # Up to this many groups a breakdown is drawn as grouped bars, above as small multiples.
 GROUPED_MAX = 3
 
@@ -44,6 +47,16 @@ def narrow(phone: float, wide: float) -> dict:
     """A chart setting that depends on the width of the chart's box, read by Vega in the browser
     (the server does not know the screen): `phone` under 480 px, `wide` above."""
     return {"expr": f"containerSize()[0] > 0 && containerSize()[0] < 480 ? {phone} : {wide}"}
+
+
+def answer_axis(wide: float = LABEL_LIMIT) -> alt.Axis:
+    """The axis of the answers' labels (a bar chart's y): `wide` px of label on a desktop, fewer on a phone."""
+    return alt.Axis(labelLimit=narrow(PHONE_LABEL_LIMIT, wide))
+
+
+# An axis title no wider than the plot (Vega's `width` signal: the plot's width in the browser). A
+# phone's plot is narrower than the title: it ran past the screen inside the chart's box.
+PLOT_TITLE_LIMIT = {"expr": "width"}
 
 
 def inline(data: pd.DataFrame) -> alt.InlineData:
@@ -71,7 +84,9 @@ def _highlight(pick):
 
 
 def _share_axis(title: str | None) -> alt.X:
-    return alt.X("share:Q", title=title, axis=alt.Axis(format=".0%", grid=True, tickCount=5),
+    # Three ticks on a phone: five of them ("0%" to "100%") overlapped in a plot of 200 px.
+    return alt.X("share:Q", title=title, axis=alt.Axis(format=".0%", grid=True, tickCount=narrow(3, 5),
+                                                       titleLimit=PLOT_TITLE_LIMIT),
                  scale=alt.Scale(domainMin=0))
 
 
@@ -86,7 +101,7 @@ def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = N
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
     base = alt.Chart(inline(data)).encode(
-        y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+        y=alt.Y("option:N", sort=None, title=None, axis=answer_axis()),
     )
     bars = base.mark_bar(color="#1f77b4").encode(
         x=_share_axis(x_title).scale(domain=[0, top]), opacity=_highlight(pick), tooltip=tooltip or [])
@@ -98,18 +113,24 @@ def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = N
     return (bars + labels).properties(height=alt.Step(22))
 
 
+def _groups_legend() -> alt.Legend:
+    """The legend of a few groups above the chart: in a row on a desktop (Vega's default, 0 columns), one
+    under the other on a phone, where a row of long group labels ran off the screen."""
+    return alt.Legend(orient="top", columns=narrow(1, 0), labelLimit=narrow(300, LABEL_LIMIT), titleLimit=narrow(300, 500))
+
+
 def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, group_order: list[str],
                        select: list[str] | None = None, tooltip: list | None = None) -> alt.LayerChart:
     """Bars of shares per answer, one bar per group side by side (a few groups)."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
     base = alt.Chart(inline(data)).encode(
-        y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+        y=alt.Y("option:N", sort=None, title=None, axis=answer_axis()),
         yOffset=alt.YOffset("group:N", sort=group_order),
     )
     bars = base.mark_bar().encode(
         x=_share_axis(x_title).scale(domain=[0, top]),
-        color=alt.Color("group:N", sort=group_order, title=group_title, legend=alt.Legend(orient="top")),
+        color=alt.Color("group:N", sort=group_order, title=group_title, legend=_groups_legend()),
         opacity=_highlight(pick), tooltip=tooltip or [])
     if pick is not None:
         bars = bars.add_params(pick)
@@ -143,8 +164,9 @@ def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order
     return alt.Chart(inline(data)).mark_line(point=True).encode(
         x=alt.X("group:O", sort=quarter_order, title=x_title, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("share:Q", title=y_title, axis=alt.Axis(format=".0%")),
-        color=alt.Color("option:N", sort=None, title=None, legend=alt.Legend(orient="bottom", columns=2,
-                                                                          labelLimit=LABEL_LIMIT)),
+        # The legend under the chart, in two columns on a desktop and one on a phone (two of 260 px ran off).
+        color=alt.Color("option:N", sort=None, title=None, legend=alt.Legend(orient="bottom", columns=narrow(1, 2),
+                                                                          labelLimit=narrow(300, LABEL_LIMIT))),
         tooltip=tooltip or [],
     ).properties(height=320)
 
@@ -197,10 +219,11 @@ def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
     """Per group, the middle half of the answers (first to third quartile) as a bar and the median as
     a tick, labelled; groups whose figures are withheld say why in `text`."""
     pick = _pick(select) if select else None
-    base = alt.Chart(inline(data)).encode(y=alt.Y("group:N", sort=group_order, title=None,
-                                          axis=alt.Axis(labelLimit=LABEL_LIMIT)))
+    base = alt.Chart(inline(data)).encode(y=alt.Y("group:N", sort=group_order, title=None, axis=answer_axis()))
     band = base.mark_bar(color="#9ecae1", height=14).encode(
-        x=alt.X("p25:Q", title=x_title, axis=alt.Axis(format=",d")), x2="p75:Q",
+        x=alt.X("p25:Q", title=x_title, axis=alt.Axis(format=",d", tickCount=narrow(3, "ceil(width / 40)"),
+                                                     titleLimit=PLOT_TITLE_LIMIT)),
+        x2="p75:Q",
         opacity=_highlight(pick), tooltip=tooltip or [])
     if pick is not None:
         band = band.add_params(pick)
