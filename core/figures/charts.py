@@ -49,6 +49,12 @@ def narrow(phone: float, wide: float) -> dict:
     return {"expr": f"containerSize()[0] > 0 && containerSize()[0] < 480 ? {phone} : {wide}"}
 
 
+def narrow_window(phone: float | str, wide: float | str) -> dict:
+    """`narrow` for a chart whose box is as wide as the chart itself: small multiples (a facet cannot fill
+    its box, and Streamlit's box then takes the chart's width), decided by the window's width instead."""
+    return {"expr": f"windowSize()[0] > 0 && windowSize()[0] < 480 ? {phone} : {wide}"}
+
+
 def answer_axis(wide: float = LABEL_LIMIT) -> alt.Axis:
     """The axis of the answers' labels (a bar chart's y): `wide` px of label on a desktop, fewer on a phone."""
     return alt.Axis(labelLimit=narrow(PHONE_LABEL_LIMIT, wide))
@@ -139,12 +145,29 @@ def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, gr
     return (bars + labels).properties(height=alt.Step(13))
 
 
+# Small multiples: each panel PANEL px wide, PANEL_GAP apart, beside the answers' labels.
+PANEL, PANEL_GAP = 88, 8
+
+
 def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group_order: list[str],
                     select: list[str] | None = None, tooltip: list | None = None) -> alt.FacetChart:
-    """One small bar chart of shares per group, side by side, sharing the answers' axis."""
+    """One small bar chart of shares per group, side by side, sharing the answers' axis.
+
+    The panels wrap into rows where they do not fit the chart's box (a phone: two per row), decided in the
+    browser: Vega-Lite's `columns` is a number, not an expression, so each panel's row and column are
+    worked out from its place (`panel`) and the box's width (`containerSize()`), and the panels are
+    faceted by those, with the group's name written above each panel. On a desktop, all in one row."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
-    base = alt.Chart().encode(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=190)))
+    n = len(group_order)
+    data = data.assign(panel=[group_order.index(g) if g in group_order else n for g in data["group"]])
+    phone_labels = PHONE_LABEL_LIMIT - 10
+    label_limit = narrow_window(phone_labels, 190)
+    # Panels per row on a phone: as many as fit beside the labels in the page's column (the window less
+    # Streamlit's padding of 2 × 16 px), at least one; on a desktop all of them, in one row.
+    fit = f"floor((windowSize()[0] - 32 - {phone_labels + 20}) / {PANEL + PANEL_GAP})"
+    columns = narrow_window(f"clamp({fit}, 1, {n})", n)["expr"]
+    base = alt.Chart().encode(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=label_limit)))
     bars = base.mark_bar(color="#1f77b4").encode(
         x=alt.X("share:Q", title=None, axis=alt.Axis(format=".0%", tickCount=3), scale=alt.Scale(domain=[0, top])),
         opacity=_highlight(pick), tooltip=tooltip or [])
@@ -152,10 +175,19 @@ def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group
         bars = bars.add_params(pick)
     labels = base.mark_text(align="left", dx=2, fontSize=10).encode(
         x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151"))
-    layer = alt.layer(bars, labels, data=inline(data)).properties(width=88, height=alt.Step(20))
-    return layer.facet(column=alt.Column(field="group", type="nominal", sort=group_order, title=f"{group_title} · {x_title}",
-                                         header=alt.Header(labelLimit=92, labelFontWeight="bold")),
-                       spacing=8)
+    # The group's name above its panel (as the headers of a facet by group were).
+    names = alt.Chart().mark_text(baseline="bottom", dy=-6, fontSize=11, fontWeight="bold", limit=PANEL + 4,
+                                  color="#31333f").encode(
+        x=alt.value(PANEL / 2), y=alt.value(0), text="group:N").transform_aggregate(groupby=["group"])
+    layer = alt.layer(bars, labels, names).properties(width=PANEL, height=alt.Step(20))
+    hidden = alt.Header(labels=False, title=None)
+    return layer.facet(
+        row=alt.Row("frow:O", title=None, header=hidden),
+        column=alt.Column("fcol:O", title=f"{group_title} · {x_title}",
+                          header=alt.Header(labels=False, titleLimit=narrow_window(260, 0))),
+        data=inline(data), spacing={"row": 36, "column": PANEL_GAP},
+    ).transform_calculate(fcols=columns).transform_calculate(
+        frow="floor(datum.panel / datum.fcols)", fcol="datum.panel % datum.fcols")
 
 
 def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order: list[str],
