@@ -17,9 +17,11 @@ pytestmark = pytest.mark.e2e
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 # Every public page but the crosstab (its own test, below): the listed pages, and the core survey's theme
-# pages that hold each kind of chart (one function draws every theme page): the pyramid and the trend
-# (profiles), several answers (drivers), numbers with their intervals and quartiles (journey).
-PAGES = ("/", "/map", "/stories", "/about", "/profiles", "/drivers", "/journey")
+# pages that hold each kind of chart (one function draws every theme page): the pyramid, the trend and bars
+# of shares (profiles), several answers broken down by seven regions, as small multiples (drivers), numbers
+# with their intervals and quartiles (journey).
+THEMES = ("/profiles", "/drivers?by=region_of_interview", "/journey")
+PAGES = ("/", "/map", "/stories", "/about", *THEMES)
 
 # What scrolls sideways (the document, or Streamlit's main containers), and what runs off the screen.
 OVERFLOW_JS = """() => {
@@ -132,7 +134,7 @@ def test_no_public_page_scrolls_sideways_on_a_phone(portal, new_context):
     found = {}
     for path in PAGES:
         found[path] = overflow(portal, page, path)
-        if path in ("/profiles", "/drivers", "/journey"):  # theme pages: each kind of chart
+        if path in THEMES:
             found[path] += narrow_charts(page)
     found = {path: issues for path, issues in found.items() if issues}
     assert not found, "\n".join(f"{path}:\n  " + "\n  ".join(issues) for path, issues in found.items())
