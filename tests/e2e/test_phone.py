@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 # Every public page but the crosstab (its own test, below): the listed pages, and the core survey's theme
 # pages that hold each kind of chart (one function draws every theme page): the pyramid, the trend and bars
-# of shares (profiles), several answers broken down by seven regions, as small multiples (drivers), numbers
+# of shares (profiles), several answers broken down by region, as small multiples (drivers), numbers
 # with their intervals and quartiles (journey).
 THEMES = ("/profiles", "/drivers?by=region_of_interview", "/journey")
 PAGES = ("/", "/map", "/stories", "/about", *THEMES)

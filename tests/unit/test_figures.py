@@ -223,7 +223,7 @@ def test_a_few_groups_legend_in_a_column_on_a_phone_and_in_a_row_on_a_desktop():
 
 @functools.cache
 def _by_region() -> question.Figure:
-    return question.build(BOOK["drivers"], BOOK["region_of_interview"], PUBLIC)  # seven regions
+    return question.build(BOOK["drivers"], BOOK["region_of_interview"], PUBLIC)  # more regions than GROUPED_MAX
 
 
 @pytest.mark.parametrize("window, per_row", [(390, 2), (360, 2), (1366, None), (-1, None)])
