@@ -120,9 +120,9 @@ def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = N
 
 
 def _groups_legend() -> alt.Legend:
-    """The legend of a few groups above the chart: in a row on a desktop (Vega's default, 0 columns), one
-    under the other on a phone, where a row of long group labels ran off the screen."""
-    return alt.Legend(orient="top", columns=narrow(1, 0), labelLimit=narrow(300, LABEL_LIMIT), titleLimit=narrow(300, 500))
+    """The legend of the groups above a chart: in a row on a desktop (Vega's default, 0 columns), one under
+    the other on a phone, where a row of them ran off the screen."""
+    return alt.Legend(orient="top", columns=narrow(1, 0))  # Vega's label and title limits (160, 180 px) fit a phone
 
 
 def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, group_order: list[str],
@@ -190,6 +190,12 @@ def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group
         frow="floor(datum.panel / datum.fcols)", fcol="datum.panel % datum.fcols")
 
 
+# Fit the chart to its box's width only: Streamlit's theme fits both (autosize "fit"), and a chart with a
+# fixed height and a tall legend under it then had its plot squeezed to a few pixels (a phone's legend in
+# one column left none).
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
 def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order: list[str],
                 tooltip: list | None = None) -> alt.Chart:
     """Shares of each answer by quarter, a line per answer; withheld quarters leave a gap."""
@@ -198,9 +204,9 @@ def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order
         y=alt.Y("share:Q", title=y_title, axis=alt.Axis(format=".0%")),
         # The legend under the chart, in two columns on a desktop and one on a phone (two of 260 px ran off).
         color=alt.Color("option:N", sort=None, title=None, legend=alt.Legend(orient="bottom", columns=narrow(1, 2),
-                                                                          labelLimit=narrow(300, LABEL_LIMIT))),
+                                                                          labelLimit=narrow(230, LABEL_LIMIT))),
         tooltip=tooltip or [],
-    ).properties(height=320)
+    ).properties(height=320, autosize=FIT_WIDTH)
 
 
 def count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
@@ -221,9 +227,9 @@ def grouped_count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order
     return alt.Chart(inline(data)).mark_line(point=True).encode(
         x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")),
-        color=alt.Color("group:N", sort=group_order, title=group_title, legend=alt.Legend(orient="top")),
+        color=alt.Color("group:N", sort=group_order, title=group_title, legend=_groups_legend()),
         tooltip=tooltip or [],
-    ).properties(height=300)
+    ).properties(height=300, autosize=FIT_WIDTH)
 
 
 def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_order: list[str],
