@@ -290,6 +290,7 @@ def for_export(spec: dict, *, title: str, subtitle: list[str], width: int = 640)
     out = dict(spec)
     if "facet" not in out:  # small multiples keep the width of their panels
         out["width"] = width
+    out.pop("autosize", None)  # a box's width to fit (FIT_WIDTH): a file has none, its plot is `width` wide
     out["title"] = {"text": title, "subtitle": subtitle, "anchor": "start", "fontSize": 15, "subtitleFontSize": 11,
                     "subtitleColor": "#374151", "limit": width + 300, "subtitleLimit": width + 300,
                     "offset": 12}
