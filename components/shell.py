@@ -267,20 +267,38 @@ def menu(where, sections: dict[str, list]) -> None:
                     st.page_link(page)
 
 
-# Sets <html lang> to the chosen language, for screen readers' pronunciation and the browser's
-# translation offer: Streamlit leaves it "en". Runs in the page itself (components v2: no iframe).
-_DOCUMENT_LANGUAGE = st.components.v2.component(
-    "portal_document_language", html="",
-    js="export default function(c) { document.documentElement.lang = c.data.lang; }")
+# The only script the portal adds to the page, run in the page itself (components v2: no iframe):
+# - <html lang> is set to the chosen language, for screen readers' pronunciation and the browser's
+#   translation offer: Streamlit leaves it "en".
+# - On a phone, a tap on a link of the menu closes the sidebar, which otherwise stays open over the page
+#   just opened. Streamlit's own page menu does this (on a phone's user agent), but it is switched off
+#   (`menu`, below), and st.page_link has no such behaviour nor any setting for it. The sidebar is closed
+#   with Streamlit's own "Collapse sidebar" button, so that Streamlit keeps its state (and remembers it);
+#   "a phone" is a window narrower than Streamlit's breakpoint md (768 px), where Streamlit itself
+#   collapses the sidebar and draws it over the page.
+_DOCUMENT_JS = """
+const MENU_LINK = "[data-testid=stSidebar] [data-testid=stPageLink-NavLink]";
+export default function(c) {
+    document.documentElement.lang = c.data.lang;
+    const close = (event) => {
+        if (window.innerWidth >= 768 || !(event.target instanceof Element) || !event.target.closest(MENU_LINK)) return;
+        document.querySelector("[data-testid=stSidebarCollapseButton] button")?.click();
+    };
+    document.addEventListener("click", close);
+    return () => document.removeEventListener("click", close);
+}
+"""
+_DOCUMENT = st.components.v2.component("portal_document_language", html="", js=_DOCUMENT_JS)
 
 
 def document_meta(lang: str, page_title: str) -> None:
-    """The browser tab's title (the page's own, then the portal's name) and the document's language."""
+    """The browser tab's title (the page's own, then the portal's name), the document's language, and the
+    menu that closes after a tap on a phone (_DOCUMENT_JS)."""
     app_title = t("app.title", lang)
     title = app_title if page_title in ("", app_title) else f"{page_title} · {app_title}"
     st.set_page_config(page_title=title)
     with st.sidebar.container(key="document_meta", height=1, border=False):
-        _DOCUMENT_LANGUAGE(data={"lang": lang}, key="document_language", height=1)
+        _DOCUMENT(data={"lang": lang}, key="document_language", height=1)
 
 
 def _draw_nothing() -> None:

@@ -22,6 +22,9 @@ from babel.numbers import format_percent
 PICK = "pick"
 MUTED = "#9ca3af"
 LABEL_LIMIT = 260
+# On a phone (a box under 480 px, `narrow`) the answers' labels are cut shorter, with an ellipsis, so
+# that the bars keep most of the width (the full label is in the tooltip and the table under the chart).
+PHONE_LABEL_LIMIT = 120
 # Up to this many groups a breakdown is drawn as grouped bars, above as small multiples.
 GROUPED_MAX = 3
 
@@ -44,6 +47,22 @@ def narrow(phone: float, wide: float) -> dict:
     """A chart setting that depends on the width of the chart's box, read by Vega in the browser
     (the server does not know the screen): `phone` under 480 px, `wide` above."""
     return {"expr": f"containerSize()[0] > 0 && containerSize()[0] < 480 ? {phone} : {wide}"}
+
+
+def narrow_window(phone: float | str, wide: float | str) -> dict:
+    """`narrow` for a chart whose box is as wide as the chart itself: small multiples (a facet cannot fill
+    its box, and Streamlit's box then takes the chart's width), decided by the window's width instead."""
+    return {"expr": f"windowSize()[0] > 0 && windowSize()[0] < 480 ? {phone} : {wide}"}
+
+
+def answer_axis(wide: float = LABEL_LIMIT) -> alt.Axis:
+    """The axis of the answers' labels (a bar chart's y): `wide` px of label on a desktop, fewer on a phone."""
+    return alt.Axis(labelLimit=narrow(PHONE_LABEL_LIMIT, wide))
+
+
+# An axis title no wider than the plot (Vega's `width` signal: the plot's width in the browser). A
+# phone's plot is narrower than the title: it ran past the screen inside the chart's box.
+PLOT_TITLE_LIMIT = {"expr": "width"}
 
 
 def inline(data: pd.DataFrame) -> alt.InlineData:
@@ -71,7 +90,9 @@ def _highlight(pick):
 
 
 def _share_axis(title: str | None) -> alt.X:
-    return alt.X("share:Q", title=title, axis=alt.Axis(format=".0%", grid=True, tickCount=5),
+    # Three ticks on a phone: five of them ("0%" to "100%") overlapped in a plot of 200 px.
+    return alt.X("share:Q", title=title, axis=alt.Axis(format=".0%", grid=True, tickCount=narrow(3, 5),
+                                                       titleLimit=PLOT_TITLE_LIMIT),
                  scale=alt.Scale(domainMin=0))
 
 
@@ -86,7 +107,7 @@ def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = N
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
     base = alt.Chart(inline(data)).encode(
-        y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+        y=alt.Y("option:N", sort=None, title=None, axis=answer_axis()),
     )
     bars = base.mark_bar(color="#1f77b4").encode(
         x=_share_axis(x_title).scale(domain=[0, top]), opacity=_highlight(pick), tooltip=tooltip or [])
@@ -98,18 +119,24 @@ def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = N
     return (bars + labels).properties(height=alt.Step(22))
 
 
+def _groups_legend() -> alt.Legend:
+    """The legend of the groups above a chart: in a row on a desktop (Vega's default, 0 columns), one under
+    the other on a phone, where a row of them ran off the screen."""
+    return alt.Legend(orient="top", columns=narrow(1, 0))  # Vega's label and title limits (160, 180 px) fit a phone
+
+
 def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, group_order: list[str],
                        select: list[str] | None = None, tooltip: list | None = None) -> alt.LayerChart:
     """Bars of shares per answer, one bar per group side by side (a few groups)."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
     base = alt.Chart(inline(data)).encode(
-        y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+        y=alt.Y("option:N", sort=None, title=None, axis=answer_axis()),
         yOffset=alt.YOffset("group:N", sort=group_order),
     )
     bars = base.mark_bar().encode(
         x=_share_axis(x_title).scale(domain=[0, top]),
-        color=alt.Color("group:N", sort=group_order, title=group_title, legend=alt.Legend(orient="top")),
+        color=alt.Color("group:N", sort=group_order, title=group_title, legend=_groups_legend()),
         opacity=_highlight(pick), tooltip=tooltip or [])
     if pick is not None:
         bars = bars.add_params(pick)
@@ -118,12 +145,29 @@ def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, gr
     return (bars + labels).properties(height=alt.Step(13))
 
 
+# Small multiples: each panel PANEL px wide, PANEL_GAP apart, beside the answers' labels.
+PANEL, PANEL_GAP = 88, 8
+
+
 def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group_order: list[str],
                     select: list[str] | None = None, tooltip: list | None = None) -> alt.FacetChart:
-    """One small bar chart of shares per group, side by side, sharing the answers' axis."""
+    """One small bar chart of shares per group, side by side, sharing the answers' axis.
+
+    The panels wrap into rows where they do not fit the chart's box (a phone: two per row), decided in the
+    browser: Vega-Lite's `columns` is a number, not an expression, so each panel's row and column are
+    worked out from its place (`panel`) and the box's width (`containerSize()`), and the panels are
+    faceted by those, with the group's name written above each panel. On a desktop, all in one row."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
-    base = alt.Chart().encode(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=190)))
+    n = len(group_order)
+    data = data.assign(panel=[group_order.index(g) if g in group_order else n for g in data["group"]])
+    phone_labels = PHONE_LABEL_LIMIT - 10
+    label_limit = narrow_window(phone_labels, 190)
+    # Panels per row on a phone: as many as fit beside the labels in the page's column (the window less
+    # Streamlit's padding of 2 × 16 px), at least one; on a desktop all of them, in one row.
+    fit = f"floor((windowSize()[0] - 32 - {phone_labels + 20}) / {PANEL + PANEL_GAP})"
+    columns = narrow_window(f"clamp({fit}, 1, {n})", n)["expr"]
+    base = alt.Chart().encode(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=label_limit)))
     bars = base.mark_bar(color="#1f77b4").encode(
         x=alt.X("share:Q", title=None, axis=alt.Axis(format=".0%", tickCount=3), scale=alt.Scale(domain=[0, top])),
         opacity=_highlight(pick), tooltip=tooltip or [])
@@ -131,10 +175,25 @@ def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group
         bars = bars.add_params(pick)
     labels = base.mark_text(align="left", dx=2, fontSize=10).encode(
         x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151"))
-    layer = alt.layer(bars, labels, data=inline(data)).properties(width=88, height=alt.Step(20))
-    return layer.facet(column=alt.Column(field="group", type="nominal", sort=group_order, title=f"{group_title} · {x_title}",
-                                         header=alt.Header(labelLimit=92, labelFontWeight="bold")),
-                       spacing=8)
+    # The group's name above its panel (as the headers of a facet by group were).
+    names = alt.Chart().mark_text(baseline="bottom", dy=-6, fontSize=11, fontWeight="bold", limit=PANEL + 4,
+                                  color="#31333f").encode(
+        x=alt.value(PANEL / 2), y=alt.value(0), text="group:N").transform_aggregate(groupby=["group"])
+    layer = alt.layer(bars, labels, names).properties(width=PANEL, height=alt.Step(20))
+    hidden = alt.Header(labels=False, title=None)
+    return layer.facet(
+        row=alt.Row("frow:O", title=None, header=hidden),
+        column=alt.Column("fcol:O", title=f"{group_title} · {x_title}",
+                          header=alt.Header(labels=False, titleLimit=narrow_window(260, 0))),
+        data=inline(data), spacing={"row": 36, "column": PANEL_GAP},
+    ).transform_calculate(fcols=columns).transform_calculate(
+        frow="floor(datum.panel / datum.fcols)", fcol="datum.panel % datum.fcols")
+
+
+# Fit the chart to its box's width only: Streamlit's theme fits both (autosize "fit"), and a chart with a
+# fixed height and a tall legend under it then had its plot squeezed to a few pixels (a phone's legend in
+# one column left none).
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order: list[str],
@@ -143,10 +202,11 @@ def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order
     return alt.Chart(inline(data)).mark_line(point=True).encode(
         x=alt.X("group:O", sort=quarter_order, title=x_title, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("share:Q", title=y_title, axis=alt.Axis(format=".0%")),
-        color=alt.Color("option:N", sort=None, title=None, legend=alt.Legend(orient="bottom", columns=2,
-                                                                          labelLimit=LABEL_LIMIT)),
+        # The legend under the chart, in two columns on a desktop and one on a phone (two of 260 px ran off).
+        color=alt.Color("option:N", sort=None, title=None, legend=alt.Legend(orient="bottom", columns=narrow(1, 2),
+                                                                          labelLimit=narrow(230, LABEL_LIMIT))),
         tooltip=tooltip or [],
-    ).properties(height=320)
+    ).properties(height=320, autosize=FIT_WIDTH)
 
 
 def count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
@@ -167,9 +227,9 @@ def grouped_count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order
     return alt.Chart(inline(data)).mark_line(point=True).encode(
         x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")),
-        color=alt.Color("group:N", sort=group_order, title=group_title, legend=alt.Legend(orient="top")),
+        color=alt.Color("group:N", sort=group_order, title=group_title, legend=_groups_legend()),
         tooltip=tooltip or [],
-    ).properties(height=300)
+    ).properties(height=300, autosize=FIT_WIDTH)
 
 
 def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_order: list[str],
@@ -197,10 +257,11 @@ def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
     """Per group, the middle half of the answers (first to third quartile) as a bar and the median as
     a tick, labelled; groups whose figures are withheld say why in `text`."""
     pick = _pick(select) if select else None
-    base = alt.Chart(inline(data)).encode(y=alt.Y("group:N", sort=group_order, title=None,
-                                          axis=alt.Axis(labelLimit=LABEL_LIMIT)))
+    base = alt.Chart(inline(data)).encode(y=alt.Y("group:N", sort=group_order, title=None, axis=answer_axis()))
     band = base.mark_bar(color="#9ecae1", height=14).encode(
-        x=alt.X("p25:Q", title=x_title, axis=alt.Axis(format=",d")), x2="p75:Q",
+        x=alt.X("p25:Q", title=x_title, axis=alt.Axis(format=",d", tickCount=narrow(3, "ceil(width / 40)"),
+                                                     titleLimit=PLOT_TITLE_LIMIT)),
+        x2="p75:Q",
         opacity=_highlight(pick), tooltip=tooltip or [])
     if pick is not None:
         band = band.add_params(pick)
@@ -229,6 +290,7 @@ def for_export(spec: dict, *, title: str, subtitle: list[str], width: int = 640)
     out = dict(spec)
     if "facet" not in out:  # small multiples keep the width of their panels
         out["width"] = width
+    out.pop("autosize", None)  # a box's width to fit (FIT_WIDTH): a file has none, its plot is `width` wide
     out["title"] = {"text": title, "subtitle": subtitle, "anchor": "start", "fontSize": 15, "subtitleFontSize": 11,
                     "subtitleColor": "#374151", "limit": width + 300, "subtitleLimit": width + 300,
                     "offset": 12}

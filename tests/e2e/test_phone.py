@@ -17,9 +17,11 @@ pytestmark = pytest.mark.e2e
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 # Every public page but the crosstab (its own test, below): the listed pages, and the core survey's theme
-# pages that hold each kind of chart (one function draws every theme page): the pyramid and the trend
-# (profiles), several answers (drivers), numbers with their intervals and quartiles (journey).
-PAGES = ("/", "/map", "/stories", "/about", "/profiles", "/drivers", "/journey")
+# pages that hold each kind of chart (one function draws every theme page): the pyramid, the trend and bars
+# of shares (profiles), several answers broken down by region, as small multiples (drivers), numbers
+# with their intervals and quartiles (journey).
+THEMES = ("/profiles", "/drivers?by=region_of_interview", "/journey")
+PAGES = ("/", "/map", "/stories", "/about", *THEMES)
 
 # What scrolls sideways (the document, or Streamlit's main containers), and what runs off the screen.
 OVERFLOW_JS = """() => {
@@ -98,11 +100,52 @@ def overflow(portal, page: Page, path: str, quiet_ms: int = 500) -> list[str]:
     return page.wait_for_function(STABLE_OVERFLOW_JS, arg=quiet_ms, polling=100, timeout=30_000).json_value()
 
 
+# The theme pages' charts reflow (core/figures/charts.py `narrow`): every chart's plot (the frame of its
+# marks, without the labels: Vega's root group's background) at least MIN_PLOT px wide, and no chart drawn wider than its box (the element holding Vega's, which takes the width
+# of a chart that cannot fill it: small multiples), where it would run off the screen. Read once
+# every chart is drawn (an SVG or a canvas in each).
+MIN_PLOT = 150
+CHARTS_JS = """(minPlot) => {
+    const charts = [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stVegaLiteChart']")];
+    if (!charts.length || charts.some(c => !c.querySelector('svg, canvas'))) return false;
+    const width = path => { const m = /h(-?[0-9.]+)/.exec(path.getAttribute('d') || ''); return m ? +m[1] : 0; };
+    return charts.flatMap((c, i) => {
+        const name = `chart ${i + 1} (${c.getAttribute('aria-label') || c.closest('[data-testid=stVerticalBlock]')
+                                         ?.querySelector('h3')?.textContent || ''})`.slice(0, 90);
+        const drawn = c.querySelector('svg, canvas').getBoundingClientRect().width, box = c.parentElement.clientWidth;
+        const cells = c.querySelectorAll('.role-scope.cell > g > path.background');
+        const plots = [...(cells.length ? cells : c.querySelectorAll('.role-frame.root > g > path.background'))].map(width);
+        const found = [];
+        if (drawn > box + 1) found.push(`${name}: drawn ${Math.round(drawn)} px wide in a box of ${box}`);
+        // Small multiples' panels are small by design (88 px): theirs must fit the box, above.
+        if (!cells.length && (!plots.length || Math.min(...plots) < minPlot))
+            found.push(`${name}: its plot is ${plots.length ? Math.round(Math.min(...plots)) : '?'} px wide`);
+        return found;
+    });
+}"""
+
+
+def narrow_charts(page: Page) -> list[str]:
+    return page.wait_for_function(CHARTS_JS, arg=MIN_PLOT, polling=100, timeout=30_000).json_value()
+
+
 def test_no_public_page_scrolls_sideways_on_a_phone(portal, new_context):
     page = new_context(**PHONE).new_page()
-    found = {path: overflow(portal, page, path) for path in PAGES}
+    found = {}
+    for path in PAGES:
+        found[path] = overflow(portal, page, path)
+        if path in THEMES:
+            found[path] += narrow_charts(page)
     found = {path: issues for path, issues in found.items() if issues}
     assert not found, "\n".join(f"{path}:\n  " + "\n  ".join(issues) for path, issues in found.items())
+
+    # A tap on a link of the menu opens its page and closes the sidebar, which would otherwise cover it.
+    sidebar = portal.sidebar(page)
+    page.get_by_test_id("stExpandSidebarButton").tap()
+    expect(sidebar).to_have_attribute("data-collapsed", "false")
+    portal.nav_link(page, "About").tap()
+    expect(portal.title(page)).to_have_text("About and data dictionary")
+    expect(sidebar).to_have_attribute("data-collapsed", "true")
 
 
 def test_the_crosstab_does_not_scroll_sideways_on_a_phone(portal, new_context):

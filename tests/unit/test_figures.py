@@ -6,6 +6,9 @@ one, or a fixed result that stands for what the public tier returns in a rare ca
 
 from __future__ import annotations
 
+import functools
+import math
+
 import altair as alt
 import pandas as pd
 import pytest
@@ -67,7 +70,10 @@ def test_a_breakdown_by_a_few_groups_draws_grouped_bars_and_a_quarter_a_trend():
     grouped = question.build(BOOK["used_smuggler"], BOOK["gender"], PUBLIC)
     assert {r["group_code"] for r in spec_rows(grouped)} <= set(BOOK["gender"].codes) | {"_other"}
     trend = question.build(BOOK["used_smuggler"], BOOK["interview_quarter"], PUBLIC)
-    assert charts.finish(trend.chart, "en").to_dict()["mark"]["type"] == "line"
+    spec = charts.finish(trend.chart, "en").to_dict()
+    assert spec["mark"]["type"] == "line"
+    # Its plot keeps its height under its legend (the box's width only is fitted); a file has no box.
+    assert spec["autosize"]["type"] == "fit-x" and "autosize" not in charts.for_export(spec, title="t", subtitle=[])
 
 
 def test_a_breakdown_by_the_question_itself_is_no_breakdown():
@@ -184,3 +190,54 @@ def test_a_median_download_leaves_withheld_and_unanswered_cells_empty():
         body = table.iloc[:, 1:]
         assert body.isna().any().any()  # empty cells in the file
         assert all(isinstance(v, float) for v in body.stack().to_numpy())  # numbers only, no text
+
+
+# --- charts on a phone: decided in the browser by Vega expressions (charts.narrow) ---------------------------
+
+def browser(expr: str, width: float) -> float:
+    """What Vega makes of one of the charts' width expressions (`cond ? a : b`, at most one) for a box or
+    window `width` px wide (-1: an export, where there is no window)."""
+    env = {"w": width, "clamp": lambda v, lo, hi: max(lo, min(hi, v)), "floor": math.floor}
+
+    def py(s: str) -> str:
+        return s.replace("containerSize()[0]", "w").replace("windowSize()[0]", "w").replace("&&", "and")
+
+    if " ? " not in expr:
+        return eval(py(expr), env)
+    cond, rest = expr.split(" ? ", 1)
+    then, other = rest.rsplit(" : ", 1)
+    return eval(py(then) if eval(py(cond), env) else py(other), env)
+
+
+def test_share_bars_give_a_phone_shorter_labels_fewer_ticks_and_a_title_within_the_plot():
+    spec = charts.finish(question.build(BOOK["drivers"], None, PUBLIC).chart, "en").to_dict()
+    enc = spec["layer"][0]["encoding"]
+    labels, x_axis = enc["y"]["axis"]["labelLimit"]["expr"], enc["x"]["axis"]
+    assert browser(labels, 358) == charts.PHONE_LABEL_LIMIT < browser(labels, 1100) == charts.LABEL_LIMIT
+    assert browser(x_axis["tickCount"]["expr"], 358) == 3 and browser(x_axis["tickCount"]["expr"], 1100) == 5
+    assert x_axis["titleLimit"] == {"expr": "width"}  # Vega's plot width
+
+
+def test_a_few_groups_legend_in_a_column_on_a_phone_and_in_a_row_on_a_desktop():
+    spec = charts.finish(question.build(BOOK["used_smuggler"], BOOK["gender"], PUBLIC).chart, "en").to_dict()
+    legend = spec["layer"][0]["encoding"]["color"]["legend"]
+    assert browser(legend["columns"]["expr"], 358) == 1 and browser(legend["columns"]["expr"], 1100) == 0
+
+
+@functools.cache
+def _by_region() -> question.Figure:
+    return question.build(BOOK["drivers"], BOOK["region_of_interview"], PUBLIC)  # more regions than GROUPED_MAX
+
+
+@pytest.mark.parametrize("window, per_row", [(390, 2), (360, 2), (1366, None), (-1, None)])
+def test_small_multiples_wrap_on_a_phone_and_keep_one_row_on_a_desktop_and_in_exports(window, per_row):
+    figure = _by_region()
+    groups = {r["group"] for r in spec_rows(figure)}
+    spec = charts.for_export(charts.finish(figure.chart, "en").to_dict(), title="t", subtitle=[]) if window < 0 \
+        else charts.finish(figure.chart, "en").to_dict()
+    assert len(groups) > charts.GROUPED_MAX and spec["facet"]["row"]["field"] == "frow"
+    columns = next(t["calculate"] for t in spec["transform"] if t["as"] == "fcols")
+    assert browser(columns, window) == (per_row or len(groups))
+    if per_row:  # the labels and the panels of a row fit in the page's column (the window less 2 × 16 px)
+        labels = browser(spec["spec"]["layer"][0]["encoding"]["y"]["axis"]["labelLimit"]["expr"], window)
+        assert labels + 20 + per_row * (charts.PANEL + charts.PANEL_GAP) <= window - 32
