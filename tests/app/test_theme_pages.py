@@ -441,8 +441,14 @@ def test_the_theme_module_draws_nothing_when_run_directly():
 
 # --- languages ---------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("lang", ["en", "fr", "es"])
-@pytest.mark.parametrize("dataset", DATASETS)
+# Every language on the core survey's pages (the most themes and questions), and each other dataset in a
+# language other than English (in English, test_every_theme_page_of_every_dataset_in_every_role walks it):
+# every dataset's every kind of figure in every language is checked without a page, under strict i18n too
+# (tests/unit/test_figure_languages.py), every label of the codebooks in tests/unit/test_codebooks.py.
+LANGUAGE_WALKS = [("core", "en"), ("core", "fr"), ("core", "es"), ("covid", "fr"), ("returns", "es")]
+
+
+@pytest.mark.parametrize("dataset, lang", LANGUAGE_WALKS)
 def test_every_theme_page_in_every_language(dataset, lang):
     """Strict i18n (tests/app/conftest.py): a missing message or parameter fails the run. The admin
     sees every question; a breakdown by gender draws the grouped charts and quartile ranges too."""
