@@ -12,7 +12,8 @@ One shim, of AppTest's own making: AppTest forgets before every run that the rou
 `pages/` in Streamlit's old multipage mode instead of the router. A real server leaves that mode for
 good at its first st.navigation (a case the browser tests cover on a fresh server); here the flag is
 switched off after AppTest sets it, as on a server that has served one visit. The portal itself uses
-no private class of Streamlit.
+no private class of Streamlit. And one saving: AppTest scans the installed packages for Streamlit
+components for every new AppTest, where a server does it once; here it is done once per test process.
 """
 
 from __future__ import annotations
