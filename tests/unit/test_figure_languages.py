@@ -1,7 +1,7 @@
 """Every kind of figure of every dataset in every language, at core level (core/figures/question.py), under
 strict i18n (a missing message or parameter raises): what tests/app/test_theme_pages.py's walk of every
 theme page in every language found for the figures, without a page. That walk now draws a few datasets
-and languages (`LANGUAGE_WALKS` there); this checks every dataset in every language, as an administrator
+in French or Spanish (`LANGUAGE_WALKS` there); this checks every dataset in every language, as an administrator
 sees it (every question), with no breakdown and broken down by gender, as the walk does: one question of
 each type (the messages of a figure depend on its type and breakdown, its labels on the
 codebook, whose every label is checked in three languages by test_codebooks.py), and the pyramid."""
