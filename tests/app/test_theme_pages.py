@@ -97,7 +97,7 @@ def click(at: AppTest, key: str, picked: list[dict]) -> AppTest:
 # --- every theme page of every dataset, in every role ----------------------------------------------
 
 # The public and a researcher; an administrator's theme pages are a researcher's, and
-# test_every_theme_page_in_every_language walks them as an administrator in every language.
+# test_every_theme_page_in_every_language walks them as an administrator in French and Spanish.
 @pytest.mark.parametrize("role", [None, "researcher"])
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_every_theme_page_of_every_dataset_in_every_role(dataset, role):
