@@ -142,6 +142,18 @@ def _value(df: pd.DataFrame | None, where: dict[str, str]) -> float | None:
     return float(hit.iloc[0])
 
 
+def _cells(df: pd.DataFrame | None, names: Sequence[str]) -> dict[tuple[str, ...], float | None]:
+    """Every shown count of a public table by its cell's codes, as `_value` reads them one at a time (the
+    first row of a cell; None where withheld): for an attack that reads most cells of a table, where a
+    `_value` per cell scanned the whole table each time."""
+    if df is None:
+        return {}
+    cells: dict[tuple[str, ...], float | None] = {}
+    for *key, n in zip(*(df[k].astype(str) for k in names), df["count"]):
+        cells.setdefault(tuple(key), None if pd.isna(n) else float(n))
+    return cells
+
+
 def _codes(variable: str, tier: str = "researcher") -> list[str]:
     return query.categories(DATASET, variable, tier=tier)
 
@@ -492,11 +504,12 @@ def w_sum(budget: int, w_count: int = 60, engine_note: str = "") -> Result:
                 continue
             estimate, ok = 0.0, True
             terms = 0
+            wholes, parts_gw = _cells(by_w, [w]), _cells(by_gw, ["gender", w])
             for code in by_w[w].astype(str):
-                whole = _value(by_w, {w: code})
+                whole = wholes.get((code,))
                 if whole is None:  # "<10" for the whole answer: its part of the target is taken as none
                     continue
-                sib = [_value(by_gw, {"gender": g, w: code}) for g in siblings]
+                sib = [parts_gw.get((g, code)) for g in siblings]
                 if any(x is None for x in sib):
                     ok = False
                     break

@@ -12,11 +12,13 @@ One shim, of AppTest's own making: AppTest forgets before every run that the rou
 `pages/` in Streamlit's old multipage mode instead of the router. A real server leaves that mode for
 good at its first st.navigation (a case the browser tests cover on a fresh server); here the flag is
 switched off after AppTest sets it, as on a server that has served one visit. The portal itself uses
-no private class of Streamlit.
+no private class of Streamlit. And one saving: AppTest scans the installed packages for Streamlit
+components for every new AppTest, where a server does it once; here it is done once per test process.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,18 @@ PASSWORDS = {"alice": "Researcher-pass-2026!x", "root": "Admin-pass-2026-xyz!q",
 ROLES = {"alice": "researcher", "root": "admin", "bob": "researcher"}
 # who plays each role in the tests: None is the anonymous public
 ROLE_USERS = {None: None, "researcher": "alice", "admin": "root"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _components_scanned_once():
+    """A server looks for installed Streamlit components (every installed distribution's metadata) once, at
+    start-up; AppTest does it again for each new AppTest, which cost ~0.1 CPU-s each, a few hundred times
+    here. The installed packages do not change during a test run: the scan's answer is kept for the process."""
+    from streamlit.components.v2 import manifest_scanner
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests", functools.cache(manifest_scanner.scan_component_manifests))
+        yield
 
 
 @pytest.fixture(autouse=True)

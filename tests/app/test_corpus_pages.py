@@ -29,13 +29,13 @@ def built(tmp_path_factory):
     for name in settings.DATASETS:
         engine.dataset_path(directory, name).symlink_to(engine.dataset_path(settings.GENERATED_DIR, name))
     ids = {}
-    for name, form, export in corpus(tmp):
-        if name in SHOWN:
-            mapping = tmp / f"{name}.yaml"
-            mapping.write_text(propose(read_form(form), name), encoding="utf-8")
-            load.load(form, export, mapping, dataset=name, data_dir=directory, create=True)
-            frame = pd.read_parquet(next((directory / name / "versions").glob("v*/data.parquet")))
-            ids[name] = set(frame["respondent_id"])
+    for name, form, export in corpus(tmp, only=SHOWN):
+        mapping = tmp / f"{name}.yaml"
+        mapping.write_text(propose(read_form(form), name), encoding="utf-8")
+        load.load(form, export, mapping, dataset=name, data_dir=directory, create=True)
+        frame = pd.read_parquet(next((directory / name / "versions").glob("v*/data.parquet")))
+        ids[name] = set(frame["respondent_id"])
+    assert set(ids) == set(SHOWN)
     return directory, ids
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -168,21 +169,31 @@ def generated_export(form: Form, path: Path, n: int = 120, seed: int = 7, separa
     return path
 
 
-def corpus(tmp: Path) -> list[tuple[str, Path, Path]]:
+def corpus_name(stem: str) -> str:
+    return "c_" + "".join(ch if ch.isalnum() else "_" for ch in stem.lower())[:36]
+
+
+def corpus(tmp: Path, only: Collection[str] | None = None) -> list[tuple[str, Path, Path]]:
     """(dataset name, form, export) of every form of the corpus that pyxform accepts, each with an export
-    in one of Kobo's layouts (they take turns)."""
+    in one of Kobo's layouts (they take turns); `only`: just these datasets, each with the same form and
+    export as in the whole corpus (the others are not written)."""
     out = []
     layouts = [("csv", "/", False), ("csv", ".", True), ("xlsx", "/", True), ("csv", "/", True)]
     sources = [(p.stem, p, []) for p in PYXFORM if p.name not in PYXFORM_REFUSES]
     sources.append(("unhcr_mena", KOBOLOADER, []))
     for source in FORMPACK:
+        if only is not None and corpus_name(f"formpack_{source.stem}") not in only:
+            sources.append((f"formpack_{source.stem}", None, []))
+            continue
         form_path, submissions = formpack_form(source, tmp / "formpack")
         sources.append((f"formpack_{source.stem}", form_path, submissions))
     for i, (stem, form_path, submissions) in enumerate(sources):
+        name = corpus_name(stem)
+        if only is not None and name not in only:
+            continue  # its index still counts: the layouts and seeds of the others stay those of the whole corpus
         fmt, sep, split = layouts[i % len(layouts)]
         form = read_form(form_path)
         fmt = "xlsx" if form.repeats else fmt  # repeat groups are kept from an XLSX export (a CSV has none)
-        name = "c_" + "".join(ch if ch.isalnum() else "_" for ch in stem.lower())[:36]
         export = generated_export(form, tmp / "exports" / f"{name}.{fmt}", n=120, seed=i,
                                   separator=sep, split=split, submissions=submissions)
         out.append((name, form_path, export))
