@@ -50,7 +50,7 @@ def _made(version: str, name: str | None, by: str | None, view: View) -> Figure 
     except disclosure.TableRefused as e:
         return Refusal(e.rule, e.reason, str(e), dict(e.params))
     if figure.chart is not None:
-        figure.chart = charts.finish(figure.chart, view.lang).to_dict()
+        figure.chart = charts.spec(figure.chart, view.lang)
     return figure
 
 

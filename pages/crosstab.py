@@ -245,7 +245,7 @@ def _result(ctx, layout: Layout, measure: str, value: str | None, view: str) -> 
                         icon=":material/table_view:")
             st.dataframe(pivot_view.display_table(p, lang), hide_index=True, width="stretch")
         else:
-            spec = pivot_view.chart(p, view, lang).to_dict()
+            spec = pivot_view.chart(p, view, lang).to_dict(validate=False)  # validated in tests/unit/test_chart_specs.py
             st.vega_lite_chart(spec=present.chart_spec(spec), width="stretch", key="ct_chart")
     notes = [base_line, t("charts.filters", lang, filters=filters_line)]
     empty = pivot_view.empty_note(p, lang)
