@@ -10,29 +10,18 @@ import functools
 
 import pytest
 
-from core.data.codebook import CHARTED, questions
 from core.data.engine import load_codebook
 from core.figures import charts, pivot_view, question
 from core.pages import CROSSTAB_VIEWS
 from core.query import pivot
 from core.query.filters import FilterState
+from tests.unit.test_figure_languages import _one_of_each_type  # the pyramid, then a question of each type
 
 # Every function of charts.py that draws a chart.
 CHART_KINDS = {"share_bars", "grouped_share_bars", "small_multiples", "share_trend", "count_trend",
                "grouped_count_trend", "pyramid", "quartile_ranges", "histogram"}
 # No breakdown, a few groups (grouped bars), many groups (small multiples), quarters (trends).
 BREAKDOWNS = (None, "gender", "region_of_interview", question.PERIOD_VARIABLE)
-
-
-def _one_of_each_type(dataset: str) -> list:
-    book = load_codebook(dataset)
-    picked, types = [None], set()  # None: the pyramid
-    for theme in book.themes:
-        for var in questions(book, theme.id, "researcher"):
-            if var.type in CHARTED and var.type not in types:
-                types.add(var.type)
-                picked.append(var)
-    return picked
 
 
 def test_every_kind_of_chart_is_valid_vega_lite(monkeypatch):
