@@ -119,13 +119,17 @@ def measure(browser, name: str, command: list[str], repeat: int, restarts: int, 
                 if "scripts.serve" in command and not warm_up_done(workdir / f"{name.replace(' ', '_')}-{n}.log"):
                     raise RuntimeError(f"{name}: no warm-up line in the server's log")
                 for page, (path, selector) in VISITS.items():
-                    figures[page] = statistics.median(visit(browser, url + path, selector) for _ in range(repeat))
-                    figures[f"{page}, cached"] = statistics.median(
-                        visit(browser, url + path, selector, keep=True) for _ in range(repeat))
+                    figures.update(new_and_returning(browser, page, url + path, selector, repeat))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     return {"server ready": statistics.median(ready), "first visit": statistics.median(first), **figures}
+
+
+def new_and_returning(browser, name: str, url: str, selector: str, repeat: int) -> dict[str, float]:
+    """The median of `repeat` visits to `url` by a new visitor (`name`) and by a returning one (`name, cached`)."""
+    return {name: statistics.median(visit(browser, url, selector) for _ in range(repeat)),
+            f"{name}, cached": statistics.median(visit(browser, url, selector, keep=True) for _ in range(repeat))}
 
 
 def measure_alone(browser, repeat: int, workdir: Path) -> dict[str, float]:
@@ -140,9 +144,7 @@ def measure_alone(browser, repeat: int, workdir: Path) -> dict[str, float]:
     try:
         for name, (path, selector) in ALONE.items():
             visit(browser, url + path, selector, keep=True)  # the server's first run of it, not timed
-            figures[name] = statistics.median(visit(browser, url + path, selector) for _ in range(repeat))
-            figures[f"{name}, cached"] = statistics.median(
-                visit(browser, url + path, selector, keep=True) for _ in range(repeat))
+            figures.update(new_and_returning(browser, name, url + path, selector, repeat))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
