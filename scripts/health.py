@@ -30,10 +30,72 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
         time.sleep(0.2)  # a starting process has no event to wait on
 
 
-# For Playwright's page.wait_for_function(SETTLED_JS, arg=[quiet_ms, id]): the app is connected and its script
-# has been idle for `quiet_ms`, counted from the first call with a new `id` (so that a rerun the last action is
-# about to cause is waited for, not missed).
-SETTLED_JS = """([quiet, id]) => {
+# An init script (Playwright's add_init_script) that counts, per document, what the page and its server say
+# about script runs on Streamlit's websocket (/_stcore/stream): each rerun the page asks for (a BackMsg with
+# `rerun_script`, field 11, sent at connection, after each widget change and by each page link), each run
+# the server starts (a ForwardMsg with `new_session`, field 4) and each it finishes (`script_finished`,
+# field 6: FINISHED_EARLY_FOR_RERUN, 2, is a run cut short by another). Only the top-level field numbers
+# of the protobuf messages are read (streamlit/proto/{Back,Forward}Msg.proto, Streamlit 1.67).
+# window.__runs: {seq, request, start, finish}: the sequence number of the last of each; requests: the
+# [seq, document.cookie] of each request (the login cookie's writer, an iframe, asks for its rerun after
+# writing it: see Portal.sign_in).
+RUNS_JS = """(() => {
+    if (window.__runs) return;
+    const runs = window.__runs = {seq: 0, request: 0, start: 0, finish: 0, requests: []};
+    const bytes = d => d instanceof ArrayBuffer ? new Uint8Array(d)
+        : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null;
+    const fields = b => {  // {field number: varint value, or true for any other wire type}
+        const out = {};
+        let i = 0;
+        const varint = () => { let v = 0, m = 1, c; do { c = b[i++]; v += (c & 127) * m; m *= 128; } while (c & 128); return v; };
+        while (i < b.length) {
+            const tag = varint(), type = tag % 8, number = Math.floor(tag / 8);
+            if (type === 0) out[number] = varint();
+            else if (type === 2) { const n = varint(); i += n; out[number] = true; }
+            else if (type === 1 || type === 5) { i += type === 1 ? 8 : 4; out[number] = true; }
+            else break;
+        }
+        return out;
+    };
+    const note = what => { runs.seq += 1; runs[what] = runs.seq; };
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+        constructor(...args) {
+            super(...args);
+            this.__stream = String(args[0]).includes('/_stcore/stream');
+            if (this.__stream) this.addEventListener('message', e => {
+                const b = bytes(e.data);
+                if (!b) return;
+                const f = fields(b);
+                if (4 in f) note('start');
+                if (6 in f && f[6] !== 2) note('finish');
+            });
+        }
+        send(data) {
+            const b = this.__stream && bytes(data);
+            if (b && 11 in fields(b)) { note('request'); runs.requests.push([runs.seq, document.cookie]); }
+            return super.send(data);
+        }
+    };
+})()"""
+
+# For page.wait_for_function(SETTLED_JS, arg=[since, cookie]) on a page with RUNS_JS: the app is connected, and
+# every rerun the page has asked for has been run to its end and drawn (a run started after the last request,
+# and finished after that start). With `since` (a window.__runs.seq read before an action) a request must also
+# have been made after it; with `cookie` ("name=value") also by a page holding that cookie.
+SETTLED_JS = """([since, cookie]) => {
+    const app = document.querySelector("[data-testid='stApp']"), runs = window.__runs;
+    if (!runs || !app || app.getAttribute('data-test-connection-state') !== 'CONNECTED'
+            || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    if (!(runs.request > 0 && runs.start > runs.request && runs.finish > runs.start)) return false;
+    return runs.requests.some(([seq, cookies]) => seq > (since || 0)
+        && (!cookie || cookies.split('; ').includes(cookie)));
+}"""
+
+# For page.wait_for_function(QUIET_JS, arg=[quiet_ms, id]): the app is connected and its script has been idle for
+# `quiet_ms`, counted from the first call with a new `id`. A wait on time, not on a state: only for the load
+# recorder (scripts/load/record.py), which must catch every message a step causes, however late.
+QUIET_JS = """([quiet, id]) => {
     const app = document.querySelector("[data-testid='stApp']");
     const now = performance.now();
     if (window.__settleId !== id) { window.__settleId = id; window.__busyAt = now; }

@@ -21,11 +21,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts.health import SETTLED_JS
+from scripts.health import QUIET_JS
 from scripts.load.protocol import FIXTURES, Answer, Fixture, Interaction
 from scripts.load.server import Server, base_tree, remove_worktree, worktree
 
-# Settled as tests/e2e/conftest.py's Portal.settle waits for it (scripts/health.py).
+# Quiet (scripts/health.py QUIET_JS): a step lasts until the server has sent nothing for 800 ms, so that the
+# recording holds every message the step causes, even a late one (a component reporting its value).
 _ids = itertools.count()
 
 
@@ -67,7 +68,7 @@ def visit(base: str, recorder: Recorder) -> None:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="en-GB")
         page.on("websocket", lambda ws: (ws.on("framesent", recorder.sent), ws.on("framereceived", recorder.received)))
-        settle = lambda: page.wait_for_function(SETTLED_JS, arg=[800, next(_ids)], timeout=60_000, polling=50)  # noqa: E731
+        settle = lambda: page.wait_for_function(QUIET_JS, arg=[800, next(_ids)], timeout=60_000, polling=50)  # noqa: E731
         sidebar, main = page.get_by_test_id("stSidebar"), page.get_by_test_id("stMain")
         title = main.locator("[data-testid='stElementContainer']:not([data-stale='true'])").get_by_role("heading", level=1)
         pill = lambda where, name: where.get_by_role("button", name=name, exact=True).or_(  # noqa: E731

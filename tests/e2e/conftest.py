@@ -16,11 +16,13 @@ software compositing; the browser tests cost about 16 % less processor time with
 files run in turn with each), else /usr/bin/chromium, then on PATH. Without any the e2e tests are skipped,
 unless PORTAL_REQUIRE_E2E=1 (CI) is set: then they fail and say why.
 
-Waiting: Streamlit runs the script after every interaction, and the sign-in's cookie manager (an
-iframe) causes one more rerun shortly after a page that uses it has loaded. `Portal.settle` waits
-until the script has been idle for a while *counted from the call*, so that it cannot return before
-the rerun caused by the action just taken has even started. Assertions then use `expect()` with its
-own polling.
+Waiting, on what the page shows, never on time: Streamlit runs the script after every interaction.
+`Portal.settle` waits until every rerun the page has asked for has run to its end and been drawn: each
+profile counts, per page, the reruns it asks for and the runs its server starts and finishes, from the
+messages on Streamlit's websocket (scripts/health.py RUNS_JS and SETTLED_JS). A widget change, a page link
+and a page load ask at once, so a settle after the action cannot miss its rerun. The sign-in's cookie
+manager (an iframe) asks for one more after it has written the cookie: `sign_in` waits for a rerun asked
+for by a page holding the new cookie. Assertions then use `expect()` with its own polling.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from scripts.health import SETTLED_JS, wait_healthy
+from scripts.health import RUNS_JS, SETTLED_JS, wait_healthy
 
 E2E_DIR = Path(__file__).resolve().parent
 ROOT = E2E_DIR.parents[1]
@@ -176,6 +178,7 @@ class WarmProfiles:
             return idle.pop()
         context = self.browser_type.launch_persistent_context(
             self.root / f"profile-{next(self._ids)}", **self.launch_args, **{**self.context_args, **options})
+        context.add_init_script(RUNS_JS)  # what Portal.settle waits on
         # A blank tab that stays: a profile whose last tab closes may end its browser.
         self.keepers[context] = context.pages[0] if context.pages else context.new_page()
         self.keys[context] = key
@@ -365,7 +368,22 @@ class Server:
 
 # -- the helpers tests use -----------------------------------------------------------------------
 
-_settle_ids = itertools.count()
+# The page has drawn what a check of its markup or layout must see (axe, the phone's overflow): its title, no element left from the last run, every chart
+# (Vega-Lite, deck.gl) and the field picker (a components-v2 element, drawn by its own script).
+DRAWN_JS = """() => {
+    const main = document.querySelector("[data-testid='stMain']");
+    if (!main || !main.querySelector('h1') || document.querySelector("[data-stale='true']")) return false;
+    for (const c of main.querySelectorAll("[data-testid='stVegaLiteChart']"))
+        if (!c.querySelector('svg, canvas')) return false;
+    for (const c of main.querySelectorAll("[data-testid='stDeckGlJsonChart']"))
+        if (!c.querySelector('canvas')) return false;
+    for (const c of main.querySelectorAll("[data-testid='stBidiComponentIsolated']")) {
+        const picker = c.shadowRoot && c.shadowRoot.querySelector('.picker');
+        if (picker && !picker.querySelector('li.field')) return false;
+    }
+    return true;
+}"""
+
 # The sign-in form's submission has been handled: its password field is empty again, or gone.
 _SUBMITTED_JS = """() => {
     const input = document.querySelector("[data-testid='stSidebar'] input[type='password']");
@@ -392,10 +410,24 @@ class Portal:
     # waiting
 
     @staticmethod
-    def settle(page: Page, quiet_ms: int = 700, timeout_ms: int = 30_000) -> None:
-        """Wait until the app is connected and its script has been idle for `quiet_ms`, counted from
-        now (so a rerun that the last action is about to cause is waited for, not missed)."""
-        page.wait_for_function(SETTLED_JS, arg=[quiet_ms, next(_settle_ids)], timeout=timeout_ms, polling=50)
+    def settle(page: Page, since: int | None = None, cookie: str | None = None, timeout_ms: int = 30_000) -> None:
+        """Wait until every rerun the page has asked for so far has run to its end and been drawn
+        (scripts/health.py SETTLED_JS, on what the page's context counts with RUNS_JS): a widget change, a
+        page link or a page load asks at once, so after the action that caused it. With `since` (from
+        `runs`, read before an action) the page must also have asked for one after it; with `cookie` (a
+        "name=value" pair), while holding that cookie."""
+        try:
+            page.wait_for_function(SETTLED_JS, arg=[since, cookie], timeout=timeout_ms, polling=50)
+        except PlaywrightTimeoutError:
+            if not page.evaluate("() => !!window.__runs"):
+                raise AssertionError("the page counts no script runs: its context needs "
+                                     "add_init_script(scripts.health.RUNS_JS)") from None
+            raise
+
+    @staticmethod
+    def runs(page: Page) -> int:
+        """The page's count of run events so far (a mark for `settle(since=...)`)."""
+        return page.evaluate("() => window.__runs.seq")
 
     @staticmethod
     def wait_for_url(page: Page, pattern: str, present: bool = True, timeout_ms: int = 20_000) -> str:
@@ -482,7 +514,7 @@ class Portal:
     def account(self, username: str) -> Account:
         return next(a for a in self.accounts if a.username == username)
 
-    def submit_sign_in(self, page: Page, username: str, password: str, quiet_ms: int = 700) -> None:
+    def submit_sign_in(self, page: Page, username: str, password: str) -> None:
         """Fill and submit the sign-in form; returns once the submission's rerun has drawn: the form's
         callback empties the password field, or the form is gone (signed in)."""
         sb = self.sidebar(page)
@@ -490,16 +522,20 @@ class Portal:
         sb.get_by_role("textbox", name="Password").fill(password)
         sb.get_by_role("button", name="Sign in", exact=True).click()
         page.wait_for_function(_SUBMITTED_JS, polling=50, timeout=30_000)
-        self.settle(page, quiet_ms=quiet_ms)
+        self.settle(page)
 
     def sign_in(self, page: Page, account: Account, *, cookie: bool = True) -> dict | None:
         """Sign in through the form; returns the login cookie (unless `cookie` is False). Waiting for
         the cookie matters: the cookie manager (an iframe) writes it some time after the page says
-        "Signed in as", and a reload or a new tab before that is not signed in."""
+        "Signed in as", and a reload or a new tab before that is not signed in. The cookie manager asks for
+        a rerun of its own once it has written the cookie: that rerun is waited for too."""
+        since = self.runs(page)
         self.submit_sign_in(page, account.username, account.password)
         expect(self.sidebar(page).get_by_text(f"Signed in as {account.name}")).to_be_visible()
-        found = self.wait_for_login_cookie(page) if cookie else None
-        self.settle(page)  # the cookie manager's own rerun
+        if not cookie:
+            return None
+        found = self.wait_for_login_cookie(page)
+        self.settle(page, since=since, cookie=f"{found['name']}={found['value']}")
         return found
 
     @staticmethod

@@ -26,7 +26,7 @@ import yaml
 from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import CAROL, ROOT_ADMIN
+from tests.e2e.conftest import CAROL, DRAWN_JS, ROOT_ADMIN
 
 pytestmark = pytest.mark.e2e
 
@@ -37,22 +37,6 @@ MENU = ".st-key-menu"  # the router's menu (app.py, components/shell.py menu)
 FIXED_PAGES = ("", "map", "crosstab", "stories", "releases", "about")  # core/pages.py; the theme pages come from the codebook
 PUBLIC_PAGES = {*FIXED_PAGES, "profiles", "drivers", "journey", "smuggling", "protection", "information",
                 "destinations", "needs"}
-
-# The page has drawn what axe must see: its title, no element left from the last run, every chart
-# (Vega-Lite, deck.gl) and the field picker (a components-v2 element, drawn by its own script).
-DRAWN_JS = """() => {
-    const main = document.querySelector("[data-testid='stMain']");
-    if (!main || !main.querySelector('h1') || document.querySelector("[data-stale='true']")) return false;
-    for (const c of main.querySelectorAll("[data-testid='stVegaLiteChart']"))
-        if (!c.querySelector('svg, canvas')) return false;
-    for (const c of main.querySelectorAll("[data-testid='stDeckGlJsonChart']"))
-        if (!c.querySelector('canvas')) return false;
-    for (const c of main.querySelectorAll("[data-testid='stBidiComponentIsolated']")) {
-        const picker = c.shadowRoot && c.shadowRoot.querySelector('.picker');
-        if (picker && !picker.querySelector('li.field')) return false;
-    }
-    return true;
-}"""
 
 # Runs axe (injected beforehand) and says, per failing node, whether an allow-list entry covers it;
 # elementRef gives the node itself, so the allow-list's selector is matched by the browser.
@@ -101,7 +85,7 @@ def go(portal, page: Page, href: str) -> None:
     """Open a page by its menu link (same session), and wait until it has drawn."""
     page.locator(f"{MENU} a[href='{href}']").click()
     portal.wait_for_url(page, rf"^https?://[^/]+/{re.escape(href)}(\?|#|$)")
-    portal.settle(page, quiet_ms=400)
+    portal.settle(page)
     page.wait_for_function(DRAWN_JS, polling=100, timeout=30_000)
 
 

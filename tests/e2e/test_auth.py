@@ -92,7 +92,7 @@ def test_wrong_passwords_are_throttled(portal, page: Page):
 
     # The first five wrong passwords are checked, and refused as such.
     for attempt in range(1, 6):
-        portal.submit_sign_in(page, bob.username, f"Wrong-guess-{attempt}-Zq8!", quiet_ms=150)
+        portal.submit_sign_in(page, bob.username, f"Wrong-guess-{attempt}-Zq8!")
         expect(wrong, f"attempt {attempt}").to_be_visible()
         expect(throttled, f"attempt {attempt}").to_have_count(0)
         expect(signed_in_as(portal, page)).to_have_count(0)
@@ -101,7 +101,7 @@ def test_wrong_passwords_are_throttled(portal, page: Page):
     # THROTTLE_FIRST_WAIT (conftest.py), not the default 2 s, so that a busy machine cannot let it pass
     # before the sixth attempt arrives. That the wait ends and the right password then works is checked
     # with a clock of the test's own (tests/unit/test_throttle.py, tests/app/test_pages.py).
-    portal.submit_sign_in(page, bob.username, bob.password, quiet_ms=150)
+    portal.submit_sign_in(page, bob.username, bob.password)
     expect(throttled).to_be_visible()
     expect(wrong).to_have_count(0)
     expect(signed_in_as(portal, page)).to_have_count(0)

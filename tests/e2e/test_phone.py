@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import CAROL
+from tests.e2e.conftest import CAROL, DRAWN_JS
 
 pytestmark = pytest.mark.e2e
 
@@ -82,22 +83,18 @@ OVERFLOW_JS = """() => {
 }"""
 
 
-# The findings once the layout has held still for `quiet` ms. A settled script is not yet a laid-out page: a
-# grid is first drawn narrow and then resized to its column (its toolbar was once caught at -44 to 68 px),
-# so one look can report a layout in progress. The same findings on every look for `quiet` ms are the page's.
-STABLE_OVERFLOW_JS = """(quiet) => {
-    const found = (""" + OVERFLOW_JS + """)();
-    const key = JSON.stringify(found), now = performance.now();
-    if (window.__overflowKey !== key) { window.__overflowKey = key; window.__overflowSince = now; return false; }
-    return now - window.__overflowSince >= quiet ? found : false;
-}"""
-
-
-def overflow(portal, page: Page, path: str, quiet_ms: int = 500) -> list[str]:
+def overflow(portal, page: Page, path: str, timeout_ms: int = 10_000) -> list[str]:
+    """What runs off the screen on `path`, once the page has drawn (DRAWN_JS) and its layout has no finding:
+    a grid is first drawn narrow and then resized to its column (its toolbar was once caught at -44 to 68
+    px), so a finding may be a layout in progress. Nothing after `timeout_ms`: the findings of that look."""
     portal.open(page, path)
     expect(portal.title(page)).to_be_visible()
-    page.evaluate("delete window.__overflowKey")
-    return page.wait_for_function(STABLE_OVERFLOW_JS, arg=quiet_ms, polling=100, timeout=30_000).json_value()
+    page.wait_for_function(DRAWN_JS, polling=100, timeout=30_000)
+    try:
+        page.wait_for_function(f"() => ({OVERFLOW_JS})().length === 0", polling=100, timeout=timeout_ms)
+        return []
+    except PlaywrightTimeoutError:
+        return page.evaluate(OVERFLOW_JS)
 
 
 # The theme pages' charts reflow (core/figures/charts.py `narrow`): every chart's plot (the frame of its
