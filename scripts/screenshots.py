@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.conftest import CAROL, ROOT_ADMIN, Portal, Server, _make_users, find_chromium
-    from tests.e2e.test_accessibility import DRAWN_JS  # the page has drawn its charts and picker
+    from scripts.health import RUNS_JS
+    from tests.e2e.conftest import CAROL, DRAWN_JS, ROOT_ADMIN, Portal, Server, _make_users, find_chromium
 
     chromium = find_chromium()
     if not chromium:
@@ -70,12 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-                anon = browser.new_context(viewport=DESKTOP)
+
+                def new_context(**options):
+                    context = browser.new_context(**options)
+                    context.add_init_script(RUNS_JS)  # what Portal.settle waits on
+                    return context
+
+                anon = new_context(viewport=DESKTOP)
                 page = portal.open(anon.new_page(), "/")
                 hrefs = page.eval_on_selector_all(".st-key-menu a", "links => links.map(a => a.getAttribute('href'))")
                 cookies = {}
                 for account in (CAROL, ROOT_ADMIN):
-                    signed = portal.open(browser.new_context(viewport=DESKTOP).new_page(), "/")
+                    signed = portal.open(new_context(viewport=DESKTOP).new_page(), "/")
                     cookies[account.role] = portal.sign_in(signed, account)
                 fixed = {"", *(spec.id for spec in PAGES)}  # overview is "" in the menu; the rest: theme pages
                 themes = [href for href in hrefs if href not in fixed][:args.themes]
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                     contexts = {}
                     for name, href, role in shots:
                         if role not in contexts:
-                            contexts[role] = browser.new_context(viewport=viewport, **extra)
+                            contexts[role] = new_context(viewport=viewport, **extra)
                             if role:
                                 contexts[role].add_cookies([cookies[role]])
                         start = time.monotonic()
@@ -94,13 +100,13 @@ def main(argv: list[str] | None = None) -> int:
                         page.wait_for_function(DRAWN_JS, polling=100, timeout=60_000)
                         path = full_page(page, args.out / f"{name}_{device}", args.png)
                         page.close()
-                        print(f"{path.relative_to(ROOT)}  {path.stat().st_size / 1024:.0f} KiB  "
+                        print(f"{path}  {path.stat().st_size / 1024:.0f} KiB  "
                               f"{time.monotonic() - start:.1f} s")
                 browser.close()
         finally:
             server.stop()
     total = sum(f.stat().st_size for f in args.out.iterdir() if f.suffix in (".png", ".jpg"))
-    print(f"{total / 1024 / 1024:.1f} MiB in {args.out.relative_to(ROOT)}")
+    print(f"{total / 1024 / 1024:.1f} MiB in {args.out}")
     return 0
 
 
