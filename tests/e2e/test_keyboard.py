@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from core.query import export
+from tests.e2e.conftest import DRAWN_JS
 from tests.e2e.test_public import query
 
 pytestmark = pytest.mark.e2e
@@ -71,6 +72,9 @@ def test_build_download_and_share_a_crosstab_with_the_keyboard_alone(portal, pag
     page.set_viewport_size({"width": 1366, "height": 768})
     portal.open(page, "/crosstab")
     expect(portal.title(page)).to_have_text("Crosstab builder")
+    # The skip link and the picker are components drawn by their own scripts, after the run has ended.
+    expect(page.locator("a.skip")).to_be_attached()
+    page.wait_for_function(DRAWN_JS, polling=100, timeout=30_000)
 
     # The skip link is in the Tab order before the controls, and shows when focused.
     press_until(page, lambda f: f["skip"], limit=60)
