@@ -173,13 +173,23 @@ def build_ptable(secret: bytes, rules: Settings) -> np.ndarray:
     return table
 
 
+@functools.lru_cache(maxsize=4)
+def _shared_ptable(secret: bytes, rules: Settings) -> np.ndarray:
+    """The table of a secret and settings, built once per process and read-only: every engine (one per
+    data directory, and a new one after each load or restore of a version) holds the same ~3 MB table
+    instead of building its own (~0.1 CPU-s)."""
+    table = build_ptable(secret, rules)
+    table.flags.writeable = False
+    return table
+
+
 class CellKeyPerturbation:
     """Perturbs counts from their cell keys; holds the table in memory, never returns it."""
 
     def __init__(self, secret: bytes | None = None, rules: Settings | None = None):
         self.settings = rules or settings()
         self._secret = secret if secret is not None else ckm_secret()
-        self._ptable = build_ptable(self._secret, self.settings)
+        self._ptable = _shared_ptable(self._secret, self.settings)
 
     def record_keys(self, respondent_ids: Sequence[str]) -> np.ndarray:
         return record_keys(respondent_ids, self._secret, self.settings.key_range)

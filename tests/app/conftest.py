@@ -12,13 +12,15 @@ One shim, of AppTest's own making: AppTest forgets before every run that the rou
 `pages/` in Streamlit's old multipage mode instead of the router. A real server leaves that mode for
 good at its first st.navigation (a case the browser tests cover on a fresh server); here the flag is
 switched off after AppTest sets it, as on a server that has served one visit. The portal itself uses
-no private class of Streamlit. And one saving: AppTest scans the installed packages for Streamlit
-components for every new AppTest, where a server does it once; here it is done once per test process.
+no private class of Streamlit. And two savings, of work a server does once and AppTest again and again:
+it scans the installed packages for Streamlit components for every new AppTest, and it compiles app.py
+(with Streamlit's "magic") for every run; here each is done once per test process.
 """
 
 from __future__ import annotations
 
 import functools
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,30 @@ def _components_scanned_once():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _script_compiled_once():
+    """A server compiles a script once and keeps its bytecode (ScriptCache); AppTest makes a new ScriptCache
+    for every run, so app.py was parsed, given Streamlit's magic and compiled again at each of the
+    thousands of runs here (~7 ms each). The bytecode is kept for the process, per file and its
+    modification time (a code object is immutable)."""
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
+    compiled = {}
+    original = ScriptCache.get_bytecode
+
+    def get_bytecode(self, script_path):
+        path = Path(script_path).resolve()
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        if key not in compiled:
+            compiled[key] = original(self, script_path)
+        return compiled[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ScriptCache, "get_bytecode", get_bytecode)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _router_after_first_visit(monkeypatch):
     original = PagesManager.__init__
@@ -63,12 +89,21 @@ def _router_after_first_visit(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
-@pytest.fixture(autouse=True)
-def users(tmp_path, monkeypatch) -> UserStore:
-    path = tmp_path / "users.yaml"
+@pytest.fixture(scope="session")
+def _users_file(tmp_path_factory) -> Path:
+    """The test users, written once per process (hashing and three synced writes); each test gets a copy."""
+    path = tmp_path_factory.mktemp("users") / "users.yaml"
     store = UserStore(path, bcrypt_cost=4)
     for name, password in PASSWORDS.items():
         store.add_user(name, password, role=ROLES[name], name=name.title())
+    return path
+
+
+@pytest.fixture(autouse=True)
+def users(_users_file, tmp_path, monkeypatch) -> UserStore:
+    path = tmp_path / "users.yaml"
+    shutil.copy2(_users_file, path)
+    store = UserStore(path, bcrypt_cost=4)
     monkeypatch.setenv("PORTAL_USERS_FILE", str(path))
     monkeypatch.setenv("PORTAL_AUDIT_DB", str(tmp_path / "audit.sqlite3"))  # each test's own audit log
     monkeypatch.setenv("PORTAL_TEST_BCRYPT_COST", "4")

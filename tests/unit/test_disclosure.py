@@ -54,6 +54,19 @@ def test_ptable_depends_on_the_secret(ptable):
     assert np.array_equal(ptable, build_ptable(SECRET, S)), "same secret, same table"
 
 
+def test_perturbations_of_one_secret_share_a_read_only_table_and_another_secret_has_its_own(ptable):
+    # Engines share the table of their secret (built once per process); none can change it for the others.
+    one, two = CellKeyPerturbation(SECRET, S), CellKeyPerturbation(SECRET, S)
+    assert one._ptable is two._ptable and np.array_equal(one._ptable, ptable)
+    with pytest.raises(ValueError):
+        one._ptable[5, 7] = 0
+    other = CellKeyPerturbation(b"another-secret-that-is-long-enough-987654321", S)
+    assert not np.array_equal(other._ptable, ptable)
+    counts, keys = np.full(S.key_range, 60), np.arange(S.key_range)
+    assert np.array_equal(one.perturb(counts, keys), 60 + ptable[60])
+    assert not np.array_equal(other.perturb(counts, keys), one.perturb(counts, keys))
+
+
 def test_record_keys_are_stable_keyed_and_in_range():
     ids = [f"CORE-{i:07d}" for i in range(5000)]
     keys = disclosure.record_keys(ids, SECRET, S.key_range)
