@@ -21,7 +21,7 @@ from components.shell import context
 from core.data.codebook import OTHER, quarter_label
 from core.data.engine import load_codebook
 from core.disclosure import TableRefused
-from core.figures.charts import narrow, one_cell
+from core.figures.charts import channels, narrow, one_cell
 from core.figures.text import count_text
 from core.i18n import t
 
@@ -55,13 +55,13 @@ def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str, place: str = "
     data = _coverage_data(table, lang, dataset, place)
     dark = float(data["count"].max() or 0) * 0.6  # white text on the darkest cells
     title_count = t("overview.respondents", lang)
-    base = alt.Chart(data).encode(
+    base = alt.Chart(data).encode(**channels(
         x=alt.X("year:O", title=codebook["interview_year"].label(lang), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("region:N", title=None, sort=[region.choice_label(c, lang) for c in (region.codes or
                                                                                   list(table[place].unique()))],
                 axis=alt.Axis(labelLimit=narrow(90, 300))),
-    )
-    cells = base.mark_rect(stroke="white").encode(
+    ))
+    cells = base.mark_rect(stroke="white").encode(**channels(
         # "d": no thousands separator rather than Vega's English one in every language; the legend under
         # the cells, where it takes no width from them on a phone
         color=alt.Color("count:Q", title=title_count, scale=alt.Scale(scheme="blues"),
@@ -69,12 +69,12 @@ def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str, place: str = "
         tooltip=[alt.Tooltip("region:N", title=region.label(lang)),
                  alt.Tooltip("year:O", title=codebook["interview_year"].label(lang)),
                  alt.Tooltip("text:N", title=title_count)],
-    )
+    ))
     # On a phone the cells are too narrow for their numbers: none is written (the table below has them).
-    labels = base.mark_text(fontSize=narrow(0, 11)).encode(
+    labels = base.mark_text(fontSize=narrow(0, 11)).encode(**channels(
         text="text:N",
         color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#1f2937")),
-    )
+    ))
     return (cells + labels).properties(height=alt.Step(34))
 
 

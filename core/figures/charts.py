@@ -6,7 +6,8 @@ category, never per respondent) and draws it as it is, its values written into t
 what a chart holds is what Streamlit sends to the browser. Rows carry the category codes beside their labels (`code`, `group_code`), so that a click
 can set a filter, and a `text` column with the figure as the page writes it ("34%", "<10"), so that a
 withheld value is labelled as such, never drawn as a zero. Numbers on the axes follow the language
-(`locale`).
+(`locale`). Every `encode` takes its arguments through `channels`, which spares Altair guessing each
+channel's class (half of the cost of making a chart).
 """
 
 from __future__ import annotations
@@ -49,6 +50,27 @@ def spec(chart, lang: str) -> dict:
     (a dozen charts on a cold theme page). tests/unit/test_chart_specs.py validates every kind of chart the
     portal draws, so a spec that breaks the schema fails there, not in a visitor's browser."""
     return finish(chart, lang).to_dict(validate=False)
+
+
+def channel(encoding: str, value):
+    """One argument of `encode` as Altair's channel object: a shorthand ("text:N") as the channel's field
+    (alt.Text), a dict of alt.value or alt.condition as its value (alt.TextValue) or field with a condition,
+    as `encode` itself would. `encode` finds that class by trying Vega-Lite's schema definitions one
+    after another against the dict (Altair's `from_dict`): 3 to 6 ms for each condition or shorthand, half
+    of making a bar chart; the class is known here. Objects and lists of them are kept as they are."""
+    if isinstance(value, str):
+        value = {"shorthand": value}
+    elif isinstance(value, list):
+        return [channel(encoding, v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    name = encoding[0].upper() + encoding[1:]
+    return getattr(alt, f"{name}Value" if "value" in value else name)(**value)
+
+
+def channels(**encodings) -> dict:
+    """The arguments of a chart's `encode`, each made its channel object (`channel`)."""
+    return {encoding: channel(encoding, value) for encoding, value in encodings.items()}
 
 
 def narrow(phone: float, wide: float) -> dict:
@@ -114,16 +136,16 @@ def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = N
     """Horizontal bars of shares, one per answer (data order), labelled with `text`."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
-    base = alt.Chart(inline(data)).encode(
+    base = alt.Chart(inline(data)).encode(**channels(
         y=alt.Y("option:N", sort=None, title=None, axis=answer_axis()),
-    )
-    bars = base.mark_bar(color="#1f77b4").encode(
-        x=_share_axis(x_title).scale(domain=[0, top]), opacity=_highlight(pick), tooltip=tooltip or [])
+    ))
+    bars = base.mark_bar(color="#1f77b4").encode(**channels(
+        x=_share_axis(x_title).scale(domain=[0, top]), opacity=_highlight(pick), tooltip=tooltip or []))
     if pick is not None:
         bars = bars.add_params(pick)
-    labels = base.mark_text(align="left", dx=3, fontSize=11).encode(
+    labels = base.mark_text(align="left", dx=3, fontSize=11).encode(**channels(
         x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N",
-        color=alt.condition(alt.datum.share == None, alt.value(MUTED), alt.value("#1f2937")))  # noqa: E711
+        color=alt.condition(alt.datum.share == None, alt.value(MUTED), alt.value("#1f2937"))))  # noqa: E711
     return (bars + labels).properties(height=alt.Step(22))
 
 
@@ -138,18 +160,18 @@ def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, gr
     """Bars of shares per answer, one bar per group side by side (a few groups)."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
-    base = alt.Chart(inline(data)).encode(
+    base = alt.Chart(inline(data)).encode(**channels(
         y=alt.Y("option:N", sort=None, title=None, axis=answer_axis()),
         yOffset=alt.YOffset("group:N", sort=group_order),
-    )
-    bars = base.mark_bar().encode(
+    ))
+    bars = base.mark_bar().encode(**channels(
         x=_share_axis(x_title).scale(domain=[0, top]),
         color=alt.Color("group:N", sort=group_order, title=group_title, legend=_groups_legend()),
-        opacity=_highlight(pick), tooltip=tooltip or [])
+        opacity=_highlight(pick), tooltip=tooltip or []))
     if pick is not None:
         bars = bars.add_params(pick)
-    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(
-        x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151"))
+    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(**channels(
+        x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151")))
     return (bars + labels).properties(height=alt.Step(13))
 
 
@@ -175,18 +197,18 @@ def small_multiples(data: pd.DataFrame, *, x_title: str, group_title: str, group
     # Streamlit's padding of 2 × 16 px), at least one; on a desktop all of them, in one row.
     fit = f"floor((windowSize()[0] - 32 - {phone_labels + 20}) / {PANEL + PANEL_GAP})"
     columns = narrow_window(f"clamp({fit}, 1, {n})", n)["expr"]
-    base = alt.Chart().encode(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=label_limit)))
-    bars = base.mark_bar(color="#1f77b4").encode(
+    base = alt.Chart().encode(**channels(y=alt.Y("option:N", sort=None, title=None, axis=alt.Axis(labelLimit=label_limit))))
+    bars = base.mark_bar(color="#1f77b4").encode(**channels(
         x=alt.X("share:Q", title=None, axis=alt.Axis(format=".0%", tickCount=3), scale=alt.Scale(domain=[0, top])),
-        opacity=_highlight(pick), tooltip=tooltip or [])
+        opacity=_highlight(pick), tooltip=tooltip or []))
     if pick is not None:
         bars = bars.add_params(pick)
-    labels = base.mark_text(align="left", dx=2, fontSize=10).encode(
-        x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151"))
+    labels = base.mark_text(align="left", dx=2, fontSize=10).encode(**channels(
+        x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151")))
     # The group's name above its panel (as the headers of a facet by group were).
     names = alt.Chart().mark_text(baseline="bottom", dy=-6, fontSize=11, fontWeight="bold", limit=PANEL + 4,
-                                  color="#31333f").encode(
-        x=alt.value(PANEL / 2), y=alt.value(0), text="group:N").transform_aggregate(groupby=["group"])
+                                  color="#31333f").encode(**channels(
+        x=alt.value(PANEL / 2), y=alt.value(0), text="group:N")).transform_aggregate(groupby=["group"])
     layer = alt.layer(bars, labels, names).properties(width=PANEL, height=alt.Step(20))
     hidden = alt.Header(labels=False, title=None)
     return layer.facet(
@@ -207,37 +229,37 @@ FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order: list[str],
                 tooltip: list | None = None) -> alt.Chart:
     """Shares of each answer by quarter, a line per answer; withheld quarters leave a gap."""
-    return alt.Chart(inline(data)).mark_line(point=True).encode(
+    return alt.Chart(inline(data)).mark_line(point=True).encode(**channels(
         x=alt.X("group:O", sort=quarter_order, title=x_title, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("share:Q", title=y_title, axis=alt.Axis(format=".0%")),
         # The legend under the chart, in two columns on a desktop and one on a phone (two of 260 px ran off).
         color=alt.Color("option:N", sort=None, title=None, legend=alt.Legend(orient="bottom", columns=narrow(1, 2),
                                                                           labelLimit=narrow(230, LABEL_LIMIT))),
         tooltip=tooltip or [],
-    ).properties(height=320, autosize=FIT_WIDTH)
+    )).properties(height=320, autosize=FIT_WIDTH)
 
 
 def count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
                 tooltip: list | None = None) -> alt.Chart:
     """Respondents per period (quarters or years), bars labelled; withheld periods say "<10"."""
-    base = alt.Chart(inline(data)).encode(x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45)))
-    bars = base.mark_bar(color="#1f77b4").encode(
-        y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or [])
+    base = alt.Chart(inline(data)).encode(**channels(x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45))))
+    bars = base.mark_bar(color="#1f77b4").encode(**channels(
+        y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or []))
     # Too many bars for their numbers on a phone: none written there (the table has them).
-    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(0, 9), angle=0).encode(
-        y=alt.Y("pos:Q"), text="text:N", color=alt.value("#374151"))
+    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(0, 9), angle=0).encode(**channels(
+        y=alt.Y("pos:Q"), text="text:N", color=alt.value("#374151")))
     return (bars + labels).properties(height=260)
 
 
 def grouped_count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
                         group_title: str, group_order: list[str], tooltip: list | None = None) -> alt.Chart:
     """Respondents per period and group, a line per group."""
-    return alt.Chart(inline(data)).mark_line(point=True).encode(
+    return alt.Chart(inline(data)).mark_line(point=True).encode(**channels(
         x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")),
         color=alt.Color("group:N", sort=group_order, title=group_title, legend=_groups_legend()),
         tooltip=tooltip or [],
-    ).properties(height=300, autosize=FIT_WIDTH)
+    )).properties(height=300, autosize=FIT_WIDTH)
 
 
 def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_order: list[str],
@@ -245,18 +267,18 @@ def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_or
     """Respondents by age band (`band`, rows) and gender: the first gender to the left, the second to
     the right. `signed` is the count, negative on the left; `text` the count as shown."""
     pick = _pick(select) if select else None
-    base = alt.Chart(inline(data)).encode(y=alt.Y("band:N", sort=list(reversed(age_order)), title=None))
-    bars = base.mark_bar().encode(
+    base = alt.Chart(inline(data)).encode(**channels(y=alt.Y("band:N", sort=list(reversed(age_order)), title=None)))
+    bars = base.mark_bar().encode(**channels(
         x=alt.X("signed:Q", title=x_title, axis=alt.Axis(labelExpr="format(abs(datum.value), ',d')")),
         color=alt.Color("gender:N", sort=gender_order, title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(range=["#1f77b4", "#d62728"])),
-        opacity=_highlight(pick), tooltip=tooltip or [])
+        opacity=_highlight(pick), tooltip=tooltip or []))
     if pick is not None:
         bars = bars.add_params(pick)
     text = {"x": "pos:Q", "text": "text:N", "color": alt.value("#1f2937")}
     # On a phone the left side's numbers ran into the age labels: none written there (the table has them).
-    left = base.mark_text(fontSize=narrow(0, 10), align="right", dx=-3).encode(**text).transform_filter(alt.datum.pos < 0)
-    right = base.mark_text(fontSize=narrow(0, 10), align="left", dx=3).encode(**text).transform_filter(alt.datum.pos >= 0)
+    left = base.mark_text(fontSize=narrow(0, 10), align="right", dx=-3).encode(**channels(**text)).transform_filter(alt.datum.pos < 0)
+    right = base.mark_text(fontSize=narrow(0, 10), align="left", dx=3).encode(**channels(**text)).transform_filter(alt.datum.pos >= 0)
     return (bars + left + right).properties(height=alt.Step(30))
 
 
@@ -265,29 +287,29 @@ def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
     """Per group, the middle half of the answers (first to third quartile) as a bar and the median as
     a tick, labelled; groups whose figures are withheld say why in `text`."""
     pick = _pick(select) if select else None
-    base = alt.Chart(inline(data)).encode(y=alt.Y("group:N", sort=group_order, title=None, axis=answer_axis()))
-    band = base.mark_bar(color="#9ecae1", height=14).encode(
+    base = alt.Chart(inline(data)).encode(**channels(y=alt.Y("group:N", sort=group_order, title=None, axis=answer_axis())))
+    band = base.mark_bar(color="#9ecae1", height=14).encode(**channels(
         x=alt.X("p25:Q", title=x_title, axis=alt.Axis(format=",d", tickCount=narrow(3, "ceil(width / 40)"),
                                                      titleLimit=PLOT_TITLE_LIMIT)),
         x2="p75:Q",
-        opacity=_highlight(pick), tooltip=tooltip or [])
+        opacity=_highlight(pick), tooltip=tooltip or []))
     if pick is not None:
         band = band.add_params(pick)
-    median = base.mark_tick(color="#08519c", thickness=3, size=18).encode(x="median:Q", tooltip=tooltip or [])
-    labels = base.mark_text(align="left", dx=6, fontSize=11).encode(x="pos:Q", text="text:N",
-                                                                     color=alt.value("#1f2937"))
+    median = base.mark_tick(color="#08519c", thickness=3, size=18).encode(**channels(x="median:Q", tooltip=tooltip or []))
+    labels = base.mark_text(align="left", dx=6, fontSize=11).encode(**channels(x="pos:Q", text="text:N",
+                                                                     color=alt.value("#1f2937")))
     return (band + median + labels).properties(height=alt.Step(28))
 
 
 def histogram(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
               tooltip: list | None = None) -> alt.LayerChart:
     """Respondents per interval of a number (`option`: the interval's label, in order)."""
-    base = alt.Chart(inline(data)).encode(x=alt.X("option:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-30)))
-    bars = base.mark_bar(color="#6baed6").encode(
-        y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or [])
-    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(8, 10)).encode(
+    base = alt.Chart(inline(data)).encode(**channels(x=alt.X("option:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-30))))
+    bars = base.mark_bar(color="#6baed6").encode(**channels(
+        y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or []))
+    labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(8, 10)).encode(**channels(
         y="pos:Q", text="text:N", color=alt.condition(alt.datum.count == None, alt.value(MUTED),  # noqa: E711
-                                                       alt.value("#1f2937")))
+                                                       alt.value("#1f2937"))))
     return (bars + labels).properties(height=240)
 
 

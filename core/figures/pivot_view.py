@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from core.data.engine import load_codebook
-from core.figures.charts import finish, inline, narrow, one_cell
+from core.figures.charts import channels, finish, inline, narrow, one_cell
 from core.figures.text import count_text, share_text
 from core.i18n import fmt_decimal, fmt_int, t
 from core.query.pivot import COUNT_MEASURES, NUMBER_MEASURES, Pivot
@@ -205,7 +205,7 @@ def chart(pivot: Pivot, view: str, lang: str):
                alt.Tooltip("text:N", title=measure)]
     base = alt.Chart(inline(data))
     if view == "heatmap":
-        rect = base.mark_rect().encode(
+        rect = base.mark_rect().encode(**channels(
             # Column labels on top, every one drawn: a heatmap whose columns are not named is unreadable,
             # and Vega hides labels that overlap. On a narrow screen (a phone) they are cut shorter (the
             # tooltip has them whole) and stand steeper, so that they neither overlap nor run off.
@@ -218,14 +218,14 @@ def chart(pivot: Pivot, view: str, lang: str):
                                 alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme="blues"),
                                           legend=alt.Legend(orient="bottom", direction="horizontal",
                                                             titleLimit=300, gradientLength=160))),
-            tooltip=tooltip)
+            tooltip=tooltip))
         top = data["value"].max()
         dark = float(top) * 0.6 if pd.notna(top) else None  # light text on the darker cells
         text_color = (alt.condition(f"isValid(datum.value) && datum.value > {dark}", alt.value("white"),
                                     alt.value("#111827")) if dark else alt.value("#111827"))
-        text = base.mark_text(fontSize=11).encode(
+        text = base.mark_text(fontSize=11).encode(**channels(
             x=alt.X("column:N", sort=col_order), y=alt.Y("row:N", sort=row_order), text="text:N",
-            color=text_color)
+            color=text_color))
         chart_ = (rect + text).properties(height=alt.Step(30))
     else:
         x = alt.X("value:Q", title=value_title, stack="zero" if view == "stacked" else None)
@@ -240,5 +240,5 @@ def chart(pivot: Pivot, view: str, lang: str):
         if view == "grouped":
             encoding["yOffset"] = alt.YOffset("column:N", sort=col_order)
         chart_ = base.transform_calculate(order=f"indexof({json.dumps(col_order)}, datum.column)").mark_bar().encode(
-            **encoding).properties(height=alt.Step(13 if view == "grouped" else 26))
+            **channels(**encoding)).properties(height=alt.Step(13 if view == "grouped" else 26))
     return finish(chart_, lang)

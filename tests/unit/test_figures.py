@@ -241,3 +241,20 @@ def test_small_multiples_wrap_on_a_phone_and_keep_one_row_on_a_desktop_and_in_ex
     if per_row:  # the labels and the panels of a row fit in the page's column (the window less 2 × 16 px)
         labels = browser(spec["spec"]["layer"][0]["encoding"]["y"]["axis"]["labelLimit"]["expr"], window)
         assert labels + 20 + per_row * (charts.PANEL + charts.PANEL_GAP) <= window - 32
+
+
+def test_channels_are_what_encode_makes_of_shorthands_values_and_conditions():
+    """charts.channels builds each channel's class itself (Altair's encode guesses it by trying the schema's
+    definitions): the same spec for every kind of argument the charts pass."""
+    pick = alt.selection_point(name=charts.PICK, fields=["code"])
+    arguments = dict(
+        x="pos:Q", x2="p75:Q", y=alt.value(0), text="text:N",
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
+        color=alt.condition("!isValid(datum.value)", alt.value("#e5e7eb"), alt.Color("value:Q", title="n")),
+        strokeWidth=alt.condition(alt.datum.share == None, alt.value(1), alt.value(2)),  # noqa: E711
+        tooltip=["option:N", alt.Tooltip("text:N", title="Share")], yOffset="group:N")
+    made = charts.channels(**arguments)
+    assert isinstance(made["text"], alt.Text) and isinstance(made["opacity"], alt.OpacityValue)
+    assert isinstance(made["color"], alt.Color) and isinstance(made["y"], alt.YValue)
+    chart = alt.Chart(alt.InlineData(values=[{"pos": 1}])).mark_bar()
+    assert chart.encode(**made).to_dict()["encoding"] == chart.encode(**arguments).to_dict()["encoding"]
