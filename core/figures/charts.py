@@ -19,6 +19,11 @@ import pandas as pd
 from babel import Locale
 from babel.numbers import format_percent
 
+# Altair checks every object against Vega-Lite's JSON schema when it is made (its "debug mode"), which took
+# a fifth of making a chart: off for the process, as `spec` leaves out the check of the whole spec.
+# tests/unit/test_chart_specs.py validates every kind of chart the portal draws instead.
+alt.utils.schemapi.disable_debug_mode()
+
 # A click on a mark selects its category: the parameter Streamlit reports in the chart's state.
 PICK = "pick"
 MUTED = "#9ca3af"
