@@ -141,7 +141,7 @@ def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = N
     """Horizontal bars of shares, one per answer (data order), labelled with `text`."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
-    base = alt.Chart(inline(data)).encode(**channels(
+    base = alt.Chart().encode(**channels(
         y=alt.Y("option:N", sort=None, title=None, axis=answer_axis()),
     ))
     bars = base.mark_bar(color="#1f77b4").encode(**channels(
@@ -151,7 +151,7 @@ def share_bars(data: pd.DataFrame, *, x_title: str, select: list[str] | None = N
     labels = base.mark_text(align="left", dx=3, fontSize=11).encode(**channels(
         x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N",
         color=alt.condition(alt.datum.share == None, alt.value(MUTED), alt.value("#1f2937"))))  # noqa: E711
-    return (bars + labels).properties(height=alt.Step(22))
+    return alt.layer(bars, labels, data=inline(data)).properties(height=alt.Step(22))
 
 
 def _groups_legend() -> alt.Legend:
@@ -165,7 +165,7 @@ def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, gr
     """Bars of shares per answer, one bar per group side by side (a few groups)."""
     pick = _pick(select) if select else None
     top = _domain_max(data["share"], 0.1)
-    base = alt.Chart(inline(data)).encode(**channels(
+    base = alt.Chart().encode(**channels(
         y=alt.Y("option:N", sort=None, title=None, axis=answer_axis()),
         yOffset=alt.YOffset("group:N", sort=group_order),
     ))
@@ -177,7 +177,7 @@ def grouped_share_bars(data: pd.DataFrame, *, x_title: str, group_title: str, gr
         bars = bars.add_params(pick)
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(**channels(
         x=alt.X("pos:Q").scale(domain=[0, top]), text="text:N", color=alt.value("#374151")))
-    return (bars + labels).properties(height=alt.Step(13))
+    return alt.layer(bars, labels, data=inline(data)).properties(height=alt.Step(13))
 
 
 # Small multiples: each panel PANEL px wide, PANEL_GAP apart, beside the answers' labels.
@@ -247,13 +247,13 @@ def share_trend(data: pd.DataFrame, *, x_title: str, y_title: str, quarter_order
 def count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
                 tooltip: list | None = None) -> alt.Chart:
     """Respondents per period (quarters or years), bars labelled; withheld periods say "<10"."""
-    base = alt.Chart(inline(data)).encode(**channels(x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45))))
+    base = alt.Chart().encode(**channels(x=alt.X("option:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45))))
     bars = base.mark_bar(color="#1f77b4").encode(**channels(
         y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or []))
     # Too many bars for their numbers on a phone: none written there (the table has them).
     labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(0, 9), angle=0).encode(**channels(
         y=alt.Y("pos:Q"), text="text:N", color=alt.value("#374151")))
-    return (bars + labels).properties(height=260)
+    return alt.layer(bars, labels, data=inline(data)).properties(height=260)
 
 
 def grouped_count_trend(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
@@ -272,7 +272,7 @@ def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_or
     """Respondents by age band (`band`, rows) and gender: the first gender to the left, the second to
     the right. `signed` is the count, negative on the left; `text` the count as shown."""
     pick = _pick(select) if select else None
-    base = alt.Chart(inline(data)).encode(**channels(y=alt.Y("band:N", sort=list(reversed(age_order)), title=None)))
+    base = alt.Chart().encode(**channels(y=alt.Y("band:N", sort=list(reversed(age_order)), title=None)))
     bars = base.mark_bar().encode(**channels(
         x=alt.X("signed:Q", title=x_title, axis=alt.Axis(labelExpr="format(abs(datum.value), ',d')")),
         color=alt.Color("gender:N", sort=gender_order, title=None, legend=alt.Legend(orient="top"),
@@ -284,7 +284,7 @@ def pyramid(data: pd.DataFrame, *, x_title: str, age_order: list[str], gender_or
     # On a phone the left side's numbers ran into the age labels: none written there (the table has them).
     left = base.mark_text(fontSize=narrow(0, 10), align="right", dx=-3).encode(**channels(**text)).transform_filter(alt.datum.pos < 0)
     right = base.mark_text(fontSize=narrow(0, 10), align="left", dx=3).encode(**channels(**text)).transform_filter(alt.datum.pos >= 0)
-    return (bars + left + right).properties(height=alt.Step(30))
+    return alt.layer(bars, left, right, data=inline(data)).properties(height=alt.Step(30))
 
 
 def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
@@ -292,7 +292,7 @@ def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
     """Per group, the middle half of the answers (first to third quartile) as a bar and the median as
     a tick, labelled; groups whose figures are withheld say why in `text`."""
     pick = _pick(select) if select else None
-    base = alt.Chart(inline(data)).encode(**channels(y=alt.Y("group:N", sort=group_order, title=None, axis=answer_axis())))
+    base = alt.Chart().encode(**channels(y=alt.Y("group:N", sort=group_order, title=None, axis=answer_axis())))
     band = base.mark_bar(color="#9ecae1", height=14).encode(**channels(
         x=alt.X("p25:Q", title=x_title, axis=alt.Axis(format=",d", tickCount=narrow(3, "ceil(width / 40)"),
                                                      titleLimit=PLOT_TITLE_LIMIT)),
@@ -303,19 +303,19 @@ def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
     median = base.mark_tick(color="#08519c", thickness=3, size=18).encode(**channels(x="median:Q", tooltip=tooltip or []))
     labels = base.mark_text(align="left", dx=6, fontSize=11).encode(**channels(x="pos:Q", text="text:N",
                                                                      color=alt.value("#1f2937")))
-    return (band + median + labels).properties(height=alt.Step(28))
+    return alt.layer(band, median, labels, data=inline(data)).properties(height=alt.Step(28))
 
 
 def histogram(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
               tooltip: list | None = None) -> alt.LayerChart:
     """Respondents per interval of a number (`option`: the interval's label, in order)."""
-    base = alt.Chart(inline(data)).encode(**channels(x=alt.X("option:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-30))))
+    base = alt.Chart().encode(**channels(x=alt.X("option:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-30))))
     bars = base.mark_bar(color="#6baed6").encode(**channels(
         y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or []))
     labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(8, 10)).encode(**channels(
         y="pos:Q", text="text:N", color=alt.condition(alt.datum.count == None, alt.value(MUTED),  # noqa: E711
                                                        alt.value("#1f2937"))))
-    return (bars + labels).properties(height=240)
+    return alt.layer(bars, labels, data=inline(data)).properties(height=240)
 
 
 def for_export(spec: dict, *, title: str, subtitle: list[str], width: int = 640) -> dict:

@@ -203,7 +203,7 @@ def chart(pivot: Pivot, view: str, lang: str):
     value_title = measure
     tooltip = [alt.Tooltip("row:N", title=row_title or ""), alt.Tooltip("column:N", title=col_title or ""),
                alt.Tooltip("text:N", title=measure)]
-    base = alt.Chart(inline(data))
+    base = alt.Chart() if view == "heatmap" else alt.Chart(inline(data))  # a layer's data: given to the layer
     if view == "heatmap":
         rect = base.mark_rect().encode(**channels(
             # Column labels on top, every one drawn: a heatmap whose columns are not named is unreadable,
@@ -226,7 +226,7 @@ def chart(pivot: Pivot, view: str, lang: str):
         text = base.mark_text(fontSize=11).encode(**channels(
             x=alt.X("column:N", sort=col_order), y=alt.Y("row:N", sort=row_order), text="text:N",
             color=text_color))
-        chart_ = (rect + text).properties(height=alt.Step(30))
+        chart_ = alt.layer(rect, text, data=inline(data)).properties(height=alt.Step(30))
     else:
         x = alt.X("value:Q", title=value_title, stack="zero" if view == "stacked" else None)
         encoding = dict(
