@@ -197,6 +197,24 @@ def link(at: AppTest) -> dict[str, list[str]]:
     return {k: v if isinstance(v, list) else [v] for k, v in at.query_params.items()}
 
 
+def module_data(tmp_path_factory, build) -> tuple[Path, engine.Engine]:
+    """`own_data_dir` for a module whose tests only read: the directory made once, `build(directory, tmp)`
+    writing the module's datasets into it (the settings pointing at it, an audit log of its own), and one
+    engine over it for the module's tests, which load each dataset once, as a server would. The module's
+    autouse fixture points the settings at the directory and sets the engine for each test (the shared
+    one is put back after it)."""
+    tmp = tmp_path_factory.mktemp("module_data")
+    directory = tmp / "data"
+    directory.mkdir()
+    for name in settings.DATASETS:
+        engine.dataset_path(directory, name).symlink_to(engine.dataset_path(settings.GENERATED_DIR, name))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "GENERATED_DIR", directory)
+        patch.setenv("PORTAL_AUDIT_DB", str(tmp / "audit.sqlite3"))
+        build(directory, tmp)
+    return directory, engine.Engine(directory)
+
+
 def own_data_dir(tmp_path, monkeypatch) -> Path:
     """A data directory of the test's own, holding the built-in synthetic files (links to the built ones),
     which the next engine reads: for tests that load, create or restore versions."""

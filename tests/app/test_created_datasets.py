@@ -12,7 +12,7 @@ from core.i18n import t
 from core.ingest import load
 from core.ingest.mapping import propose
 from core.ingest.xlsform import read_form
-from tests.app.conftest import as_role, go, own_data_dir, pages, texts
+from tests.app.conftest import as_role, go, module_data, pages, texts
 from tests.unit.ingest_created import write_survey
 from tests.unit.ingest_support import FORM, KOBO
 
@@ -23,14 +23,22 @@ def create(directory, name, form, export, tmp_path):
     return load.load(form, export, mapping, dataset=name, data_dir=directory, create=True)
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The two created datasets beside the built-in ones, made once for the module."""
+    def build(directory, tmp):
+        create(directory, "sample", FORM, KOBO / "export_xml_single.csv", tmp)
+        create(directory, "wash", *write_survey(tmp / "wash"), tmp)
+
+    return module_data(tmp_path_factory, build)
+
+
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    directory = own_data_dir(tmp_path, monkeypatch)
-    create(directory, "sample", FORM, KOBO / "export_xml_single.csv", tmp_path)
-    create(directory, "wash", *write_survey(tmp_path / "wash"), tmp_path)
-    engine.set_engine(None)
+def data_dir(built, monkeypatch):
+    directory, shared = built
+    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
+    engine.set_engine(shared)  # tests/app/conftest.py puts the shared engine back afterwards
     yield directory
-    engine.set_engine(None)
 
 
 def test_created_datasets_are_offered_beside_the_builtin_ones():

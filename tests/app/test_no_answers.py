@@ -7,10 +7,11 @@ import csv
 
 import pytest
 
+from core import settings
 from core.data import engine
 from core.i18n import t
 from core.ingest import load
-from tests.app.conftest import as_role, go, own_data_dir, pages, texts
+from tests.app.conftest import as_role, go, module_data, pages, texts
 from tests.unit.ingest_support import FORM, KOBO, MAPPING
 
 EMPTY = ("transport_modes", "journey_duration_days", "transit_country", "used_smuggler", "amount_paid_usd",
@@ -30,14 +31,22 @@ def write_export_with_empty_questions(path):
     return path
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The core survey with the unanswered questions loaded as its current version, once for the module."""
+    def build(directory, tmp):
+        load.load(FORM, write_export_with_empty_questions(tmp / "empty.csv"), MAPPING, dataset="core",
+                  data_dir=directory)
+
+    return module_data(tmp_path_factory, build)
+
+
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    directory = own_data_dir(tmp_path, monkeypatch)
-    export = write_export_with_empty_questions(tmp_path / "empty.csv")
-    load.load(FORM, export, MAPPING, dataset="core", data_dir=directory)
-    engine.set_engine(None)
+def data_dir(built, monkeypatch):
+    directory, shared = built
+    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
+    engine.set_engine(shared)  # tests/app/conftest.py puts the shared engine back afterwards
     yield directory
-    engine.set_engine(None)
 
 
 @pytest.mark.parametrize("role", [None, "researcher"])
