@@ -201,8 +201,7 @@ def module_data(tmp_path_factory, build) -> tuple[Path, engine.Engine]:
     """`own_data_dir` for a module whose tests only read: the directory made once, `build(directory, tmp)`
     writing the module's datasets into it (the settings pointing at it, an audit log of its own), and one
     engine over it for the module's tests, which load each dataset once, as a server would. The module's
-    autouse fixture points the settings at the directory and sets the engine for each test (the shared
-    one is put back after it)."""
+    autouse fixture hands it to each test with `use_module_data`."""
     tmp = tmp_path_factory.mktemp("module_data")
     directory = tmp / "data"
     directory.mkdir()
@@ -213,6 +212,15 @@ def module_data(tmp_path_factory, build) -> tuple[Path, engine.Engine]:
         patch.setenv("PORTAL_AUDIT_DB", str(tmp / "audit.sqlite3"))
         build(directory, tmp)
     return directory, engine.Engine(directory)
+
+
+def use_module_data(built: tuple[Path, engine.Engine], monkeypatch) -> Path:
+    """For one test: the settings pointed at the module's data directory (`module_data`), its engine set
+    (`_process_state` puts the shared one back after the test)."""
+    directory, module_engine = built
+    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
+    engine.set_engine(module_engine)
+    return directory
 
 
 def own_data_dir(tmp_path, monkeypatch) -> Path:

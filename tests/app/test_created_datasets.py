@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from core import settings
-from core.data import engine, versions
+from core.data import versions
 from core.i18n import t
 from core.ingest import load
 from core.ingest.mapping import propose
 from core.ingest.xlsform import read_form
-from tests.app.conftest import as_role, go, module_data, pages, texts
+from tests.app.conftest import as_role, go, module_data, pages, texts, use_module_data
 from tests.unit.ingest_created import write_survey
 from tests.unit.ingest_support import FORM, KOBO
 
@@ -35,10 +35,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def data_dir(built, monkeypatch):
-    directory, shared = built
-    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
-    engine.set_engine(shared)  # tests/app/conftest.py puts the shared engine back afterwards
-    yield directory
+    return use_module_data(built, monkeypatch)
 
 
 def test_created_datasets_are_offered_beside_the_builtin_ones():

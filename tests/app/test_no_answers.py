@@ -7,11 +7,9 @@ import csv
 
 import pytest
 
-from core import settings
-from core.data import engine
 from core.i18n import t
 from core.ingest import load
-from tests.app.conftest import as_role, go, module_data, pages, texts
+from tests.app.conftest import as_role, go, module_data, pages, texts, use_module_data
 from tests.unit.ingest_support import FORM, KOBO, MAPPING
 
 EMPTY = ("transport_modes", "journey_duration_days", "transit_country", "used_smuggler", "amount_paid_usd",
@@ -43,10 +41,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def data_dir(built, monkeypatch):
-    directory, shared = built
-    monkeypatch.setattr(settings, "GENERATED_DIR", directory)
-    engine.set_engine(shared)  # tests/app/conftest.py puts the shared engine back afterwards
-    yield directory
+    return use_module_data(built, monkeypatch)
 
 
 @pytest.mark.parametrize("role", [None, "researcher"])

@@ -6,24 +6,28 @@ from __future__ import annotations
 
 import pytest
 
-from core.data import engine
 from core.ingest import load
 from core.ingest.mapping import propose
 from core.ingest.xlsform import read_form
-from tests.app.conftest import as_role, go, own_data_dir, texts
+from tests.app.conftest import as_role, go, module_data, texts, use_module_data
 from tests.unit.ingest_repeats import write_household
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The households dataset beside the built-in ones, made once for the module."""
+    def build(directory, tmp):
+        form, export = write_household(tmp / "households")
+        mapping = tmp / "mapping.yaml"
+        mapping.write_text(propose(read_form(form), "households"), encoding="utf-8")
+        load.load(form, export, mapping, dataset="households", data_dir=directory, create=True)
+
+    return module_data(tmp_path_factory, build)
+
+
 @pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    directory = own_data_dir(tmp_path, monkeypatch)
-    form, export = write_household(tmp_path / "households")
-    mapping = tmp_path / "mapping.yaml"
-    mapping.write_text(propose(read_form(form), "households"), encoding="utf-8")
-    load.load(form, export, mapping, dataset="households", data_dir=directory, create=True)
-    engine.set_engine(None)
-    yield directory
-    engine.set_engine(None)
+def data_dir(built, monkeypatch):
+    return use_module_data(built, monkeypatch)
 
 
 @pytest.mark.parametrize("role", [None, "researcher"])
