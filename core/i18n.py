@@ -28,6 +28,7 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
+from babel.units import UnknownUnitError, format_unit
 
 from core.settings import LANGUAGES, ROOT
 
@@ -272,6 +273,26 @@ def fmt_pct(x, lang: str, digits: int = 0) -> str:
     x = _number(x)
     pattern = _with_fraction_digits(Locale.parse(lang).percent_formats[None], digits)
     return format_percent(x, format=pattern, locale=lang, group_separator=_grouped(x * 100, lang))
+
+
+# A codebook's unit as CLDR names it: codebooks write units in English, as their authors would. A CLDR id
+# ("duration-month") works too. Any other unit (a currency code such as USD, a team's own) is written as given.
+CLDR_UNITS = {"days": "duration-day", "weeks": "duration-week", "months": "duration-month",
+              "years": "duration-year", "hours": "duration-hour", "km": "length-kilometer"}
+
+
+def with_unit(formatted: str, value, unit: str | None, lang: str) -> str:
+    """A number already formatted for `lang` (`formatted`; `value` is the number, or the last of a span
+    such as "18–99") followed by its unit in `lang`'s words and grammatical number, from CLDR through
+    Babel: 35 days / 35 jours / 1 día / 1,5 an. A unit CLDR does not know is written as given (350 USD)."""
+    if not unit:
+        return formatted
+    try:
+        text = format_unit(_number(value), CLDR_UNITS.get(unit, unit), locale=lang)
+    except UnknownUnitError:
+        return t("charts.amount", lang, value=formatted, unit=unit)
+    # Babel wrote the number its own way (it groups 4 digits in Spanish, the portal does not): ours instead.
+    return text.replace(format_decimal(value, locale=lang), formatted, 1)
 
 
 def fmt_date(d: dt.date, lang: str, format: str = "medium") -> str:

@@ -8,7 +8,7 @@ import pandas as pd
 from core import disclosure
 from core.data.codebook import Variable, quarter_label
 from core.data.engine import load_codebook
-from core.i18n import fmt_decimal, fmt_int, fmt_pct, t
+from core.i18n import fmt_decimal, fmt_int, fmt_pct, t, with_unit
 from core.query.filters import FilterState
 
 
@@ -41,7 +41,7 @@ def amount(x, var: Variable, lang: str) -> str:
     if x is None or pd.isna(x):  # a public quartile in the open top interval, or in a hidden one
         return t("figures.withheld", lang)
     value = fmt_int(x, lang) if abs(x) >= 100 else fmt_decimal(x, lang, digits=1 if x % 1 else 0)
-    return t("charts.amount", lang, value=value, unit=var.unit) if var.unit else value
+    return with_unit(value, x, var.unit, lang)
 
 
 def interval(lower: float, upper: float, var: Variable, lang: str) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 from core.auth.audit import AuditLog
 from core.data.codebook import Codebook, Variable
 from core.data.engine import load_codebook
-from core.i18n import t
+from core.i18n import t, with_unit
 from core.query import export
 from core.query.tables import categories, microdata
 
@@ -169,8 +169,9 @@ def _values_text(col: _Column, lang: str, stata: bool, labels: bool) -> str:
         numbered = stata and var.type == "single"
         return "; ".join(f"{i if numbered else c.code} = {c.label(lang)}" for i, c in enumerate(var.choices, start=1))
     if var.type == "number":
-        span = f"{var.min:g}–{var.max:g}" if var.min is not None and var.max is not None else ""
-        return " ".join(p for p in (span, var.unit or "") if p)
+        if var.min is None or var.max is None:
+            return var.unit or ""
+        return with_unit(f"{var.min:g}–{var.max:g}", var.max, var.unit, lang)
     if var.type == "date":
         return "YYYY-MM-DD"
     return ""

@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 
 from core import disclosure, i18n
 from core.i18n import (
+    CLDR_UNITS,
     STRICT_ENV,
     MissingMessage,
     catalogue_path,
@@ -27,6 +28,7 @@ from core.i18n import (
     refusal_message,
     t,
     tn,
+    with_unit,
 )
 from core.settings import LANGUAGES, ROOT
 
@@ -343,6 +345,34 @@ def test_fmt_date(lang, expected):
 
 def test_fmt_date_long():
     assert fmt_date(dt.date(2024, 3, 5), "es", "long") == "5 de marzo de 2024"
+
+
+@pytest.mark.parametrize(("formatted", "value", "unit", "lang", "expected"), [
+    ("35", 35, "days", "en", "35 days"), ("35", 35, "days", "fr", f"35{NBSP}jours"), ("35", 35, "days", "es", "35 días"),
+    ("1", 1, "days", "en", "1 day"), ("1", 1, "days", "es", "1 día"),
+    ("1,5", 1.5, "years", "fr", f"1,5{NBSP}an"),     # CLDR: French takes the singular below 2 (spaces as CLDR has them)
+    ("28", 28, "years", "fr", "28 ans"), ("28", 28, "years", "es", "28 años"),
+    ("1234", 1234, "days", "es", "1234 días"),      # the portal's number kept (Babel alone writes 1.234)
+    ("18–99", 99, "years", "fr", "18–99 ans"),       # a span, in the plural of its last number
+    ("3", 3, "duration-month", "fr", f"3{NBSP}mois"),  # a CLDR id in a codebook
+    ("350", 350, "USD", "fr", "350 USD"),           # a currency code, and any unit CLDR does not know: as given
+    ("350", 350, "sacks", "es", "350 sacks"), ("350", 350, None, "fr", "350"),
+])
+def test_with_unit(formatted, value, unit, lang, expected):
+    assert with_unit(formatted, value, unit, lang) == expected
+
+
+def test_every_unit_of_the_codebooks_is_written_in_each_language():
+    """A unit of the shipped codebooks is either one CLDR knows (then written in each language) or a
+    currency code: never an English word left in a French or Spanish page."""
+    from core.data.codebook import DATASETS, builtin_codebook
+    units = {v.unit for name in DATASETS for v in builtin_codebook(name).variables.values() if v.unit}
+    assert units
+    for unit in units:
+        if unit in CLDR_UNITS:
+            assert with_unit("2", 2, unit, "fr") != f"2 {unit}"
+        else:
+            assert re.fullmatch("[A-Z]{3}", unit), f"{unit}: not a CLDR unit (core.i18n.CLDR_UNITS) nor a currency code"
 
 
 @pytest.mark.parametrize("fmt", [fmt_int, fmt_pct, fmt_decimal])
