@@ -13,7 +13,7 @@ no import cycle (tests/unit/test_layers.py checks it):
     query/      every figure's numbers: the public Python API (core.query), the crosstab builder's
                 pivot, filters from links, microdata extracts and file exports
     figures/    figure builders: Altair charts, map layers, pivot views and question figures, each
-                taking the query function as an argument
+                taking the query function as an argument; the Overview's coverage from its table
     explainer/  the explainer mode: stories and the guided tour
     ingest/     loading real KoBoToolbox/ODK surveys
 

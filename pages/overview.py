@@ -3,7 +3,6 @@ numbers, its coverage by region and year, and how to read the figures."""
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -21,7 +20,8 @@ from components.shell import context
 from core.data.codebook import OTHER, quarter_label
 from core.data.engine import load_codebook
 from core.disclosure import TableRefused
-from core.figures.charts import channels, narrow, one_cell
+from core.figures import charts, coverage
+from core.figures.charts import one_cell
 from core.figures.text import count_text
 from core.i18n import t
 
@@ -32,61 +32,6 @@ def _shown_categories(table: pd.DataFrame, column: str) -> int:
     return len(shown)
 
 
-def _coverage_data(table: pd.DataFrame, lang: str, dataset: str, place: str) -> pd.DataFrame:
-    """One line per region (or country) and year: labels, the protected count and its text."""
-    codebook = load_codebook(dataset)
-    region = codebook[place]
-    data = pd.DataFrame({
-        "region": [region.choice_label(c, lang) for c in table[place]],
-        "year": table["interview_year"].astype(str),
-        # a withheld count is sent as nothing, never as its value
-        "count": table["count"].where(~table["suppressed"]).astype("Float64"),
-        "text": [count_text(n, s, lang) for n, s in zip(table["count"], table["suppressed"])],
-    })
-    # Regions where nobody was interviewed in this dataset are left out, not drawn as rows of zeros.
-    surveyed = (table["count"].fillna(0) > 0) | table["suppressed"]
-    return data[table[place].isin(table.loc[surveyed, place]).to_numpy()]
-
-
-def _coverage_chart(table: pd.DataFrame, lang: str, dataset: str, place: str = "region_of_interview") -> alt.LayerChart:
-    """Respondents by region (or country) and year of interview: a heatmap of protected counts."""
-    codebook = load_codebook(dataset)
-    region = codebook[place]
-    data = _coverage_data(table, lang, dataset, place)
-    dark = float(data["count"].max() or 0) * 0.6  # white text on the darkest cells
-    title_count = t("overview.respondents", lang)
-    base = alt.Chart(data).encode(**channels(
-        x=alt.X("year:O", title=codebook["interview_year"].label(lang), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("region:N", title=None, sort=[region.choice_label(c, lang) for c in (region.codes or
-                                                                                  list(table[place].unique()))],
-                axis=alt.Axis(labelLimit=narrow(90, 300))),
-    ))
-    cells = base.mark_rect(stroke="white").encode(**channels(
-        # "d": no thousands separator rather than Vega's English one in every language; the legend under
-        # the cells, where it takes no width from them on a phone
-        color=alt.Color("count:Q", title=title_count, scale=alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format="d", orient="bottom", direction="horizontal", gradientLength=160)),
-        tooltip=[alt.Tooltip("region:N", title=region.label(lang)),
-                 alt.Tooltip("year:O", title=codebook["interview_year"].label(lang)),
-                 alt.Tooltip("text:N", title=title_count)],
-    ))
-    # On a phone the cells are too narrow for their numbers: none is written (the table below has them).
-    labels = base.mark_text(fontSize=narrow(0, 11)).encode(**channels(
-        text="text:N",
-        color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#1f2937")),
-    ))
-    return (cells + labels).properties(height=alt.Step(34))
-
-
-def _coverage_summary(data: pd.DataFrame, lang: str) -> str:
-    """The coverage chart in one sentence: its largest shown cell."""
-    shown = data[data["count"].notna()]
-    if shown.empty:
-        return t("figures.summary.withheld", lang)
-    peak = shown.loc[shown["count"].astype(float).idxmax()]
-    return t("overview.coverage_summary", lang, region=peak["region"], year=peak["year"], count=peak["text"])
-
-
 @st.cache_data(max_entries=1024, show_spinner=False)
 def _coverage(version: str, dataset: str, place: str, filters: tuple, tier: str,
               lang: str) -> tuple[pd.DataFrame, str, dict]:
@@ -95,10 +40,11 @@ def _coverage(version: str, dataset: str, place: str, filters: tuple, tier: str,
     shared by every session: building and checking an Altair chart took a third of an Overview rerun
     (scripts/load). Raises TableRefused as `cached` does (not cached)."""
     table = cached("crosstab", dataset, [place], ["interview_year"], filters=dict(filters), tier=tier)
-    data = _coverage_data(table, lang, dataset, place)
-    if one_cell(data, "region", "year"):
-        return data, "", {}
-    return data, _coverage_summary(data, lang), arrow_datasets(_coverage_chart(table, lang, dataset, place).to_dict())
+    codebook = load_codebook(dataset)
+    rows = coverage.data(table, codebook, place, lang)
+    if one_cell(rows, "region", "year"):
+        return rows, "", {}
+    return rows, coverage.summary(rows, lang), arrow_datasets(charts.spec(coverage.chart(rows, codebook, place, lang), lang))
 
 
 def render() -> None:

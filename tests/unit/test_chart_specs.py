@@ -10,8 +10,9 @@ import functools
 
 import pytest
 
+from core import query
 from core.data.engine import load_codebook
-from core.figures import charts, pivot_view, question
+from core.figures import charts, coverage, pivot_view, question
 from core.pages import CROSSTAB_VIEWS
 from core.query import pivot
 from core.query.filters import FilterState
@@ -59,3 +60,11 @@ def test_every_crosstab_chart_is_valid_vega_lite(view):
     assert not dropped
     chart = pivot_view.chart(pivot.build("core", layout, "row_pct", "public"), view, "en")
     chart.to_dict(validate=True)  # raises on a schema error
+
+
+def test_the_overview_coverage_is_valid_vega_lite():
+    book = load_codebook("core")
+    table = query.crosstab("core", ["region_of_interview"], ["interview_year"], tier="public")
+    rows = coverage.data(table, book, "region_of_interview", "fr")
+    chart = coverage.chart(rows, book, "region_of_interview", "fr")
+    assert charts.finish(chart, "fr").to_dict(validate=True) == charts.spec(chart, "fr")
