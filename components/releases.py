@@ -19,7 +19,7 @@ from components.shell import add_notes, first_run, origin
 from core import query, settings
 from core.data import releases, versions
 from core.data.engine import dataset_name
-from core.i18n import fmt_date, t
+from core.i18n import fmt_date, punct, t
 
 PIN_KEY = "portal_release"  # the pinned release's reference, for the rest of the browser session
 QUESTIONS_LISTED = 40
@@ -87,7 +87,7 @@ def _questions(release: releases.Release, names: tuple[str, ...], lang: str) -> 
     labels = [book[n].label(lang) if n in book else n for n in names]
     if len(labels) > QUESTIONS_LISTED:
         labels = [*labels[:QUESTIONS_LISTED], "…"]
-    return "; ".join(labels)
+    return punct("; ", lang).join(labels)
 
 
 def release_list(dataset: str, lang: str, tier: str) -> None:

@@ -35,7 +35,7 @@ from core.settings import LANGUAGES, ROOT
 __all__ = [
     "DEFAULT_LANGUAGE", "LOCALES_DIR", "STRICT_ENV", "MissingMessage", "Catalogue", "catalogue_path",
     "read_catalogue", "catalogues", "negotiate_language", "t", "tn", "refusal_message",
-    "fmt_int", "fmt_decimal", "fmt_pct", "fmt_date", "language_name",
+    "fmt_int", "fmt_decimal", "fmt_pct", "fmt_date", "language_name", "with_unit", "punct",
 ]
 
 LOCALES_DIR = ROOT / "locales"
@@ -228,6 +228,12 @@ def refusal_message(reason: str, params: Mapping, lang: str,
         names: Iterable[str] = values["sensitive"]
         values["variables"] = format_list([label(v) if label else v for v in names], locale=lang)
     return t(key, lang, **values)
+
+
+def punct(mark: str, lang: str) -> str:
+    """A separator such as "; " or ": " written in code rather than in a message, as `lang` writes it:
+    French puts a narrow no-break space before ; : ! ? (as its catalogue does), the others nothing."""
+    return ("\u202f" + mark) if lang == "fr" and mark[:1] in ";:!?" else mark
 
 
 # --- numbers and dates -------------------------------------------------------------------------

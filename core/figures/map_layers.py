@@ -30,7 +30,7 @@ from core import disclosure
 from core.data.codebook import OTHER, country_name, quarter_label
 from core.data.engine import load_codebook
 from core.data.geo import countries, country_points, town_points, write_outlines
-from core.i18n import fmt_int, fmt_pct, t, tn
+from core.i18n import fmt_int, fmt_pct, punct, t, tn
 from core.pages import MAP_LAYERS
 from core.query.filters import FilterState
 from core.settings import ROOT
@@ -114,7 +114,7 @@ def scope_of(filters: FilterState, lang: str, extra: Mapping[str, Sequence[str]]
     items = [t("charts.filter_item", lang, variable=codebook[name].label(lang),
                values=", ".join(codebook[name].choice_label(c, lang) for c in codes))
              for name, codes in chosen.items() if codes]
-    whom = t("map.whom", lang, filters="; ".join(items)) if items else t("map.whom_all", lang)
+    whom = t("map.whom", lang, filters=punct("; ", lang).join(items)) if items else t("map.whom_all", lang)
     return Scope(when, whom)
 
 

@@ -37,7 +37,7 @@ from core.figures.text import (
     summary_note,
     summary_text,
 )
-from core.i18n import t, tn
+from core.i18n import punct, t, tn
 from core.query.filters import FILTER_PARAMS, PERIOD_VARIABLE, FilterState
 
 FILTER_VARIABLES = tuple(FILTER_PARAMS.values())
@@ -173,7 +173,7 @@ def _share_summary(shown: pd.DataFrame, by: Variable | None, ctx: View) -> str:
         return t("figures.summary.withheld", lang)
     if by is None:
         top = visible.sort_values("share", ascending=False, kind="stable").head(SUMMARY_ITEMS)
-        return t("figures.summary.shares", lang, answers=_listing(zip(top["option"], top["text"])))
+        return t("figures.summary.shares", lang, answers=_listing(zip(top["option"], top["text"]), lang))
     if by.name == PERIOD_VARIABLE:  # the leading answer's share in its first and last period shown
         leader = visible.groupby("option", sort=False)["share"].mean().idxmax()
         trend = visible[visible["option"] == leader]
@@ -182,20 +182,22 @@ def _share_summary(shown: pd.DataFrame, by: Variable | None, ctx: View) -> str:
     tops = visible.sort_values("share", ascending=False, kind="stable").drop_duplicates("group")
     tops = tops.set_index("group").reindex(list(dict.fromkeys(visible["group"]))).dropna(subset=["option"])
     items = [(g, f"{o} ({txt})") for g, o, txt in zip(tops.index, tops["option"], tops["text"])]
-    return t("figures.summary.groups", lang, by=by.label(lang), answers=_listing(items, sep=": "))
+    return t("figures.summary.groups", lang, by=by.label(lang), answers=_listing(items, lang, sep=": "))
 
 
 SUMMARY_ITEMS = 3  # answers or groups named in a summary, then "…"
 
 
-def _listing(pairs, sep: str = " ") -> str:
-    """"A (x); B (y); C (z)", or with `sep` ": " "g: A (x); …"; at most SUMMARY_ITEMS, then "…"."""
+def _listing(pairs, lang: str, sep: str = " ") -> str:
+    """"A (x); B (y); C (z)", or with `sep` ": " "g: A (x); …"; at most SUMMARY_ITEMS, then "…". In
+    French with a narrow no-break space before the semicolons and colons (i18n.punct)."""
     pairs = list(pairs)
     if sep == " ":
         items = [f"{a} ({b})" for a, b in pairs]
     else:
-        items = [f"{a}{sep}{b}" for a, b in pairs]
-    return "; ".join(items[:SUMMARY_ITEMS]) + ("; …" if len(items) > SUMMARY_ITEMS else "")
+        items = [f"{a}{punct(sep, lang)}{b}" for a, b in pairs]
+    semicolon = punct("; ", lang)
+    return semicolon.join(items[:SUMMARY_ITEMS]) + (semicolon + "…" if len(items) > SUMMARY_ITEMS else "")
 
 
 def tooltip_pairs(var: Variable, lang: str) -> list[tuple[str, str]]:

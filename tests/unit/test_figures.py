@@ -258,3 +258,15 @@ def test_channels_are_what_encode_makes_of_shorthands_values_and_conditions():
     assert isinstance(made["color"], alt.Color) and isinstance(made["y"], alt.YValue)
     chart = alt.Chart(alt.InlineData(values=[{"pos": 1}])).mark_bar()
     assert chart.encode(**made).to_dict()["encoding"] == chart.encode(**arguments).to_dict()["encoding"]
+
+
+def test_a_summary_lists_answers_as_each_language_punctuates():
+    """The chart's one-sentence summary (its text alternative): "A (x); B (y)" in English, with a narrow
+    no-break space before each semicolon in French; by group, "g: A (x)" likewise."""
+    for by in (None, BOOK["gender"]):
+        english = question.build(BOOK["transport_modes"], by, PUBLIC).summary
+        french = question.build(BOOK["transport_modes"], by, question.View("fr", "public", FilterState())).summary
+        assert "; " in english and "\u202f;" not in english
+        assert "\u202f; " in french and " ; " not in french.replace("\u202f; ", "")
+        if by is not None:
+            assert "\u202f: " in french

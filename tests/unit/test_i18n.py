@@ -24,6 +24,7 @@ from core.i18n import (
     fmt_pct,
     language_name,
     negotiate_language,
+    punct,
     read_catalogue,
     refusal_message,
     t,
@@ -379,3 +380,10 @@ def test_every_unit_of_the_codebooks_is_written_in_each_language():
 def test_a_missing_figure_is_not_formatted(fmt):
     with pytest.raises(ValueError, match="missing"):
         fmt(float("nan"), "en")
+
+
+@pytest.mark.parametrize(("mark", "lang", "expected"), [
+    ("; ", "fr", f"{NNBSP}; "), (": ", "fr", f"{NNBSP}: "), ("; ", "en", "; "), (": ", "es", ": "), (", ", "fr", ", "),
+])
+def test_punct(mark, lang, expected):
+    assert punct(mark, lang) == expected
