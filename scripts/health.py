@@ -36,12 +36,13 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
 # the server starts (a ForwardMsg with `new_session`, field 4) and each it finishes (`script_finished`,
 # field 6: FINISHED_EARLY_FOR_RERUN, 2, is a run cut short by another). Only the top-level field numbers
 # of the protobuf messages are read (streamlit/proto/{Back,Forward}Msg.proto, Streamlit 1.67).
-# window.__runs: {seq, request, start, finish}: the sequence number of the last of each; requests: the
-# [seq, document.cookie] of each request (the login cookie's writer, an iframe, asks for its rerun after
-# writing it: see Portal.sign_in).
+# window.__runs: {seq, request, start, finish}: the sequence number of the last of each; requests: the seq of
+# each request; reports: [seq, kind] of each value a component (an iframe) reports to the page ("true", or the
+# value's type), after which Streamlit asks for a rerun. The login cookie's writer (streamlit-authenticator's
+# cookie manager) reports `true` once it has written the cookie: see Portal.sign_in.
 RUNS_JS = """(() => {
     if (window.__runs) return;
-    const runs = window.__runs = {seq: 0, request: 0, start: 0, finish: 0, requests: []};
+    const runs = window.__runs = {seq: 0, request: 0, start: 0, finish: 0, requests: [], reports: []};
     const bytes = d => d instanceof ArrayBuffer ? new Uint8Array(d)
         : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null;
     const fields = b => {  // {field number: varint value, or true for any other wire type}
@@ -58,6 +59,11 @@ RUNS_JS = """(() => {
         return out;
     };
     const note = what => { runs.seq += 1; runs[what] = runs.seq; };
+    window.addEventListener('message', e => {
+        const d = e.data;
+        if (window === window.top && d && d.isStreamlitMessage && d.type === 'streamlit:setComponentValue')
+            runs.reports.push([runs.seq, d.value === true ? 'true' : d.value === null ? 'null' : typeof d.value]);
+    });
     const Native = window.WebSocket;
     window.WebSocket = class extends Native {
         constructor(...args) {
@@ -73,23 +79,28 @@ RUNS_JS = """(() => {
         }
         send(data) {
             const b = this.__stream && bytes(data);
-            if (b && 11 in fields(b)) { note('request'); runs.requests.push([runs.seq, document.cookie]); }
+            if (b && 11 in fields(b)) { note('request'); runs.requests.push(runs.seq); }
             return super.send(data);
         }
     };
 })()"""
 
-# For page.wait_for_function(SETTLED_JS, arg=[since, cookie]) on a page with RUNS_JS: the app is connected, and
+# For page.wait_for_function(SETTLED_JS, arg=[since, report]) on a page with RUNS_JS: the app is connected, and
 # every rerun the page has asked for has been run to its end and drawn (a run started after the last request,
 # and finished after that start). With `since` (a window.__runs.seq read before an action) a request must also
-# have been made after it; with `cookie` ("name=value") also by a page holding that cookie.
-SETTLED_JS = """([since, cookie]) => {
+# have been made after it; with `report` (a kind, as in `reports`) a component must have reported a value of
+# that kind after `since`, and the page asked for a rerun after the last report.
+# (Not the cookie itself: a cookie an iframe writes reaches the page's document.cookie some time later, so the
+# request its report causes can leave before the page sees it.)
+SETTLED_JS = """([since, report]) => {
     const app = document.querySelector("[data-testid='stApp']"), runs = window.__runs;
     if (!runs || !app || app.getAttribute('data-test-connection-state') !== 'CONNECTED'
             || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     if (!(runs.request > 0 && runs.start > runs.request && runs.finish > runs.start)) return false;
-    return runs.requests.some(([seq, cookies]) => seq > (since || 0)
-        && (!cookie || cookies.split('; ').includes(cookie)));
+    if (!runs.requests.some(seq => seq > (since || 0))) return false;
+    if (!report) return true;
+    const last = runs.reports.length ? runs.reports[runs.reports.length - 1][0] : Infinity;
+    return runs.reports.some(([seq, kind]) => seq >= (since || 0) && kind === report) && runs.request > last;
 }"""
 
 # For page.wait_for_function(QUIET_JS, arg=[quiet_ms, id]): the app is connected and its script has been idle for

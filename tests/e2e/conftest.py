@@ -21,8 +21,10 @@ Waiting, on what the page shows, never on time: Streamlit runs the script after 
 profile counts, per page, the reruns it asks for and the runs its server starts and finishes, from the
 messages on Streamlit's websocket (scripts/health.py RUNS_JS and SETTLED_JS). A widget change, a page link
 and a page load ask at once, so a settle after the action cannot miss its rerun. The sign-in's cookie
-manager (an iframe) asks for one more after it has written the cookie: `sign_in` waits for a rerun asked
-for by a page holding the new cookie. Assertions then use `expect()` with its own polling.
+manager (an iframe) reports `true` once it has written the cookie, which asks for one more: `sign_in` waits
+for that report and its rerun. (Not for a rerun asked by a page holding the cookie: a cookie written in an
+iframe reaches the page's document.cookie some time later, and under load after the report's request had
+left, so that wait failed a CI run on a busy machine.) Assertions then use `expect()` with its own polling.
 """
 
 from __future__ import annotations
@@ -384,6 +386,18 @@ DRAWN_JS = """() => {
     return true;
 }"""
 
+# What a settle that timed out saw: the run counts, the requests' and the components' reports' seqs, the
+# app's states, the page's cookies (names) and the component iframes on the page.
+_RUNS_STATE_JS = """() => {
+    const runs = window.__runs, app = document.querySelector("[data-testid='stApp']");
+    return {seq: runs.seq, request: runs.request, start: runs.start, finish: runs.finish,
+            requests: runs.requests, reports: runs.reports,
+            connection: app && app.getAttribute('data-test-connection-state'),
+            script: app && app.getAttribute('data-test-script-state'),
+            cookies: document.cookie.split('; ').map(c => c.split('=')[0]),
+            iframes: [...document.querySelectorAll('iframe')].map(f => f.title)};
+}"""
+
 # The sign-in form's submission has been handled: its password field is empty again, or gone.
 _SUBMITTED_JS = """() => {
     const input = document.querySelector("[data-testid='stSidebar'] input[type='password']");
@@ -410,19 +424,21 @@ class Portal:
     # waiting
 
     @staticmethod
-    def settle(page: Page, since: int | None = None, cookie: str | None = None, timeout_ms: int = 30_000) -> None:
+    def settle(page: Page, since: int | None = None, report: str | None = None, timeout_ms: int = 30_000) -> None:
         """Wait until every rerun the page has asked for so far has run to its end and been drawn
         (scripts/health.py SETTLED_JS, on what the page's context counts with RUNS_JS): a widget change, a
         page link or a page load asks at once, so after the action that caused it. With `since` (from
-        `runs`, read before an action) the page must also have asked for one after it; with `cookie` (a
-        "name=value" pair), while holding that cookie."""
+        `runs`, read before an action) the page must also have asked for one after it; with `report` (a
+        kind of value, "true"), a component must also have reported such a value since, and the page asked
+        for the rerun that report causes."""
         try:
-            page.wait_for_function(SETTLED_JS, arg=[since, cookie], timeout=timeout_ms, polling=50)
+            page.wait_for_function(SETTLED_JS, arg=[since, report], timeout=timeout_ms, polling=50)
         except PlaywrightTimeoutError:
             if not page.evaluate("() => !!window.__runs"):
                 raise AssertionError("the page counts no script runs: its context needs "
                                      "add_init_script(scripts.health.RUNS_JS)") from None
-            raise
+            raise AssertionError(f"the page did not settle (since={since}, report={report}): "
+                                 f"{page.evaluate(_RUNS_STATE_JS)}") from None
 
     @staticmethod
     def runs(page: Page) -> int:
@@ -527,15 +543,15 @@ class Portal:
     def sign_in(self, page: Page, account: Account, *, cookie: bool = True) -> dict | None:
         """Sign in through the form; returns the login cookie (unless `cookie` is False). Waiting for
         the cookie matters: the cookie manager (an iframe) writes it some time after the page says
-        "Signed in as", and a reload or a new tab before that is not signed in. The cookie manager asks for
-        a rerun of its own once it has written the cookie: that rerun is waited for too."""
+        "Signed in as", and a reload or a new tab before that is not signed in. The cookie manager reports
+        `true` once it has written the cookie, which asks for a rerun of its own: that rerun is waited for too."""
         since = self.runs(page)
         self.submit_sign_in(page, account.username, account.password)
         expect(self.sidebar(page).get_by_text(f"Signed in as {account.name}")).to_be_visible()
         if not cookie:
             return None
         found = self.wait_for_login_cookie(page)
-        self.settle(page, since=since, cookie=f"{found['name']}={found['value']}")
+        self.settle(page, since=since, report="true")
         return found
 
     @staticmethod
