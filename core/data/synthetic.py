@@ -1616,10 +1616,21 @@ def _covid_nationalities() -> dict[str, dict[str, float]]:
 
 
 def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
-    cb = book.codebook
-    G = book.ix
+    """The Covid-19 module's answers, one function per section of its questionnaire, run in this order
+    (the order is part of the data, as in `_core`); `c` holds the interview sites, `r` what earlier
+    sections decided about the respondents. A new question goes into its section's function."""
+    c = SimpleNamespace(sites=list(COVID_SITES))
     a: dict[str, np.ndarray] = {}
-    sites = list(COVID_SITES)
+    r = SimpleNamespace(n=n)
+    for section in (_covid_sampling, _covid_profile, _covid_awareness, _covid_health, _covid_impacts,
+                    _covid_journey_smuggling):
+        section(rng, book, c, r, a)
+    return a
+
+
+def _covid_sampling(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """When and where each respondent was interviewed, and their nationality."""
+    cb, G, n, sites = book.codebook, book.ix, r.n, c.sites
     months = _months(cb.period_start, cb.period_end)
     factor = np.array([COVID_MONTHS.get(f"{m // 12:04d}-{m % 12 + 1:02d}", 1.0) for m in months])
     per_month = np.array([v[1] for v in COVID_SITES.values()])
@@ -1645,7 +1656,13 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
             nat_code[s, j], nat_p[s, j] = _CI[code], w
     nat = nat_code[site, _choose_rows(rng, nat_p[site])]
     a["nationality"] = nat
+    r.days, r.site, r.region_code, r.country, r.nat = days, site, region_code, country, nat
 
+
+def _covid_profile(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Profiles: gender, age, how they were interviewed, their situation and time in the country."""
+    G, n = book.ix, r.n
+    days, site, region_code, country, nat = r.days, r.site, r.region_code, r.country, r.nat
     women = np.array([v[2] for v in COVID_SITES.values()])[site]
     u = rng.random(n)
     woman = u < women
@@ -1667,8 +1684,12 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     stranded = a["current_situation"] == G("current_situation", "stranded")
     a["time_in_country"] = _choose(rng, book.vec("time_in_country", {
         "under_3_months": 20, "3_to_12_months": 35, "1_to_2_years": 25, "over_2_years": 20}), n)
+    r.phase_2, r.latin, r.stranded = phase_2, latin, stranded
 
-    # Awareness.
+
+def _covid_awareness(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Awareness and information: symptoms known, sources, protective measures taken or why not."""
+    G, n, region_code = book.ix, r.n, r.region_code
     a["covid_symptoms_known"] = _choose(rng, book.vec("covid_symptoms_known", {"yes": 70, "partly": 20, "no": 10}), n)
     p_sources = np.tile(book.vec("covid_info_sources", {
         "tv_radio": 0.45, "social_media": 0.55, "internet": 0.2, "family_friends": 0.35, "authorities": 0.15,
@@ -1691,10 +1712,14 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
                                                      "not_at_risk": 0.2, "other": 0.05}), (n, 1))
     a["no_measures_reasons"] = np.where(~measures, _mask(_at_least_one(rng, _bits(rng, p_why), p_why)), -1)
 
-    # Health and hardship: one respondent's answers move together (a common hardship draw), while each
-    # item keeps its published share.
+
+def _covid_health(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Access to health care, in general and for Covid-19, and the barriers. Draws the respondent's
+    hardship that the impacts share: one respondent's answers move together (a common hardship
+    draw), while each item keeps its published share."""
+    G, n, site = book.ix, r.n, r.site
     hardship = rng.random(n)
-    no_access = np.array([COVID_NO_HEALTH_ACCESS.get(s, COVID_NO_HEALTH_ACCESS["default"]) for s in sites])[site]
+    no_access = np.array([COVID_NO_HEALTH_ACCESS.get(s, COVID_NO_HEALTH_ACCESS["default"]) for s in c.sites])[site]
     dont_know = 0.07
     for name, column in (("health_access_general", 0), ("health_access_covid", 1)):
         u = np.where(rng.random(n) < 0.6, hardship, rng.random(n))
@@ -1703,7 +1728,12 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     barriers = _bits(rng, np.tile(book.vec("health_barriers", COVID_BARRIERS), (n, 1)), hardship, 0.5)
     barriers[:, G("health_barriers", "none")] = ~barriers.any(axis=1)
     a["health_barriers"] = _mask(barriers)
+    r.hardship = hardship
 
+
+def _covid_impacts(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Impacts and needs: what changed, income, needs, assistance needed and received."""
+    G, n, hardship = book.ix, r.n, r.hardship
     impacts = _bits(rng, np.tile(book.vec("covid_impacts", COVID_IMPACTS), (n, 1)), hardship, 0.6)
     impacts[:, G("covid_impacts", "none")] = ~impacts.any(axis=1)
     a["covid_impacts"] = _mask(impacts)
@@ -1726,7 +1756,12 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     a["assistance_received"] = np.where(rng.random(n) < 0.20, G("assistance_received", "yes"),
                                         G("assistance_received", "no"))
 
-    # Journeys and smuggling: asked from July 2020 (phase 2).
+
+def _covid_journey_smuggling(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Journeys and smuggling: asked from July 2020 (phase 2)."""
+    G, n = book.ix, r.n
+    phase_2, stranded, region_code, latin, site = r.phase_2, r.stranded, r.region_code, r.latin, r.site
+
     def phase_2_only(values):
         return np.where(phase_2, values, -1)
 
@@ -1749,9 +1784,8 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     a["smuggler_access_harder"] = yes_no_dk("smuggler_access_harder", 0.43)
     a["smuggler_fees_change"] = phase_2_only(_choose(rng, book.vec("smuggler_fees_change", {
         "increased": 50, "same": 18, "decreased": 5, "dont_know": 27}), n))
-    p_riskier = np.array([COVID_RISKIER_ROUTES.get(s, COVID_RISKIER_ROUTES["default"]) for s in sites])[site]
+    p_riskier = np.array([COVID_RISKIER_ROUTES.get(s, COVID_RISKIER_ROUTES["default"]) for s in c.sites])[site]
     a["smugglers_riskier_routes"] = yes_no_dk("smugglers_riskier_routes", p_riskier, 0.12)
-    return a
 
 
 # =====================================================================================================
