@@ -1616,10 +1616,21 @@ def _covid_nationalities() -> dict[str, dict[str, float]]:
 
 
 def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
-    cb = book.codebook
-    G = book.ix
+    """The Covid-19 module's answers, one function per section of its questionnaire, run in this order
+    (the order is part of the data, as in `_core`); `c` holds the interview sites, `r` what earlier
+    sections decided about the respondents. A new question goes into its section's function."""
+    c = SimpleNamespace(sites=list(COVID_SITES))
     a: dict[str, np.ndarray] = {}
-    sites = list(COVID_SITES)
+    r = SimpleNamespace(n=n)
+    for section in (_covid_sampling, _covid_profile, _covid_awareness, _covid_health, _covid_impacts,
+                    _covid_journey_smuggling):
+        section(rng, book, c, r, a)
+    return a
+
+
+def _covid_sampling(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """When and where each respondent was interviewed, and their nationality."""
+    cb, G, n, sites = book.codebook, book.ix, r.n, c.sites
     months = _months(cb.period_start, cb.period_end)
     factor = np.array([COVID_MONTHS.get(f"{m // 12:04d}-{m % 12 + 1:02d}", 1.0) for m in months])
     per_month = np.array([v[1] for v in COVID_SITES.values()])
@@ -1645,7 +1656,13 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
             nat_code[s, j], nat_p[s, j] = _CI[code], w
     nat = nat_code[site, _choose_rows(rng, nat_p[site])]
     a["nationality"] = nat
+    r.days, r.site, r.region_code, r.country, r.nat = days, site, region_code, country, nat
 
+
+def _covid_profile(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Profiles: gender, age, how they were interviewed, their situation and time in the country."""
+    G, n = book.ix, r.n
+    days, site, region_code, country, nat = r.days, r.site, r.region_code, r.country, r.nat
     women = np.array([v[2] for v in COVID_SITES.values()])[site]
     u = rng.random(n)
     woman = u < women
@@ -1667,8 +1684,12 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     stranded = a["current_situation"] == G("current_situation", "stranded")
     a["time_in_country"] = _choose(rng, book.vec("time_in_country", {
         "under_3_months": 20, "3_to_12_months": 35, "1_to_2_years": 25, "over_2_years": 20}), n)
+    r.phase_2, r.latin, r.stranded = phase_2, latin, stranded
 
-    # Awareness.
+
+def _covid_awareness(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Awareness and information: symptoms known, sources, protective measures taken or why not."""
+    G, n, region_code = book.ix, r.n, r.region_code
     a["covid_symptoms_known"] = _choose(rng, book.vec("covid_symptoms_known", {"yes": 70, "partly": 20, "no": 10}), n)
     p_sources = np.tile(book.vec("covid_info_sources", {
         "tv_radio": 0.45, "social_media": 0.55, "internet": 0.2, "family_friends": 0.35, "authorities": 0.15,
@@ -1691,10 +1712,14 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
                                                      "not_at_risk": 0.2, "other": 0.05}), (n, 1))
     a["no_measures_reasons"] = np.where(~measures, _mask(_at_least_one(rng, _bits(rng, p_why), p_why)), -1)
 
-    # Health and hardship: one respondent's answers move together (a common hardship draw), while each
-    # item keeps its published share.
+
+def _covid_health(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Access to health care, in general and for Covid-19, and the barriers. Draws the respondent's
+    hardship that the impacts share: one respondent's answers move together (a common hardship
+    draw), while each item keeps its published share."""
+    G, n, site = book.ix, r.n, r.site
     hardship = rng.random(n)
-    no_access = np.array([COVID_NO_HEALTH_ACCESS.get(s, COVID_NO_HEALTH_ACCESS["default"]) for s in sites])[site]
+    no_access = np.array([COVID_NO_HEALTH_ACCESS.get(s, COVID_NO_HEALTH_ACCESS["default"]) for s in c.sites])[site]
     dont_know = 0.07
     for name, column in (("health_access_general", 0), ("health_access_covid", 1)):
         u = np.where(rng.random(n) < 0.6, hardship, rng.random(n))
@@ -1703,7 +1728,12 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     barriers = _bits(rng, np.tile(book.vec("health_barriers", COVID_BARRIERS), (n, 1)), hardship, 0.5)
     barriers[:, G("health_barriers", "none")] = ~barriers.any(axis=1)
     a["health_barriers"] = _mask(barriers)
+    r.hardship = hardship
 
+
+def _covid_impacts(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Impacts and needs: what changed, income, needs, assistance needed and received."""
+    G, n, hardship = book.ix, r.n, r.hardship
     impacts = _bits(rng, np.tile(book.vec("covid_impacts", COVID_IMPACTS), (n, 1)), hardship, 0.6)
     impacts[:, G("covid_impacts", "none")] = ~impacts.any(axis=1)
     a["covid_impacts"] = _mask(impacts)
@@ -1726,7 +1756,12 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     a["assistance_received"] = np.where(rng.random(n) < 0.20, G("assistance_received", "yes"),
                                         G("assistance_received", "no"))
 
-    # Journeys and smuggling: asked from July 2020 (phase 2).
+
+def _covid_journey_smuggling(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Journeys and smuggling: asked from July 2020 (phase 2)."""
+    G, n = book.ix, r.n
+    phase_2, stranded, region_code, latin, site = r.phase_2, r.stranded, r.region_code, r.latin, r.site
+
     def phase_2_only(values):
         return np.where(phase_2, values, -1)
 
@@ -1749,9 +1784,8 @@ def _covid(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     a["smuggler_access_harder"] = yes_no_dk("smuggler_access_harder", 0.43)
     a["smuggler_fees_change"] = phase_2_only(_choose(rng, book.vec("smuggler_fees_change", {
         "increased": 50, "same": 18, "decreased": 5, "dont_know": 27}), n))
-    p_riskier = np.array([COVID_RISKIER_ROUTES.get(s, COVID_RISKIER_ROUTES["default"]) for s in sites])[site]
+    p_riskier = np.array([COVID_RISKIER_ROUTES.get(s, COVID_RISKIER_ROUTES["default"]) for s in c.sites])[site]
     a["smugglers_riskier_routes"] = yes_no_dk("smugglers_riskier_routes", p_riskier, 0.12)
-    return a
 
 
 # =====================================================================================================
@@ -1771,9 +1805,22 @@ def _conditional(row_p: np.ndarray, affinity: np.ndarray, col_p: np.ndarray, rou
 
 
 def _returns(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
-    cb = book.codebook
-    G = book.ix
+    """The Returns module's answers, one function per section of its questionnaire, run in this order
+    (the order is part of the data, as in `_core`); `c` holds the groups of countries returned from,
+    in the order of every per-group table, `r` what earlier sections decided about the respondents.
+    A new question goes into its section's function."""
+    c = SimpleNamespace(groups=["IRN", "TUR", "PAK", "europe", "other"])
     a: dict[str, np.ndarray] = {}
+    r = SimpleNamespace(n=n)
+    for section in (_returns_sampling, _returns_profile, _returns_migration_abroad, _returns_return,
+                    _returns_reintegration, _returns_intentions):
+        section(rng, book, c, r, a)
+    return a
+
+
+def _returns_sampling(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """When each respondent was interviewed: all in Afghanistan, all Afghans."""
+    cb, G, n = book.codebook, book.ix, r.n
     months = _months(cb.period_start, cb.period_end)
     weights = np.array([RETURNS_MONTHS.get(f"{m // 12:04d}-{m % 12 + 1:02d}", 1.0) for m in months])
     cell = _choose(rng, weights, n)
@@ -1784,7 +1831,14 @@ def _returns(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     a["country_of_interview"] = np.full(n, _CI["AFG"])
     a["region_of_interview"] = np.full(n, G("region_of_interview", "asia"))
     a["nationality"] = np.full(n, _CI["AFG"])
+    r.after_takeover = after_takeover
 
+
+def _returns_profile(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Profiles: gender, age, interview mode, province, ethnicity, area of origin, education, marital
+    status. The country returned from (migration abroad) is drawn here, as it decides the province."""
+    G, n = book.ix, r.n
+    cb, groups = book.codebook, c.groups
     # 84% men, mean age 29 (section 2.10).
     u = rng.random(n)
     woman = u < 0.16
@@ -1802,7 +1856,6 @@ def _returns(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     from_iran, from_turkey, from_pakistan = origin == _CI["IRN"], origin == _CI["TUR"], origin == _CI["PAK"]
     from_europe = np.isin(origin, [_CI[x] for x in EUROPE])
     group = np.select([from_iran, from_turkey, from_pakistan, from_europe], [0, 1, 2, 3], 4)
-    groups = ["IRN", "TUR", "PAK", "europe", "other"]
     group_p = np.array([RETURNED_FROM["IRN"], RETURNED_FROM["TUR"], RETURNED_FROM["PAK"],
                         sum(RETURNED_FROM[x] for x in EUROPE), 0.0])
     group_p[4] = 1 - group_p[:4].sum()
@@ -1826,8 +1879,15 @@ def _returns(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     a["marital_status"] = np.select([u < p_married, u < p_married + 0.02, u < p_married + 0.04],
                                     [G("marital_status", "married"), G("marital_status", "divorced_separated"),
                                      G("marital_status", "widowed")], G("marital_status", "single"))
+    r.woman, r.origin, r.group, r.from_europe = woman, origin, group, from_europe
 
-    # Migration abroad. 62% were not working before they left (section 2.10).
+
+def _returns_migration_abroad(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Migration abroad: reasons for leaving, work before, time, legal status and work abroad, smuggling
+    and incidents, by the group of countries returned from."""
+    G, n = book.ix, r.n
+    woman, group = r.woman, r.group
+    # 62% were not working before they left (section 2.10).
     p_drivers = np.tile(book.vec("drivers", {"economic": 0.85, "violence_insecurity": 0.4, "lack_of_rights": 0.12,
                                              "personal_family": 0.15, "lack_of_services": 0.15,
                                              "environmental": 0.05, "covid19": 0.03, "other": 0.02}), (n, 1))
@@ -1879,8 +1939,13 @@ def _returns(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     types = _at_least_one(rng, _bits(rng, p_types), p_types)
     types[:, G("incident_types", "none")] = False
     a["incident_types"] = np.where(incident, _mask(types), 1 << G("incident_types", "none"))
+    r.smuggler = smuggler
 
-    # Return.
+
+def _returns_return(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """The return: how (deported, pressured, voluntary, assisted), why, and the help received."""
+    G, n = book.ix, r.n
+    group, from_europe = r.group, r.from_europe
     return_type = np.stack([
         book.vec("return_type", {"deported": 55, "voluntary": 25, "pressured": 18, "assisted": 2}),
         book.vec("return_type", {"deported": 70, "voluntary": 15, "pressured": 13, "assisted": 2}),
@@ -1907,7 +1972,11 @@ def _returns(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
     help_[:, G("return_assistance", "none")] = ~help_.any(axis=1)
     a["return_assistance"] = _mask(help_)
 
-    # Reintegration.
+
+def _returns_reintegration(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Reintegration: work and income now, debt, challenges and support needed."""
+    G, n = book.ix, r.n
+    smuggler, after_takeover = r.smuggler, r.after_takeover
     hardship = rng.random(n)
     a["employment_now"] = _choose(rng, book.vec("employment_now", {
         "employed": 8, "self_employed": 12, "daily_labour": 30, "unemployed": 42, "student": 3, "homemaker": 5}), n)
@@ -1929,8 +1998,14 @@ def _returns(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
         "cash": 0.6, "employment": 0.6, "vocational_training": 0.3, "business_support": 0.25, "housing": 0.25,
         "health": 0.2, "education": 0.1, "legal_documents": 0.1, "psychosocial": 0.08}), (n, 1))
     a["support_needed"] = _mask(_at_least_one(rng, _bits(rng, p_support, hardship, 0.3), p_support))
+    r.debt = debt
 
-    # Intentions: more want to leave again after the takeover of August 2021.
+
+def _returns_intentions(rng, book: _Book, c: SimpleNamespace, r: SimpleNamespace, a: dict) -> None:
+    """Intentions: leaving again, where to, why, and with a smuggler or not."""
+    G, n = book.ix, r.n
+    after_takeover, origin, debt, smuggler = r.after_takeover, r.origin, r.debt, r.smuggler
+    # More want to leave again after the takeover of August 2021.
     intention = np.where(after_takeover[:, None],
                          book.vec("remigration_intention", {"within_year": 55, "later": 15, "no": 15, "dont_know": 15}),
                          book.vec("remigration_intention", {"within_year": 40, "later": 20, "no": 25, "dont_know": 15}))
@@ -1953,7 +2028,6 @@ def _returns(rng, n: int, book: _Book) -> dict[str, np.ndarray]:
         [u < 0.45 + 0.2 * smuggler, u < 0.7 + 0.1 * smuggler], [G("would_use_smuggler", "yes"),
                                                                G("would_use_smuggler", "dont_know")],
         G("would_use_smuggler", "no")), -1)
-    return a
 
 
 _GENERATORS = {"core": _core, "covid": _covid, "returns": _returns}
