@@ -6,9 +6,10 @@ so that a reload or a new tab stays signed in. What we do instead of it, and why
 Authentication; the checks themselves live in core.auth.sessions and core.auth.throttle):
   * our own sign-in form, checked on the server through SessionManager.authenticate: throttled per
     username and client address (behind a trusted proxy, from X-Forwarded-For: core.auth.proxies), bcrypt only, no password stripping, no hints, no lock-out for good;
-  * no `login()` call, hence none of its 0.7 s sleep on anonymous reruns, and its cookie
-    manager (an iframe that causes an extra rerun) drawn only while a cookie is written or deleted
-    (the cookie is read on the server, from st.context.cookies);
+  * no `login()` call, hence none of its 0.7 s sleep on anonymous reruns, and of its cookie manager
+    (extra-streamlit-components, an iframe) only the write, drawn while a cookie is written or deleted,
+    not the reader that reports the browser's cookies (the cookie is read on the server, from
+    st.context.cookies): one extra rerun per sign-in or sign-out (`_cookie_writer`);
   * every rerun re-checks the session against the user store (disabled, role changed, revoked) and the
     idle and absolute timeouts; logout revokes on the server, so a replayed cookie does not sign in;
   * without a cookie key of 32 bytes or more the portal serves the public tier and offers no sign-in,
@@ -28,7 +29,8 @@ import time
 from datetime import datetime
 
 import streamlit as st
-import streamlit_authenticator as stauth
+from extra_streamlit_components import CookieManager
+from extra_streamlit_components.CookieManager import _component_func as _COOKIE_COMPONENT
 
 from components.shell import link_to
 from core.auth.proxies import client_address, trusted_proxies
@@ -72,10 +74,17 @@ def session_manager() -> SessionManager | None:
     return SessionManager(UserStore(), policy=SessionPolicy.from_env(), cookie=cookie)
 
 
-def _authenticator(manager: SessionManager) -> stauth.Authenticate:
-    cookie = manager.cookie
-    return stauth.Authenticate(manager.users.credentials_for_authenticator(), cookie.name, cookie.key,
-                               cookie.expiry_days, auto_hash=False, login_sleep_time=0)
+def _cookie_writer() -> CookieManager:
+    """The cookie manager streamlit-authenticator writes its cookie with (extra-streamlit-components), for
+    its `set` and `delete` only. Its constructor (and so the library's Authenticate) also draws a `getAll`
+    component, which reports every cookie of the browser when it is first drawn and again whenever it is
+    redrawn and they have changed: each report a rerun nobody asked for, sometimes seconds after a sign-in,
+    under a click on the page. The cookie is read on the server (st.context.cookies), so that component is
+    left out: the write's own report (`true`) is the one rerun a sign-in or sign-out adds."""
+    writer = CookieManager.__new__(CookieManager)
+    writer.cookie_manager = _COOKIE_COMPONENT
+    writer.cookies = {}
+    return writer
 
 
 def _sign_in_state(session: Session | None) -> None:
@@ -130,7 +139,7 @@ def _sync_cookie(manager: SessionManager) -> None:
     write = s.get(COOKIE_WRITE)
     if not write:
         return
-    cookies = _authenticator(manager).cookie_controller.cookie_model.cookie_manager
+    cookies = _cookie_writer()
     name = manager.cookie.name
     if write == "set" and s.get(SESSION) is not None:
         token, exp_date, s[SESSION] = manager.issue_cookie(s[SESSION])
@@ -147,7 +156,7 @@ def _sync_cookie(manager: SessionManager) -> None:
     else:
         try:
             cookies.delete(name)
-        except KeyError:  # the manager's own copy of the cookies lacked it; the browser's is deleted
+        except KeyError:  # the writer keeps no copy of the cookies (no `getAll`); the browser's is deleted
             pass
     if time.monotonic() > write["until"]:
         s.pop(COOKIE_WRITE)

@@ -36,8 +36,8 @@ The expiry days are ours (`CookieSettings.expiry_days`: the absolute timeout, so
 outlives its session), and the cookie's name carries them (`portal_login_28800s` for 8 hours), so that
 after a change of timeout older cookies are not read at all rather than misdated.
 
-Idle time across tabs: `start()` gets the new cookie's exact `exp_date` from the wrapper
-(`auth.cookie_controller.cookie_model.exp_date`, set by `set_cookie()`); it keys a last-seen registry, so
+Idle time across tabs: `issue_cookie()` makes the new cookie's exact `exp_date` (the library's formula)
+and `attach_cookie()` keys a last-seen registry with it, so
 a new tab resuming the same cookie inherits the idle clock. The registry is in memory by default: after a
 restart it is empty and a cookie's last activity counts as its issue time, so cookies older than the idle
 timeout then need a new login. With PORTAL_DATABASE_URL set (several replicas, core/shared_state.py) it
@@ -52,8 +52,6 @@ authentication_status, username, email, roles, logout, init; ours: portal_sessio
     cookie = cookie_settings()                    # MissingSecret: public tier only, offer no login
     manager = SessionManager(UserStore(), policy=SessionPolicy.from_env(), cookie=cookie)
   per run, in app.py before st.navigation:
-    auth = stauth.Authenticate(manager.users.credentials_for_authenticator(), cookie.name, cookie.key,
-                               cookie.expiry_days, auto_hash=False, login_sleep_time=0)
     s = st.session_state;  session = s.get("portal_session")
     try:
         if session is not None:
@@ -72,14 +70,14 @@ authentication_status, username, email, roles, logout, init; ours: portal_sessio
     set authentication_status=True, username=user.username, name, email, roles=[user.role]
     s["portal_session"] = manager.start(user)     # in the form's callback, before the page draws
     token, exp_date, s["portal_session"] = manager.issue_cookie(s["portal_session"])   # later in that rerun
-    auth.cookie_controller.cookie_model.cookie_manager.set(cookie.name, token, expires_at=...)
-                                                  # drawn again, unchanged, for a few seconds (see auth.py)
+    _cookie_writer().set(cookie.name, token, expires_at=...)   # the library's cookie manager, its write
+                                                  # only; drawn again, unchanged, for a few seconds (auth.py)
   logout button:
     manager.logout(s["portal_session"]); end(None)
   end(code):
     s["portal_session"] = None; s["logout"] = True (the library's own flag: its get_cookie() then returns
     False, so nothing signs in again from the stale cookie in this browser session); name, username,
-    authentication_status, email, roles = None; auth.cookie_controller.delete_cookie().
+    authentication_status, email, roles = None; _cookie_writer().delete(cookie.name).
 """
 
 from __future__ import annotations
