@@ -37,9 +37,10 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
 # field 6: FINISHED_EARLY_FOR_RERUN, 2, is a run cut short by another). Only the top-level field numbers
 # of the protobuf messages are read (streamlit/proto/{Back,Forward}Msg.proto, Streamlit 1.67).
 # window.__runs: {seq, request, start, finish}: the sequence number of the last of each; requests: the seq of
-# each request; reports: [seq, kind] of each value a component (an iframe) reports to the page ("true", or the
-# value's type), after which Streamlit asks for a rerun. The login cookie's writer (streamlit-authenticator's
-# cookie manager) reports `true` once it has written the cookie: see Portal.sign_in.
+# each request (for what a settle that timed out saw); reports: [seq, kind] of each value a component (an
+# iframe) reports to the page ("true", or the value's type), after which Streamlit asks for a rerun. The login
+# cookie's writer (streamlit-authenticator's cookie manager) reports `true` once it has written the cookie:
+# see Portal.sign_in.
 RUNS_JS = """(() => {
     if (window.__runs) return;
     const runs = window.__runs = {seq: 0, request: 0, start: 0, finish: 0, requests: [], reports: []};
@@ -97,7 +98,7 @@ SETTLED_JS = """([since, report]) => {
     if (!runs || !app || app.getAttribute('data-test-connection-state') !== 'CONNECTED'
             || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     if (!(runs.request > 0 && runs.start > runs.request && runs.finish > runs.start)) return false;
-    if (!runs.requests.some(seq => seq > (since || 0))) return false;
+    if (runs.request <= (since || 0)) return false;  // no request since (runs.request: the last one's seq)
     if (!report) return true;
     const last = runs.reports.length ? runs.reports[runs.reports.length - 1][0] : Infinity;
     return runs.reports.some(([seq, kind]) => seq >= (since || 0) && kind === report) && runs.request > last;
