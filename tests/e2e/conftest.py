@@ -386,6 +386,15 @@ DRAWN_JS = """() => {
     return true;
 }"""
 
+# For page.wait_for_function(EXPANDED_JS, arg=<an stExpander element>): the expander is open, its content takes
+# clicks (not `inert`), and its height is its own again: no height animation running, none pinned in its style.
+EXPANDED_JS = """expander => {
+    const details = expander && expander.querySelector('details');
+    const content = details && details.querySelector("[data-testid='stExpanderDetails']");
+    return !!(content && details.open && !content.hasAttribute('inert') && !details.style.height
+              && !details.getAnimations().some(a => a.playState === 'running'));
+}"""
+
 # What a settle that timed out saw: the run counts, the requests' and the components' reports' seqs, the
 # app's states, the page's cookies (names) and the component iframes on the page.
 _RUNS_STATE_JS = """() => {
@@ -469,6 +478,17 @@ class Portal:
     @staticmethod
     def main(page: Page):
         return page.get_by_test_id("stMain")
+
+    @staticmethod
+    def expand(page: Page, label: str) -> None:
+        """Open the expander whose label holds `label` and wait until it stands still (EXPANDED_JS). A
+        click inside it before then can be lost: Streamlit animates an expander's height (overflow hidden)
+        as it opens, and again whenever its content's height changes (a widget's code arriving late), so
+        under load a press can land on a button and its release elsewhere, which is no click at all (seen
+        in 3 of 15 approvals of an access request beside three busy loops)."""
+        expander = page.get_by_test_id("stExpander").filter(has=page.locator("summary", has_text=label))
+        expander.locator("summary").click()
+        page.wait_for_function(EXPANDED_JS, arg=expander.element_handle(), timeout=20_000, polling="raf")
 
     @staticmethod
     def current(page: Page):
