@@ -13,6 +13,7 @@ channel's class (half of the cost of making a chart).
 from __future__ import annotations
 
 import functools
+import textwrap
 
 import altair as alt
 import pandas as pd
@@ -98,6 +99,14 @@ def answer_axis(wide: float = LABEL_LIMIT) -> alt.Axis:
 # An axis title no wider than the plot (Vega's `width` signal: the plot's width in the browser). A
 # phone's plot is narrower than the title: it ran past the screen inside the chart's box.
 PLOT_TITLE_LIMIT = {"expr": "width"}
+TITLE_LINE = 36  # characters of an axis title's line: about 250 px, a phone's plot beside its labels
+
+
+def title_lines(text: str) -> str | list[str]:
+    """A long axis title (a question's wording) as lines of at most TITLE_LINE characters, which Vega
+    writes one under the other: cut to the plot's width on one line, a phone showed only its start."""
+    lines = textwrap.wrap(text, TITLE_LINE, break_long_words=False, break_on_hyphens=False)
+    return lines if len(lines) > 1 else text
 
 
 def inline(data: pd.DataFrame) -> alt.InlineData:
@@ -294,7 +303,7 @@ def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
     pick = _pick(select) if select else None
     base = alt.Chart().encode(**channels(y=alt.Y("group:N", sort=group_order, title=None, axis=answer_axis())))
     band = base.mark_bar(color="#9ecae1", height=14).encode(**channels(
-        x=alt.X("p25:Q", title=x_title, axis=alt.Axis(format=",d", tickCount=narrow(3, "ceil(width / 40)"),
+        x=alt.X("p25:Q", title=title_lines(x_title), axis=alt.Axis(format=",d", tickCount=narrow(3, "ceil(width / 40)"),
                                                      titleLimit=PLOT_TITLE_LIMIT)),
         x2="p75:Q",
         opacity=_highlight(pick), tooltip=tooltip or []))
@@ -309,7 +318,8 @@ def quartile_ranges(data: pd.DataFrame, *, x_title: str, group_order: list[str],
 def histogram(data: pd.DataFrame, *, x_title: str, y_title: str, order: list[str],
               tooltip: list | None = None) -> alt.LayerChart:
     """Respondents per interval of a number (`option`: the interval's label, in order)."""
-    base = alt.Chart().encode(**channels(x=alt.X("option:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-30))))
+    base = alt.Chart().encode(**channels(x=alt.X("option:N", sort=order, title=title_lines(x_title),
+                                                 axis=alt.Axis(labelAngle=-30, titleLimit=PLOT_TITLE_LIMIT))))
     bars = base.mark_bar(color="#6baed6").encode(**channels(
         y=alt.Y("count:Q", title=y_title, axis=alt.Axis(format=",d")), tooltip=tooltip or []))
     labels = base.mark_text(dy=-4, baseline="bottom", fontSize=narrow(8, 10)).encode(**channels(

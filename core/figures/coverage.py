@@ -17,6 +17,8 @@ from core.figures import charts
 from core.figures.text import count_text
 from core.i18n import t
 
+WITHHELD = "#d1d5db"  # a withheld cell's grey: apart from the lightest blue of a count, under its dark text
+
 
 def data(table: pd.DataFrame, codebook: Codebook, place: str, lang: str) -> pd.DataFrame:
     """One line per region (or country) and year: labels, the protected count and its text."""
@@ -42,20 +44,23 @@ def chart(rows: pd.DataFrame, codebook: Codebook, place: str, lang: str) -> alt.
     base = alt.Chart().encode(**charts.channels(
         x=alt.X("year:O", title=year_title, axis=alt.Axis(labelAngle=0)),
         y=alt.Y("region:N", title=None, sort=order, axis=alt.Axis(labelLimit=charts.narrow(90, 300))),
+        tooltip=[alt.Tooltip("region:N", title=region.label(lang)), alt.Tooltip("year:O", title=year_title),
+                 alt.Tooltip("text:N", title=title_count)],
     ))
+    # Every cell's ground, grey: what shows of a withheld ("<10") cell, which has no count to colour it. It
+    # was left blank, and on a phone, where no number is written, it looked like no cell at all.
+    ground = base.mark_rect(stroke="white", color=WITHHELD)
     cells = base.mark_rect(stroke="white").encode(**charts.channels(
         # the legend under the cells, where it takes no width from them on a phone
         color=alt.Color("count:Q", title=title_count, scale=alt.Scale(scheme="blues"),
                         legend=alt.Legend(format=",d", orient="bottom", direction="horizontal", gradientLength=160)),
-        tooltip=[alt.Tooltip("region:N", title=region.label(lang)), alt.Tooltip("year:O", title=year_title),
-                 alt.Tooltip("text:N", title=title_count)],
     ))
     # On a phone the cells are too narrow for their numbers: none is written (the table below has them).
     labels = base.mark_text(fontSize=charts.narrow(0, 11)).encode(**charts.channels(
         text="text:N",
         color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#1f2937")),
     ))
-    return alt.layer(cells, labels, data=charts.inline(rows)).properties(height=alt.Step(34))
+    return alt.layer(ground, cells, labels, data=charts.inline(rows)).properties(height=alt.Step(34))
 
 
 def summary(rows: pd.DataFrame, lang: str) -> str:

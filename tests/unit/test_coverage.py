@@ -38,6 +38,18 @@ def test_a_withheld_count_is_sent_as_nothing_and_an_empty_region_not_at_all():
     assert {v["region"] for v in values} == {BOOK[PLACE].choice_label(c, "en") for c in BOOK[PLACE].codes[:2]}
 
 
+def test_a_withheld_cell_is_drawn_grey_not_left_blank():
+    """A withheld cell has no count to colour it: it showed blank, which on a phone (no numbers written)
+    looked like no cell. A grey ground under every cell shows it, with its tooltip saying "<10"."""
+    rows = coverage.data(table(), BOOK, PLACE, "en")
+    spec = charts.spec(coverage.chart(rows, BOOK, PLACE, "en"), "en")
+    ground, cells = spec["layer"][0], spec["layer"][1]
+    assert ground["mark"]["type"] == "rect" and ground["mark"]["color"] == coverage.WITHHELD
+    assert "color" not in ground.get("encoding", {})  # every row: nothing filters the withheld one out
+    assert cells["encoding"]["color"]["field"] == "count"
+    assert [t["field"] for t in ground["encoding"]["tooltip"]] == ["region", "year", "text"]
+
+
 def test_the_legend_counts_in_the_readers_language():
     """The legend's numbers were written with format "d" outside the language's locale: 1234 in French."""
     rows = coverage.data(table(), BOOK, PLACE, "fr")

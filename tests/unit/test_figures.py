@@ -218,6 +218,23 @@ def test_share_bars_give_a_phone_shorter_labels_fewer_ticks_and_a_title_within_t
     assert x_axis["titleLimit"] == {"expr": "width"}  # Vega's plot width
 
 
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_a_long_axis_title_is_written_on_lines_a_phone_can_show(lang):
+    """A number question's axis title is its wording: cut to the plot's width on one line, a phone showed
+    its start and an ellipsis. It is written on lines of TITLE_LINE characters, each still kept within
+    the plot."""
+    var = BOOK["total_cost_usd"]
+    view = question.View(lang, "public", PUBLIC.filters)
+    for by in (None, BOOK["gender"]):  # the intervals' histogram, then the quartile ranges
+        spec = charts.finish(question.build(var, by, view).chart, lang).to_dict()
+        x = spec["layer"][0]["encoding"]["x"] if "layer" in spec else spec["encoding"]["x"]
+        title = x["title"]
+        lines = title if isinstance(title, list) else [title]
+        assert " ".join(lines) == var.label(lang)
+        assert all(len(line) <= charts.TITLE_LINE for line in lines) and (len(lines) > 1) == (len(var.label(lang)) > charts.TITLE_LINE)
+        assert x["axis"]["titleLimit"] == {"expr": "width"}
+
+
 def test_a_few_groups_legend_in_a_column_on_a_phone_and_in_a_row_on_a_desktop():
     spec = charts.finish(question.build(BOOK["used_smuggler"], BOOK["gender"], PUBLIC).chart, "en").to_dict()
     legend = spec["layer"][0]["encoding"]["color"]["legend"]
