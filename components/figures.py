@@ -128,3 +128,24 @@ def how_to_read_box(lines: Sequence[str], lang: str, key: str) -> None:
     with st.container(key=f"howto_{key}"):
         with st.expander(t("howto.title", lang), icon=":material/info:"):
             st.markdown("\n".join(f"- {line}" for line in lines))
+
+
+def table_box(table, lang: str, key: str, **dataframe) -> None:
+    """The table behind a chart, in an expander ("Table") drawn closed: the table is drawn only once it is
+    opened, and that reruns only this box (a fragment). Every theme page's tables, drawn closed with their
+    charts, made a new visitor's browser load and start Streamlit's table code (1.2 MB) before it drew the
+    first chart: 250 ms of the 2.1 s to it (scripts/bench_browser.py)."""
+    _table_box(table, t("figures.table", lang), table_key(key), dataframe)
+
+
+def table_key(key: str) -> str:
+    """The session-state key of `table_box`'s expander for the figure `key`: True while it is open."""
+    return f"table_{key}"
+
+
+@st.fragment
+def _table_box(table, label: str, key: str, dataframe: dict) -> None:
+    with st.expander(label, icon=":material/table:", key=key, on_change="rerun") as box:
+        if box.open:
+            st.dataframe(table, **{"hide_index": True, "width": "stretch", **dataframe})
+

@@ -19,6 +19,7 @@ from components.figures import (
     how_to_read_box,
     how_to_read_lines,
     refused,
+    table_box,
 )
 from components.filter_bar import set_filter
 from core import disclosure
@@ -143,8 +144,7 @@ def show(figure: Drawn, var: Variable | None, view: View, key: str, by: Variable
         st.vega_lite_chart(spec=present.chart_spec(figure.chart), width="stretch", key=key, on_select=on_select,
                            selection_mode=charts.PICK if select else None)
         st.caption(figure.summary)
-        with st.expander(t("figures.table", lang), icon=":material/table:"):
-            st.dataframe(figure.table, hide_index=True, width="stretch")
+        table_box(figure.table, lang, key)
     else:
         st.markdown(figure.text)
     how_to_read_box(figure.about, lang, key)

@@ -15,6 +15,7 @@ from components.figures import (
     how_to_read,
     refused,
     synthetic_banner,
+    table_box,
 )
 from components.shell import context
 from core.data.codebook import OTHER, quarter_label
@@ -99,10 +100,9 @@ def render() -> None:
                 # its one-sentence summary is its text alternative (its aria-label)
                 st.vega_lite_chart(spec={**present.chart_spec(spec), "description": summary}, width="stretch")
                 st.caption(summary)
-                with st.expander(t("figures.table", lang), icon=":material/table:"):
-                    st.dataframe(data.pivot(index="region", columns="year", values="text").rename_axis(
-                        index=codebook[place].label(lang), columns=codebook["interview_year"].label(lang)),
-                        width="stretch")
+                table_box(data.pivot(index="region", columns="year", values="text").rename_axis(
+                    index=codebook[place].label(lang), columns=codebook["interview_year"].label(lang)),
+                    lang, "coverage", hide_index=False)
             how_to_read(lang, tier, "counts", "coverage")
 
     st.subheader(t("caveats.title", lang))

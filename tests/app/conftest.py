@@ -192,6 +192,17 @@ def open_downloads(at: AppTest, *keys: str) -> AppTest:
     return at.run()
 
 
+def open_tables(at: AppTest) -> AppTest:
+    """The app with every table under a chart open (components.figures.table_box): a closed one is not
+    drawn, so a check of what a page sends must open them first."""
+    from components.figures import table_key
+
+    opened = [k for k in at.session_state.keys() if str(k).startswith(table_key(""))]
+    for key in opened:
+        at.session_state[key] = True
+    return at.run() if opened else at
+
+
 def link(at: AppTest) -> dict[str, list[str]]:
     """The page's URL query parameters after the run, each as a list of values."""
     return {k: v if isinstance(v, list) else [v] for k, v in at.query_params.items()}

@@ -13,7 +13,7 @@ from core.data.engine import load_codebook
 from core.ingest import load
 from core.ingest.mapping import propose
 from core.ingest.xlsform import read_form
-from tests.app.conftest import as_role, go, pages
+from tests.app.conftest import as_role, go, open_tables, pages
 from tests.unit.ingest_corpus import corpus
 
 # one form of each source, and the largest of pyxform's
@@ -75,6 +75,8 @@ def test_every_page_of_a_real_form_opens(built, dataset, role):
         if page != "stories":  # the built-in stories are written for the built-in data
             assert not at.error, (dataset, page, [e.value for e in at.error])
         if role is None:
+            open_tables(at)  # the tables under the charts are drawn once opened
+            assert not at.exception, (dataset, page, at.exception)
             assert not (_shown_cells(at) & built[1][dataset]), (dataset, page)  # no respondent's id (rule 9)
             hidden = {v.label("en") for v in codebook.variables.values() if not v.public}
             assert not {s.value for s in at.subheader} & hidden, (dataset, page)

@@ -16,6 +16,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 
 from components import question
+from components.figures import table_key
 from core import disclosure, settings
 from core.data import codebook as codebook_module
 from core.data import engine, store
@@ -25,7 +26,7 @@ from core.figures.question import View
 from core.i18n import t
 from core.query import shares
 from core.settings import DATASETS
-from tests.app.conftest import ROOT, as_role, go, link, open_app, open_downloads, pages, texts
+from tests.app.conftest import ROOT, as_role, go, link, open_app, open_downloads, open_tables, pages, texts
 
 # What a per-respondent table would have; no chart data of the public tier may hold these.
 ROW_LEVEL = {"respondent_id", "interview_date", "age", "_rkey", "interview_town"}
@@ -432,6 +433,25 @@ def test_an_opened_download_menu_gives_the_files_of_its_figure(monkeypatch):
     exact = shares("core", "used_smuggler", tier="researcher")
     assert list(table.iloc[:, 1]) == list(exact["count"])  # the researcher's exact figures
     assert b"<svg" in found[f"{key}_svg"]()
+
+
+def test_a_charts_table_is_drawn_once_opened_and_holds_the_protected_figures():
+    """The table behind a chart is one click away: its expander is drawn closed and empty (a page of
+    closed tables made a new visitor's browser load Streamlit's table code before the first chart), and
+    opening it draws the figure's table, in the public tier the protected counts."""
+    at = open_app()
+    go(at, "smuggling")
+    assert not at.dataframe
+    key = "q_core_smuggling_used_smuggler"
+    assert table_key(key) in at.session_state.keys() and at.session_state[table_key(key)] is False
+    at.session_state[table_key(key)] = True
+    at.run()
+    assert not at.exception, at.exception
+    (frame,) = at.dataframe
+    public = shares("core", "used_smuggler")
+    assert [int(n) for n in frame.value.iloc[:, 1]] == [int(n) for n in public["count"]]
+    opened = open_tables(at)
+    assert len(opened.dataframe) == len(questions(load_codebook("core"), "smuggling", "public"))
 
 
 def test_the_theme_module_draws_nothing_when_run_directly():

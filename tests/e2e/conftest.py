@@ -481,12 +481,12 @@ class Portal:
 
     @staticmethod
     def expand(page: Page, label: str) -> None:
-        """Open the expander whose label holds `label` and wait until it stands still (EXPANDED_JS). A
+        """Open the first expander whose label holds `label` and wait until it stands still (EXPANDED_JS). A
         click inside it before then can be lost: Streamlit animates an expander's height (overflow hidden)
         as it opens, and again whenever its content's height changes (a widget's code arriving late), so
         under load a press can land on a button and its release elsewhere, which is no click at all (seen
         in 3 of 15 approvals of an access request beside three busy loops)."""
-        expander = page.get_by_test_id("stExpander").filter(has=page.locator("summary", has_text=label))
+        expander = page.get_by_test_id("stExpander").filter(has=page.locator("summary", has_text=label)).first
         expander.locator("summary").click()
         page.wait_for_function(EXPANDED_JS, arg=expander.element_handle(), timeout=20_000, polling="raf")
 

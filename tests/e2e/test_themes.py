@@ -47,6 +47,13 @@ def test_a_theme_page_in_spanish_with_a_breakdown(portal, page: Page):
     expect(main.get_by_text(re.compile("Datos sintéticos.")).first).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(portal.sidebar(page).get_by_role("link", name="Motivos de la migración")).to_be_visible()
+    # The table behind a chart is drawn once its box is opened (a rerun of that box alone).
+    expect(main.get_by_test_id("stDataFrame")).to_have_count(0)
+    since = portal.runs(page)
+    portal.expand(page, "Tabla de este gráfico")
+    portal.settle(page, since=since)
+    expect(main.get_by_test_id("stDataFrame")).to_have_count(1)
+    expect(main.get_by_test_id("stDataFrame").locator("table[role='grid']")).to_have_attribute("aria-rowcount", re.compile(r"^\d+$"))
     portal.screenshot(page, "themes_drivers_es")
 
     # Break every chart down by gender: grouped bars, and the choice goes into the link.
