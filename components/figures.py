@@ -132,9 +132,9 @@ def how_to_read_box(lines: Sequence[str], lang: str, key: str) -> None:
 
 def table_box(table, lang: str, key: str, **dataframe) -> None:
     """The table behind a chart, in an expander ("Table") drawn closed: the table is drawn only once it is
-    opened, and that reruns only this box (a fragment). Every theme page's tables, drawn closed with their
-    charts, made a new visitor's browser load and start Streamlit's table code (1.2 MB) before it drew the
-    first chart: 250 ms of the 2.1 s to it (scripts/bench_browser.py)."""
+    opened, and that reruns only this box (a fragment). A theme page's tables, drawn inside their closed
+    boxes, made a new visitor's browser load and start Streamlit's table code (1.2 MB) before it drew the
+    first chart: 2.5 s to it, 2.1 s without (interleaved visits in Chromium)."""
     _table_box(table, t("figures.table", lang), table_key(key), dataframe)
 
 
@@ -148,4 +148,3 @@ def _table_box(table, label: str, key: str, dataframe: dict) -> None:
     with st.expander(label, icon=":material/table:", key=key, on_change="rerun") as box:
         if box.open:
             st.dataframe(table, **{"hide_index": True, "width": "stretch", **dataframe})
-
