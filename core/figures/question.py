@@ -335,8 +335,11 @@ def _number_figure(var: Variable, by: Variable | None, ctx: View, ask: Ask) -> F
             summary = t("figures.summary.withheld", lang)
         else:
             high, low = shown.loc[shown["median"].idxmax()], shown.loc[shown["median"].idxmin()]
-            summary = t("figures.summary.medians", lang, by=by.label(lang), high=high["group"], high_median=high["text"],
-                        low=low["group"], low_median=low["text"])
+            if high["text"] == low["text"]:  # as written, every group's the same: no highest nor lowest
+                summary = t("figures.summary.medians_same", lang, by=by.label(lang), median=high["text"])
+            else:
+                summary = t("figures.summary.medians", lang, by=by.label(lang), high=high["group"],
+                            high_median=high["text"], low=low["group"], low_median=low["text"])
         return Figure(var.name, var.label(lang), chart, table, res.attrs.get("base"), lines, select, summary)
     return Figure(var.name, var.label(lang), chart, table, res.attrs.get("base"), lines, summary=lines[0])
 

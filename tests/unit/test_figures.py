@@ -166,6 +166,27 @@ def _median_table(tier: str, lang: str = "en"):
 
 
 @pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_a_median_summary_names_a_highest_and_a_lowest_group_only_when_they_differ(lang):
+    """Regression: where every group's median reads the same ("1 200 USD" for men and women paid to
+    smugglers), the summary said "highest in Man (1 200 USD), lowest in Man (1 200 USD)"."""
+    view = question.View(lang, "public", PUBLIC.filters)
+    seen = set()
+    for name in ("amount_paid_usd", "total_cost_usd", "journey_duration_days"):
+        for by in ("gender", "region_of_interview"):
+            figure = question.build(BOOK[name], BOOK[by], view)
+            rows = [r for r in charts.finish(figure.chart, lang).to_dict()["datasets"].popitem()[1]
+                    if r["median"] is not None]
+            texts = {r["text"] for r in rows}
+            same = t("figures.summary.medians_same", lang, by=BOOK[by].label(lang), median=next(iter(texts)))
+            if len(texts) == 1:
+                assert figure.summary == same, figure.summary
+            else:
+                assert figure.summary != same
+            seen.add(len(texts) == 1)
+    assert seen == {True, False}  # both cases were met
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
 @pytest.mark.parametrize("tier", ["public", "researcher"])
 def test_a_median_table_has_no_empty_cell_but_says_why(tier, lang):
     """Regression: a median table showed `None` where a group had no answer. The page now shows "–" for
