@@ -135,16 +135,29 @@ def table_box(table, lang: str, key: str, **dataframe) -> None:
     opened, and that reruns only this box (a fragment). A theme page's tables, drawn inside their closed
     boxes, made a new visitor's browser load and start Streamlit's table code (1.2 MB) before it drew the
     first chart: 2.5 s to it, 2.1 s without (interleaved visits in Chromium)."""
-    _table_box(table, t("figures.table", lang), table_key(key), dataframe)
+    _table_box([(None, table)], t("figures.table", lang), None, table_key(key), dataframe)
+
+
+def tables_box(tables: Sequence[tuple[str, object]], label: str, note: str, key: str) -> None:
+    """Several titled tables behind one figure (the map's layers) in one box `label` drawn closed, as
+    table_box draws one: `note` above them, each table under its title in bold, drawn once opened."""
+    _table_box(list(tables), label, note, table_key(key), {})
 
 
 def table_key(key: str) -> str:
-    """The session-state key of `table_box`'s expander for the figure `key`: True while it is open."""
+    """The session-state key of a table box's expander for the figure `key`: True while it is open."""
     return f"table_{key}"
 
 
 @st.fragment
-def _table_box(table, label: str, key: str, dataframe: dict) -> None:
+def _table_box(tables: list[tuple[str | None, object]], label: str, note: str | None, key: str,
+               dataframe: dict) -> None:
     with st.expander(label, icon=":material/table:", key=key, on_change="rerun") as box:
-        if box.open:
+        if not box.open:
+            return
+        if note:
+            st.caption(note)
+        for title, table in tables:
+            if title:
+                st.markdown(f"**{title}**")
             st.dataframe(table, **{"hide_index": True, "width": "stretch", **dataframe})

@@ -9,7 +9,6 @@ once, in the outcome of the approval that made the account (as the admin page's 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +17,7 @@ from core.auth.grants import ALL, FIELD_KEYS, Access, Grant, GrantError, Grants,
 from core.auth.sessions import Session
 from core.data import versions
 from core.data.engine import dataset_name
+from core.figures.text import plain_markdown
 from core.i18n import fmt_date, t, tn
 
 _FLASH = "grants_flash"  # (kind, message, one-time password or None): the outcome of the last decision
@@ -103,8 +103,8 @@ def admin_panel(lang: str, admin: str) -> None:
         st.caption(tn("grants.pending_count", len(pending), lang))
     known = versions.datasets()
     for request in pending:
-        label = t("grants.request_label", lang, id=request.id, name=_plain(request.name),
-                  organisation=_plain(request.organisation), date=request.created_at[:10])
+        label = t("grants.request_label", lang, id=request.id, name=plain_markdown(request.name),
+                  organisation=plain_markdown(request.organisation), date=request.created_at[:10])
         with st.expander(label, icon=":material/person_search:"):
             for field, value in (("email", request.email), ("purpose", request.purpose),
                                  ("datasets", ", ".join(dataset_name(d, lang) for d in request.datasets)),
@@ -114,12 +114,6 @@ def admin_panel(lang: str, admin: str) -> None:
             _decide(grants, request, lang, admin, known)
     st.subheader(t("grants.list", lang))
     grant_table(grants, lang, admin)
-
-
-def _plain(text: str) -> str:
-    """A visitor's text inside a Markdown label (an expander's): every punctuation mark escaped, so that
-    it cannot make a link, an image or a Streamlit directive."""
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
 
 
 def _decide(grants: Grants, request, lang: str, admin: str, known: list[str]) -> None:

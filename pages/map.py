@@ -12,7 +12,15 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from components.figures import cached, caveats, data_version, how_to_read, refused, synthetic_banner
+from components.figures import (
+    cached,
+    caveats,
+    data_version,
+    how_to_read,
+    refused,
+    synthetic_banner,
+    tables_box,
+)
 from components.filter_bar import set_filter
 from components.question import Refusal
 from components.shell import context, put_in_url, seed_from_url
@@ -22,7 +30,7 @@ from core.data.geo import TOWN_VARIABLE, country_points
 from core.disclosure import TableRefused
 from core.figures import map_layers as rm
 from core.figures.map_layers import place_name
-from core.figures.text import count_text
+from core.figures.text import count_text, markdown_table
 from core.i18n import t
 from core.query import flow_kinds, flow_variables
 from core.query.filters import FILTER_PARAMS, FilterState, allowed_codes
@@ -179,12 +187,10 @@ def _details_panel(drawn: list[rm.MapLayer], lang: str) -> None:
 
 
 def _in_words(drawn: list[rm.MapLayer], words: dict[str, pd.DataFrame], lang: str) -> None:
-    """The map's text alternative: the table behind each drawn layer (rm.layer_table), one click away."""
-    with st.expander(t("map.table.label", lang), icon=":material/table:"):
-        st.caption(t("map.table.note", lang))
-        for layer in drawn:
-            st.markdown(f"**{rm.layer_title(layer, lang)}**")
-            st.dataframe(words[layer.id], hide_index=True, width="stretch")
+    """The map's text alternative: the table behind each drawn layer (rm.layer_table), one click away,
+    drawn once opened (components.figures.tables_box)."""
+    tables_box([(rm.layer_title(layer, lang), words[layer.id]) for layer in drawn], t("map.table.label", lang),
+               t("map.table.note", lang), MAP_KEY)
 
 
 # --- made once per process, shared by every session ------------------------------------------------
@@ -305,7 +311,9 @@ def _map() -> None:
     with side:
         for layer, top in tables:
             st.markdown(f"**{t(f'map.top.{layer.id}', lang)}**")
-            st.dataframe(top, hide_index=True, width="stretch")
+            # A Markdown table, not st.dataframe: ten short rows need no grid, and the grid's code (1.2 MB)
+            # was loaded and started beside deck.gl's before the map was drawn.
+            st.markdown(markdown_table(top))
 
 
 

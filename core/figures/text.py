@@ -3,6 +3,8 @@ withheld, design.md rules 2, 5, 6 and 7), and the filters in force in words."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from core import disclosure
@@ -84,3 +86,20 @@ def filters_text(filters: FilterState, lang: str) -> str:
         parts.append(t("charts.filter_item", lang, variable=var.label(lang),
                        values=", ".join(var.choice_label(c, lang) for c in codes)))
     return " · ".join(parts) if parts else t("charts.no_filter", lang)
+
+
+def plain_markdown(text: str) -> str:
+    """`text` as Markdown that shows it as it is: every ASCII punctuation mark escaped, so that a visitor's
+    or a form's text cannot make a link, an image, a table cell or a Streamlit directive."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(text))
+
+
+def markdown_table(frame: pd.DataFrame, right: int = 1) -> str:
+    """`frame` as a Markdown table (a plain HTML table once drawn, with its header row), every cell
+    escaped (plain_markdown) and on one line (a line break would end the table; no-break spaces, as in
+    French numbers, are kept); the columns from the `right`-th on (numbers) aligned right."""
+    def row(cells) -> str:
+        return "| " + " | ".join(plain_markdown(re.sub(r"[\r\n]+", " ", str(c))) for c in cells) + " |"
+
+    rule = "|" + "|".join(":--" if i < right else "--:" for i in range(frame.shape[1])) + "|"
+    return "\n".join([row(frame.columns), rule, *(row(cells) for cells in frame.itertuples(index=False))])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
@@ -14,7 +15,7 @@ from core.data.codebook import country_name
 from core.figures import map_layers as rm
 from core.query import crosstab, flows
 from core.query.filters import FilterState
-from tests.app.conftest import ROOT, as_role, link, open_app, texts
+from tests.app.conftest import ROOT, as_role, link, open_app, open_tables, texts
 
 MIN = disclosure.settings().min_count
 # Everything a drawn row may carry: names, codes, position, protected count, how to draw it.
@@ -35,6 +36,20 @@ def deck(at) -> dict:
 def layers(at) -> dict[str, list[dict]]:
     """Layer id -> the rows it sends, for the portal's data layers (not the basemap's)."""
     return {layer["id"]: layer["data"] for layer in deck(at)["layers"] if layer["id"] not in ("outlines", "countries", "chosen", "sea")}
+
+
+def side_tables(at) -> list[pd.DataFrame]:
+    """The side panel's tables (core.figures.text.markdown_table), read back as a browser shows them: a
+    row per line, cells between the unescaped bars, every escaped mark shown as itself."""
+    found = []
+    for markdown in at.markdown:
+        lines = markdown.value.split("\n")
+        if len(lines) < 2 or not lines[0].startswith("| ") or not set(lines[1]) <= set("|:-"):
+            continue
+        rows = [[re.sub(r"\\(.)", r"\1", cell).strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+                for line in lines[:1] + lines[2:]]
+        found.append(pd.DataFrame(rows[1:], columns=rows[0]))
+    return found
 
 
 def click(at, layer: str, row: dict):
@@ -71,7 +86,8 @@ def test_public_layers_send_protected_aggregates_only():
     table = crosstab("core", ["country_of_interview"])
     assert interviews.items() <= dict(zip(table["country_of_interview"], table["count"])).items()
     # The side panel: the top rows of each layer, named, with the same protected counts.
-    flows_table = next(df.value for df in at.dataframe if df.value.columns[0] == "Flow")
+    flows_table = next(df for df in side_tables(at) if df.columns[0] == "Flow")
+    assert len(side_tables(at)) == 4  # a table per layer drawn
     assert list(flows_table.columns) == ["Flow", "Respondents", "Share"]
     assert flows_table.iloc[0]["Flow"] == "Venezuela → Colombia"
     top = public.sort_values("count", ascending=False).iloc[0]
@@ -259,6 +275,8 @@ def test_the_table_behind_the_map_holds_only_what_the_map_draws():
     query = {"flow": "interview_destination", "nat": "SOM", "layers": ["flows", "routes", "incidents", "interviews"]}
     at = open_map(query)
     [expander] = [e for e in at.expander if e.label == "The map's figures as a table"]
+    assert not expander.dataframe  # drawn once opened (components.figures.tables_box)
+    [expander] = [e for e in open_tables(at).expander if e.label == "The map's figures as a table"]
     tables = [df.value for df in expander.dataframe]
     sent = layers(at)
     assert len(tables) == len(sent) == 4
@@ -271,7 +289,7 @@ def test_the_table_behind_the_map_holds_only_what_the_map_draws():
     drawn = sorted((r["name"], r["count"]) for rows in sent.values() for r in rows)
     assert sorted((n, c) for table in tables for n, c in zip(table.iloc[:, 0], _table_counts(table))) == drawn
     # Researchers' table is the exact one, small links included.
-    researcher = open_map(query, role="researcher")
+    researcher = open_tables(open_map(query, role="researcher"))
     [expander] = [e for e in researcher.expander if e.label == "The map's figures as a table"]
     assert min(min(_table_counts(df.value)) for df in expander.dataframe) < MIN
 

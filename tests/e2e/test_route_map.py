@@ -50,8 +50,16 @@ def test_the_map_draws_and_asks_no_other_server(portal, page: Page):
     portal.screenshot(page, "map")
     assert not elsewhere, elsewhere  # no tile server, no font or icon server
     assert not failed, failed
-    # The side panel's protected table is there too.
+    # The side panel's protected table is there too: a plain table (a header row, ten rows, three columns),
+    # not Streamlit's grid, whose code (DataFrame.*.js) is not fetched at all until a table box is opened.
     expect(page.get_by_text("Top flows", exact=True)).to_be_visible()
+    side = portal.main(page).locator("table").filter(has=page.get_by_role("columnheader", name="Flow"))
+    expect(side.get_by_role("columnheader")).to_have_text(["Flow", "Respondents", "Share"])
+    expect(side.locator("tbody tr")).to_have_count(10)
+    expect(side.locator("tbody tr").first.locator("td").first).to_have_text("Venezuela → Colombia")
+    assert not [u for u in requests if "/DataFrame." in u], "the grid's code was loaded with the map"
+    portal.expand(page, "The map's figures as a table")
+    expect(portal.main(page).get_by_test_id("stDataFrame")).to_have_count(1)  # the flows, drawn once opened
 
 
 def test_a_click_on_a_country_sets_the_filter_and_the_link(portal, page: Page):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import altair as alt
 import pandas as pd
@@ -308,3 +309,18 @@ def test_a_summary_lists_answers_as_each_language_punctuates():
         assert "\u202f; " in french and " ; " not in french.replace("\u202f; ", "")
         if by is not None:
             assert "\u202f: " in french
+
+
+def test_a_markdown_table_shows_every_cell_as_written_and_cannot_be_broken_by_a_label():
+    # A town's label comes from an uploaded form: bars, a link, markup and a line break stay text in one cell.
+    hostile = "Gao | [here](http://x.test) *<b>*\nnext"
+    frame = pd.DataFrame({"Town": [hostile, "Agadez"], "Respondents": ["1\u202f234", "<10"],
+                          "Share": ["12,5\u00a0%", ""]})
+    lines = text.markdown_table(frame).split("\n")
+    assert lines[:2] == ["| Town | Respondents | Share |", "|:--|--:|--:|"]  # names left, numbers right
+    assert len(lines) == 4  # a header, its rule, a line per row: the line break did not end the table
+    unbarred = [re.split(r"(?<!\\)\|", line)[1:-1] for line in lines[2:]]
+    cells = [[re.sub(r"\\(.)", r"\1", c).strip() for c in row] for row in unbarred]
+    assert cells == [["Gao | [here](http://x.test) *<b>* next", "1\u202f234", "12,5\u00a0%"], ["Agadez", "<10", ""]]
+    assert "\u202f" in lines[2] and "\u00a0" in lines[2]  # French numbers keep their no-break spaces
+    assert not re.search(r"(?<!\\)[\[\]()*<>]", lines[2])  # no mark left that Markdown would read
