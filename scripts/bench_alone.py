@@ -6,8 +6,9 @@ portal's pages, so that the bench says how much of the time to a first chart is 
 
 figure=vega  one small Altair bar chart (st.altair_chart), no sidebar, no other element;
 figure=deck  the route map's default deck as the map page draws it (core.figures.map_layers.deck: the sea,
-             the country outlines fetched from app/static, the country markers, and the public flows
-             of the default dataset, unfiltered), with st.pydeck_chart at the map's height.
+             the country outlines and their borders fetched from app/static, the country markers, and
+             the public flows of the default dataset, unfiltered), with st.pydeck_chart at the map's
+             height.
 """
 
 from __future__ import annotations

@@ -67,13 +67,41 @@ def countries(lang: str) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+@functools.cache
+def borders() -> list[dict]:
+    """Every edge of the country outlines once, as {"s": [lon, lat], "t": [lon, lat]}: a border two
+    countries share, and each coastline, drawn as a line of its own (core.figures.map_layers._basemap
+    says why the outlines are not stroked instead). In the order of the outlines' rings."""
+    seen, edges = set(), []
+    for feature in countries("en")["features"]:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        for ring in (ring for polygon in polygons for ring in polygon):
+            for a, b in zip(ring, ring[1:]):
+                edge = (tuple(a), tuple(b)) if tuple(a) <= tuple(b) else (tuple(b), tuple(a))
+                if a != b and edge not in seen:
+                    seen.add(edge)
+                    edges.append({"s": a, "t": b})
+    return edges
+
+
 def write_outlines(lang: str, directory: Path) -> Path:
-    """countries(lang) as a compact GeoJSON file in `directory`: for a browser to fetch once and
-    cache, rather than receive with every rerun. The file's name carries a hash of its content, so
-    that a changed file is a new URL. Written atomically, and only when missing."""
-    text = json.dumps(countries(lang), separators=(",", ":"), ensure_ascii=False)
+    """countries(lang) as a compact GeoJSON file in `directory` (write_static)."""
+    return write_static(f"countries-{lang}", countries(lang), directory)
+
+
+def write_borders(directory: Path) -> Path:
+    """borders() as a compact JSON file in `directory` (write_static)."""
+    return write_static("borders", borders(), directory)
+
+
+def write_static(name: str, content, directory: Path) -> Path:
+    """`content` as a compact JSON file `name`-<hash>.json in `directory`: for a browser to fetch once and
+    cache, rather than receive with every rerun. The name carries a hash of the content, so that a
+    changed file is a new URL. Written atomically, and only when missing."""
+    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
-    path = directory / f"countries-{lang}-{digest}.json"
+    path = directory / f"{name}-{digest}.json"
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

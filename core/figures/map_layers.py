@@ -29,7 +29,7 @@ import pydeck as pdk
 from core import disclosure
 from core.data.codebook import OTHER, country_name, quarter_label
 from core.data.engine import load_codebook
-from core.data.geo import countries, country_points, town_points, write_outlines
+from core.data.geo import borders, countries, country_points, town_points, write_borders, write_outlines
 from core.i18n import fmt_int, fmt_pct, punct, t, tn
 from core.pages import MAP_LAYERS
 from core.query.filters import FilterState
@@ -263,24 +263,37 @@ def layer_table(layer: MapLayer, lang: str) -> pd.DataFrame:
 
 
 @functools.cache
-def _outlines_url(lang: str) -> str | None:
-    """Where the browser fetches the country outlines in `lang` from (Streamlit's static serving, on
-    this server; relative, so that a base URL path is kept); None when the file cannot be written."""
+def _static_url(name: str) -> str | None:
+    """Where the browser fetches the map's file `name` ("countries-<lang>": the outlines in that language,
+    "borders") from: Streamlit's static serving on this server, relative, so that a base URL path is
+    kept. None when the file cannot be written."""
     try:
-        path = write_outlines(lang, STATIC_DIR / "geo")
+        if name == "borders":
+            path = write_borders(STATIC_DIR / "geo")
+        else:
+            path = write_outlines(name.removeprefix("countries-"), STATIC_DIR / "geo")
     except OSError:
         return None
     return path.relative_to(ROOT).as_posix().replace("static/", "app/static/", 1)
 
 
 def _basemap(lang: str, chosen: set[str]) -> list[pdk.Layer]:
-    """The country outlines (fetched once by the browser), the countries in the filters tinted, and a
-    small marker per country to click. The outlines are not pickable: a pickable GeoJSON or polygon
-    layer stops Streamlit 1.67 from reporting any click on the map (seen in Chromium, every layer)."""
+    """The country outlines and their borders (fetched once by the browser), the countries in the filters
+    tinted, and a small marker per country to click. The outlines are not pickable: a pickable GeoJSON
+    or polygon layer stops Streamlit 1.67 from reporting any click on the map (seen in Chromium, every
+    layer).
+
+    The borders are flat, two-point arcs (geo.borders), drawn by the flows' own layer type, not by
+    stroking the outlines (a PathLayer). Before its first frame a browser compiles the shaders of each
+    layer type on the map; without a GPU (software WebGL, as in this project's Chromium) that takes
+    0.4-0.7 s a type, and the stroke was 1.1 s of the 2.3 s deck.gl took to draw the default map (Streamlit
+    alone, medians of 6). Looked at side by side, the two maps are the same."""
     outlines = countries(lang)
-    land = pdk.Layer("GeoJsonLayer", _outlines_url(lang) or outlines, id="outlines", stroked=True, filled=True,
-                     get_fill_color=[*LAND, 255], get_line_color=[*BORDER, 255], line_width_min_pixels=0.6,
-                     pickable=False)
+    land = pdk.Layer("GeoJsonLayer", _static_url(f"countries-{lang}") or outlines, id="outlines", stroked=False,
+                     filled=True, get_fill_color=[*LAND, 255], pickable=False)
+    lines = pdk.Layer("ArcLayer", _static_url("borders") or borders(), id="borders", get_source_position="s",
+                      get_target_position="t", get_source_color=[*BORDER, 255], get_target_color=[*BORDER, 255],
+                      get_width=0.6, width_units="'pixels'", get_height=0, num_segments=2, pickable=False)
     tinted = [f for f in outlines["features"] if f["properties"]["code"] in chosen]
     chosen_layer = [pdk.Layer("GeoJsonLayer", {"type": "FeatureCollection", "features": tinted}, id="chosen",
                               stroked=False, filled=True, get_fill_color=[*CHOSEN, 220], pickable=False)] if tinted else []
@@ -291,7 +304,7 @@ def _basemap(lang: str, chosen: set[str]) -> list[pdk.Layer]:
     marker_layer = pdk.Layer("ScatterplotLayer", markers, id=COUNTRIES, get_position=["lon", "lat"], get_radius=2.5,
                              radius_units="'pixels'", get_fill_color=[*BORDER, 255], pickable=True,
                              auto_highlight=True, highlight_color=[31, 95, 153, 200], radius_min_pixels=2.5)
-    return [land, *chosen_layer, marker_layer]
+    return [land, *chosen_layer, lines, marker_layer]
 
 
 def _deck_layer(layer: MapLayer) -> pdk.Layer:

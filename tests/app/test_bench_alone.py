@@ -25,4 +25,4 @@ def test_the_maps_deck_alone_is_the_map_pages_default_deck():
     assert not at.exception
     [chart] = at.get("deck_gl_json_chart")
     ids = [layer["id"] for layer in json.loads(chart.proto.json)["layers"]]
-    assert ids == ["sea", "outlines", "countries", "flows"], ids
+    assert ids == ["sea", "outlines", "borders", "countries", "flows"], ids

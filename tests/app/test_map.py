@@ -35,7 +35,7 @@ def deck(at) -> dict:
 
 def layers(at) -> dict[str, list[dict]]:
     """Layer id -> the rows it sends, for the portal's data layers (not the basemap's)."""
-    return {layer["id"]: layer["data"] for layer in deck(at)["layers"] if layer["id"] not in ("outlines", "countries", "chosen", "sea")}
+    return {layer["id"]: layer["data"] for layer in deck(at)["layers"] if layer["id"] not in ("outlines", "borders", "countries", "chosen", "sea")}
 
 
 def side_tables(at) -> list[pd.DataFrame]:
@@ -220,6 +220,14 @@ def test_the_outlines_are_fetched_once_from_this_server_and_the_filtered_countri
     assert names["LBY"] == "Libya"
     assert sorted(f["properties"]["code"] for f in by_id["chosen"]["data"]["features"]) == ["LBY", "SDN"]
     assert by_id["chosen"]["pickable"] is False and by_id["outlines"]["pickable"] is False
+    # The borders: fetched too, drawn by the flows' layer type (flat, two points each: no stroke's PathLayer
+    # for the browser to compile before the first frame), under the markers, not clickable.
+    borders = by_id["borders"]
+    assert borders["@@type"] == by_id["flows"]["@@type"] == "ArcLayer" and by_id["outlines"]["stroked"] is False
+    assert borders["numSegments"] == 2 and borders["getHeight"] == 0 and borders["pickable"] is False
+    assert borders["data"].startswith("app/static/geo/borders-")
+    assert json.loads((ROOT / borders["data"].replace("app/static/", "static/", 1)).read_text())[0].keys() == {"s", "t"}
+    assert [layer["id"] for layer in deck(at)["layers"]][:5] == ["sea", "outlines", "chosen", "borders", "countries"]
     # What a click on a country hits: a marker per country, named in the language.
     markers = {row["code"]: row["name"] for row in by_id["countries"]["data"]}
     assert markers["ERI"] == "Eritrea" and len(markers) > 170

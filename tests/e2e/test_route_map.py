@@ -45,6 +45,7 @@ def test_the_map_draws_and_asks_no_other_server(portal, page: Page):
     # Without a GPU, SwiftShader draws it: on a busy 2-core machine that took up to 30 s.
     page.wait_for_function(MAP_DRAWN_JS, arg=[MAP_CANVAS, list(LAND)], polling=100, timeout=90_000)
     assert any("/app/static/geo/countries-en-" in u for u in requests), requests
+    assert any("/app/static/geo/borders-" in u for u in requests), requests
     # deck.gl has asked for all it needs (basemap, fonts, icons): no request for 500 ms.
     page.wait_for_load_state("networkidle")
     portal.screenshot(page, "map")

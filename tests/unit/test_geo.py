@@ -11,7 +11,7 @@ import pytest
 from core.data import synthetic
 from core.data.codebook import OTHER, is_country_code
 from core.data.engine import load_codebook
-from core.data.geo import TOWN_VARIABLE, countries, country_points, town_points
+from core.data.geo import TOWN_VARIABLE, borders, countries, country_points, town_points
 from core.figures import map_layers as rm
 
 
@@ -88,3 +88,19 @@ def test_no_tile_server_unless_a_deployment_asks(monkeypatch):
     assert "carto" not in spec.lower() and "mapbox" not in spec.lower()
     monkeypatch.setenv(rm.BASEMAP_ENV, "carto")
     assert "carto" in rm.deck([layer], "en", set()).to_json().lower()
+
+
+def _edges(geometry: dict) -> set[tuple]:
+    """A polygon's or multipolygon's edges, each as its two ends in order (whichever way it was drawn)."""
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    return {tuple(sorted((tuple(a), tuple(b)))) for polygon in polygons for ring in polygon
+            for a, b in zip(ring, ring[1:]) if a != b}
+
+
+def test_the_borders_are_every_edge_of_the_outlines_once():
+    edges = [tuple(sorted((tuple(e["s"]), tuple(e["t"])))) for e in borders()]
+    assert len(set(edges)) == len(edges)  # a border two countries share is drawn once
+    shapes = [f["geometry"] for f in countries("fr")["features"]]  # the same shapes in every language
+    assert set(edges) == set().union(*map(_edges, shapes))
+    by_code = {f["properties"]["code"]: f["geometry"] for f in countries("fr")["features"]}
+    assert _edges(by_code["FRA"]) & _edges(by_code["ESP"])  # the Pyrenees: shared, so drawn once
