@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
 
                 anon = new_context(viewport=DESKTOP)
                 page = portal.open(anon.new_page(), "/")
+                # The menu's links, once drawn: read before, the list was empty and only the two signed-in
+                # pages were taken, without a word (seen once).
+                page.locator(".st-key-menu a").first.wait_for(timeout=60_000)
                 hrefs = page.eval_on_selector_all(".st-key-menu a", "links => links.map(a => a.getAttribute('href'))")
                 cookies = {}
                 for account in (CAROL, ROOT_ADMIN):
@@ -86,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                 fixed = {"", *(spec.id for spec in PAGES)}  # overview is "" in the menu; the rest: theme pages
                 themes = [href for href in hrefs if href not in fixed][:args.themes]
                 shots = [(href or "overview", href, None) for href in hrefs if href in fixed or href in themes]
+                if not themes or "map" not in hrefs:
+                    raise SystemExit(f"the menu's links are not the portal's pages: {hrefs}")
                 shots += [("microdata", "microdata", "researcher"), ("admin", "admin", "admin")]
                 for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
                     extra = {"is_mobile": True, "has_touch": True} if device == "phone" else {}

@@ -263,15 +263,12 @@ def layer_table(layer: MapLayer, lang: str) -> pd.DataFrame:
 
 
 @functools.cache
-def _static_url(name: str) -> str | None:
-    """Where the browser fetches the map's file `name` ("countries-<lang>": the outlines in that language,
-    "borders") from: Streamlit's static serving on this server, relative, so that a base URL path is
-    kept. None when the file cannot be written."""
+def _static_url(write, *args) -> str | None:
+    """Where the browser fetches a file of the map from, once `write(*args, directory)` has written it
+    (core.data.geo: write_outlines, write_borders): Streamlit's static serving on this server, relative,
+    so that a base URL path is kept. None when the file cannot be written."""
     try:
-        if name == "borders":
-            path = write_borders(STATIC_DIR / "geo")
-        else:
-            path = write_outlines(name.removeprefix("countries-"), STATIC_DIR / "geo")
+        path = write(*args, STATIC_DIR / "geo")
     except OSError:
         return None
     return path.relative_to(ROOT).as_posix().replace("static/", "app/static/", 1)
@@ -289,9 +286,9 @@ def _basemap(lang: str, chosen: set[str]) -> list[pdk.Layer]:
     0.4-0.7 s a type, and the stroke was 1.1 s of the 2.3 s deck.gl took to draw the default map (Streamlit
     alone, medians of 6). Looked at side by side, the two maps are the same."""
     outlines = countries(lang)
-    land = pdk.Layer("GeoJsonLayer", _static_url(f"countries-{lang}") or outlines, id="outlines", stroked=False,
+    land = pdk.Layer("GeoJsonLayer", _static_url(write_outlines, lang) or outlines, id="outlines", stroked=False,
                      filled=True, get_fill_color=[*LAND, 255], pickable=False)
-    lines = pdk.Layer("ArcLayer", _static_url("borders") or borders(), id="borders", get_source_position="s",
+    lines = pdk.Layer("ArcLayer", _static_url(write_borders) or borders(), id="borders", get_source_position="s",
                       get_target_position="t", get_source_color=[*BORDER, 255], get_target_color=[*BORDER, 255],
                       get_width=0.6, width_units="'pixels'", get_height=0, num_segments=2, pickable=False)
     tinted = [f for f in outlines["features"] if f["properties"]["code"] in chosen]
