@@ -24,6 +24,7 @@ from components.figures import (
 from components.filter_bar import set_filter
 from components.question import Refusal
 from components.shell import context, put_in_url, seed_from_url
+from components.style import MAP_TOP
 from core import disclosure
 from core.data.engine import load_codebook
 from core.data.geo import TOWN_VARIABLE, country_points
@@ -308,7 +309,7 @@ def _map() -> None:
             st.caption(t("map.hidden_places", lang, minimum=minimum))
         _in_words(drawn, words, lang)
         how_to_read(lang, tier, "map", "map")
-    with side:
+    with side, st.container(key=MAP_TOP):  # components.style sets its tables compact
         for layer, top in tables:
             st.markdown(f"**{t(f'map.top.{layer.id}', lang)}**")
             # A Markdown table, not st.dataframe: ten short rows need no grid, and the grid's code (1.2 MB)

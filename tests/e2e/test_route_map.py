@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from components.style import MAP_TOP
 from core.figures.map_layers import LAND
 from scripts.health import MAP_CANVAS, MAP_DRAWN_JS
 from tests.e2e.test_phone import PHONE
@@ -54,7 +55,8 @@ def test_the_map_draws_and_asks_no_other_server(portal, page: Page):
     # The side panel's protected table is there too: a plain table (a header row, ten rows, three columns),
     # not Streamlit's grid, whose code (DataFrame.*.js) is not fetched at all until a table box is opened.
     expect(page.get_by_text("Top flows", exact=True)).to_be_visible()
-    side = portal.main(page).locator("table").filter(has=page.get_by_role("columnheader", name="Flow"))
+    side = portal.main(page).locator(f".st-key-{MAP_TOP} table").filter(has=page.get_by_role("columnheader", name="Flow"))
+    expect(side).to_have_css("font-size", "14px")  # set compact (components.style), a top ten beside the map
     expect(side.get_by_role("columnheader")).to_have_text(["Flow", "Respondents", "Share"])
     expect(side.locator("tbody tr")).to_have_count(10)
     expect(side.locator("tbody tr").first.locator("td").first).to_have_text("Venezuela → Colombia")
